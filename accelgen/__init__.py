@@ -1,0 +1,1 @@
+"""accelgen: a compiler from quantized Vision Transformers (Brevitas/QONNX) to FPGA accelerators."""

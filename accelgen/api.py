@@ -1,0 +1,52 @@
+"""The library API behind the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import ir
+from .errors import InputError
+from .model_source import ModelData, model_data_for, resolve_model_path
+from .sim.numpy_sim import NumpySimulator, SimOptions, SimResult
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    path: Path
+    graph: ir.Graph  # the integer graph the simulators run
+    sources: dict  # IR tensor -> (ONNX tensor, index) for comparisons
+    data: ModelData | None
+
+
+def load_integer_model(model: str | Path | None) -> LoadedModel:
+    from .frontend.importer import import_with_sources
+    from .passes import to_integer
+
+    path = resolve_model_path(model)
+    graph, sources = import_with_sources(path)
+    return LoadedModel(path, to_integer(graph), sources, model_data_for(path))
+
+
+def load_images(path: str | Path) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise InputError(f"{path}: not a NumPy .npy array ({str(err).splitlines()[0]})") from None
+
+
+def simulate(model: str | Path | None = None, images: np.ndarray | None = None,
+             options: SimOptions = SimOptions()) -> SimResult:
+    """Run the bit-accurate integer simulator. ``images``: float32 NCHW as fed to the Brevitas model
+    (default: the model's shipped test images)."""
+    loaded = load_integer_model(model)
+    if images is None:
+        if loaded.data is None:
+            raise InputError(f"{loaded.path}: no input images given and the model ships none")
+        images = loaded.data.images
+    return NumpySimulator(loaded.graph, options).run(images)

@@ -1,0 +1,123 @@
+"""Command line: argument parsing only. Each command calls the library and maps errors to exit codes
+(2 bad input, 3 infeasible target, 1 verification mismatch); user errors print one line, no traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import AccelgenError
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .model_source import load_graph
+    from .summary import format_summary, summarize
+
+    summary = summarize(load_graph(args.model))
+    print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
+    return 0
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    from .board import board_names, load_board
+    from .summary import format_table
+
+    names = board_names() if args.name is None else [load_board(args.name).name]
+    rows = [("board", "part", "LUT", "FF", "BRAM36", "URAM", "DSP", "clock MHz", "DDR GB/s peak/usable", "PYNQ")]
+    for name in names:
+        b = load_board(name)
+        r = b.resources
+        rows.append((b.name, b.part, f"{r['lut']:,}", f"{r['ff']:,}", str(r["bram36"]), str(r["uram"]),
+                     f"{r['dsp']:,}", f"{b.default_clock_mhz:g}",
+                     f"{b.ddr.peak_gbps:.1f} / {b.ddr_gbps(b.default_clock_mhz):.1f}",
+                     "yes" if b.pynq_supported else "no"))
+    print("\n".join(format_table(rows, right=(2, 3, 4, 5, 6, 7))))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .api import load_images, load_integer_model
+    from .errors import InputError
+    from .sim.numpy_sim import NumpySimulator, SimOptions
+
+    loaded = load_integer_model(args.model)
+    options = SimOptions(softmax=args.softmax, layernorm=args.layernorm)
+    labels = None
+    if args.input is None:
+        if loaded.data is None:
+            raise InputError(f"{loaded.path}: --input is required (this model ships no test images)")
+        images, labels = loaded.data.images, loaded.data.labels
+    else:
+        images = load_images(args.input)
+        try:
+            NumpySimulator(loaded.graph, options).check_input(images)
+        except InputError as err:
+            raise InputError(f"{args.input}: {err}") from None
+    if args.labels is not None:
+        labels = load_images(args.labels)
+        if labels.shape != (len(images),):
+            raise InputError(f"{args.labels}: expected {len(images)} labels, got shape {labels.shape}")
+    if args.compare:
+        from .sim.compare import compare, format_comparison
+        from .sim.reference import QonnxReference
+
+        result = compare(loaded.graph, loaded.sources, QonnxReference(loaded.path), images, labels, options)
+        print(format_comparison(result))
+    out = NumpySimulator(loaded.graph, options).run(images)
+    if args.output is not None:
+        np.save(args.output, out.dequantized().astype(np.float32) if args.dequant else out.logits)
+    acc = "" if labels is None else f", accuracy {100 * np.mean(out.predictions == labels):.2f}%"
+    print(f"simulated {len(images)} images (logit unit {out.scale:.6g}){acc}"
+          + ("" if args.output is None else f"; wrote {args.output}"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accelgen", description="Quantized ViT (Brevitas/QONNX) to FPGA accelerator "
+                                                                   "compiler")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("inspect", help="show the structure of a quantized ViT")
+    p.add_argument("model", nargs="?", help="QONNX file (default: the embedded digits model)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("simulate", help="run the bit-accurate integer simulator (the golden model)")
+    p.add_argument("model", nargs="?", help="QONNX file (default: the embedded digits model)")
+    p.add_argument("--input", help="float32 NCHW images (.npy), as fed to the Brevitas model "
+                                   "(default: the model's test images)")
+    p.add_argument("--output", help="write the logits (.npy): int64 on one common scale, or float with --dequant")
+    p.add_argument("--dequant", action="store_true", help="write float logits instead of integers")
+    p.add_argument("--labels", help="int labels (.npy) to report accuracy")
+    p.add_argument("--compare", action="store_true",
+                   help="also run the Brevitas/QONNX float reference; print per-layer SNR and top-1 agreement")
+    p.add_argument("--softmax", choices=("e2", "float"), default="e2",
+                   help="e2: the hardware's E2Softmax (default); float: exact softmax then quantize")
+    p.add_argument("--layernorm", choices=("ai", "float"), default="ai",
+                   help="ai: the hardware's AILayerNorm (default); float: exact LayerNorm then quantize")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("boards", help="list the supported boards")
+    p.add_argument("name", nargs="?", help="show one board")
+    p.set_defaults(func=cmd_boards)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except AccelgenError as err:
+        print(f"accelgen: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("accelgen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

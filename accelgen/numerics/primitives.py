@@ -1,0 +1,74 @@
+"""Integer primitives: rounding shifts, dyadic multipliers, requantization, leading-one detection."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ir import Requant
+
+MULT_BITS = 16  # requantization multipliers are unsigned, normalised to [2^15, 2^16)
+MAX_SHIFT = 62  # int64 arithmetic; the bounds pass proves no intermediate reaches 2^63
+
+
+class RepresentationError(ValueError):
+    """A real-valued constant cannot be represented in the chosen integer format."""
+
+
+def dyadic(real: float, mult_bits: int = MULT_BITS) -> tuple[int, int]:
+    """(m, k) with m * 2^-k ~= real, m in [2^(mult_bits-1), 2^mult_bits), k >= 0 (real > 0)."""
+    if not (real > 0 and math.isfinite(real)):
+        raise RepresentationError(f"multiplier {real!r} is not a positive finite number")
+    k = mult_bits - 1 - math.floor(math.log2(real))
+    m = round(real * 2.0 ** k)
+    if m == 2 ** mult_bits:
+        m //= 2
+        k -= 1
+    if k < 0:
+        raise RepresentationError(f"multiplier {real:.6g} is too large for a {mult_bits}-bit dyadic form")
+    if k > MAX_SHIFT - mult_bits:
+        raise RepresentationError(f"multiplier {real:.6g} is too small (shift {k} > {MAX_SHIFT - mult_bits})")
+    return int(m), int(k)
+
+
+def dyadic_at(real: float, shift: int) -> int:
+    """round(real * 2^shift): a second multiplier sharing an existing shift (e.g. a residual input)."""
+    return int(round(real * 2.0 ** shift))
+
+
+def rounding_bias(shift: np.ndarray | int, value: np.ndarray | float = 0.0) -> np.ndarray:
+    """round(value * 2^shift) + 2^(shift-1): a bias on the pre-shift scale that also rounds half up."""
+    shift = np.asarray(shift, dtype=np.int64)
+    scaled = np.round(np.asarray(value, dtype=np.float64) * np.exp2(shift.astype(np.float64)))
+    if np.any(np.abs(scaled) >= 2.0 ** MAX_SHIFT):
+        raise RepresentationError(f"bias {np.max(np.abs(value)):.6g} does not fit in 63 bits at this scale")
+    return scaled.astype(np.int64) + (np.int64(1) << np.maximum(shift - 1, 0)) * (shift > 0)
+
+
+def shift_right(x: np.ndarray, shift: np.ndarray | int) -> np.ndarray:
+    """Arithmetic shift right (floor division by 2^shift); shift may be an array."""
+    return np.right_shift(x, shift)
+
+
+def requantize(acc: np.ndarray, rq: Requant, res: np.ndarray | None = None) -> np.ndarray:
+    """y = clamp((acc * mult + res * res_mult + bias) >> shift, qmin, qmax), channels on the last axis."""
+    total = acc * rq.mult + rq.bias
+    if res is not None:
+        total = total + res * rq.res_mult
+    y = np.right_shift(total, rq.shift)
+    if rq.qmin is not None:
+        y = np.clip(y, rq.qmin, rq.qmax)
+    return y
+
+
+def leading_one(x: np.ndarray) -> np.ndarray:
+    """floor(log2(x)) for integers 1 <= x < 2^53 (the position of the most significant set bit)."""
+    _, exp = np.frexp(np.asarray(x, dtype=np.float64))
+    return exp.astype(np.int64) - 1
+
+
+def quantize_float(x: np.ndarray, scale: float, qmin: int, qmax: int) -> np.ndarray:
+    """Brevitas/QONNX quantization of float32 data: clamp(round_half_even(x / scale)) in float32."""
+    q = np.round(np.asarray(x, dtype=np.float32) / np.float32(scale))
+    return np.clip(q, qmin, qmax).astype(np.int64)

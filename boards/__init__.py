@@ -1,0 +1,1 @@
+"""Data package: boards (found through importlib.resources)."""

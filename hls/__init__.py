@@ -1,0 +1,1 @@
+"""Data package: hls (found through importlib.resources)."""

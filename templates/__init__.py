@@ -1,0 +1,1 @@
+"""Data package: templates (found through importlib.resources)."""
