@@ -75,6 +75,44 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_fps(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'max', got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def parse_cap(text: str) -> tuple[str, float]:
+    kind, _, value = text.partition("=")
+    try:
+        return kind.strip().lower(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected KIND=FRACTION (e.g. dsp=0.9), got '{text}'") from None
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .build import BuildRequest, build
+    from .errors import InputError
+    from .report import summary_lines
+
+    if args.design is None and args.fps is None and not args.fps_given:
+        raise InputError("--fps is required (a number, or 'max'), unless --design is given")
+    req = BuildRequest(model=args.model, arch=args.arch, board=args.board, fps=args.fps, clock_mhz=args.clock,
+                       out=None if args.out is None else Path(args.out), force=args.force,
+                       design=None if args.design is None else Path(args.design), caps=dict(args.cap or []))
+    result = build(req)
+    print("\n".join(summary_lines(result.report)))
+    print(f"wrote {result.folder}/ (design.json, report.json, report.md)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="accelgen", description="Quantized ViT (Brevitas/QONNX) to FPGA accelerator "
                                                                    "compiler")
@@ -100,6 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ai: the hardware's AILayerNorm (default); float: exact LayerNorm then quantize")
     p.set_defaults(func=cmd_simulate)
 
+    p = sub.add_parser("build", help="choose a design for a board and FPS target; write reports and projects")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", help="QONNX file (default: the embedded digits model)")
+    src.add_argument("--arch", choices=("deit_tiny", "deit_small", "deit_base"),
+                     help="a DeiT-shaped preset with seeded random weights (performance work)")
+    p.add_argument("--board", help="target board (see `accelgen boards`)")
+    p.add_argument("--fps", type=parse_fps, help="frames per second to reach, or 'max' for the fastest design")
+    p.add_argument("--clock", type=float, help="clock in MHz (default: the board's)")
+    p.add_argument("--out", help="output folder (default: build/<model>-<board>)")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--design", help="rebuild this design.json without searching")
+    p.add_argument("--cap", type=parse_cap, action="append",
+                   help="utilisation cap KIND=FRACTION (defaults dsp/bram36/uram=0.8, lut=0.7, ff=0.5); repeatable")
+    p.set_defaults(func=cmd_build, fps_given=False)
+
     p = sub.add_parser("boards", help="list the supported boards")
     p.add_argument("name", nargs="?", help="show one board")
     p.set_defaults(func=cmd_boards)
@@ -109,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "build":
+        args.fps_given = any(a == "--fps" or a.startswith("--fps=") for a in (argv or sys.argv[1:]))
     try:
         return args.func(args)
     except AccelgenError as err:

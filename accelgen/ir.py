@@ -81,7 +81,7 @@ class Weight:
     pot_rows: np.ndarray | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "values", frozen_array(self.values, np.int32))
+        object.__setattr__(self, "values", frozen_array(self.values, np.int8))
         object.__setattr__(self, "scale", frozen_array(self.scale, np.float64))
         if self.pot_rows is not None:
             object.__setattr__(self, "pot_rows", frozen_array(self.pot_rows, bool))
@@ -89,6 +89,10 @@ class Weight:
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.values.shape)
+
+    @property
+    def max_abs(self) -> int:
+        return int(np.abs(self.values.astype(np.int16)).max(initial=0))
 
     def dequantized(self) -> np.ndarray:
         return self.values * self.scale[:, None]

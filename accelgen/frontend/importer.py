@@ -187,8 +187,15 @@ class Importer:
         if isinstance(src, Image):
             raise self.fail(node, "layout operations on the float input image are not supported")
         if isinstance(src, QConst):
+            scale = np.asarray(src.scale)
+            if node.op_type == "Transpose" and scale.ndim == src.values.ndim:  # the usual weight transpose
+                perm = self.attr(node, "perm", list(range(scale.ndim))[::-1])
+                self.values[node.output[0]] = QConst(np.transpose(src.values, perm), np.transpose(scale, perm),
+                                                     src.spec)
+                return
             values = self.run_node(node, np.asarray(src.values))
-            scales = self.run_node(node, np.broadcast_to(src.scale, src.values.shape).copy())
+            scales = [scale] * len(values) if scale.size == 1 else \
+                self.run_node(node, np.broadcast_to(scale, src.values.shape).copy())
             for name, v, s in zip(node.output, values, scales):
                 self.values[name] = QConst(v, s, src.spec)
             return
@@ -236,7 +243,7 @@ class Importer:
         if isinstance(src, Const):
             # same arithmetic as Brevitas/QONNX (in the tensor's own float32), so the integers agree exactly
             values = np.clip(np.round(src.value / scale.astype(src.value.dtype)), spec.qmin, spec.qmax)
-            return QConst(values.astype(np.int64), scale.astype(np.float64), spec)
+            return QConst(values.astype(np.int8 if spec.bits <= 8 else np.int64), scale.astype(np.float64), spec)
         if scale.size != 1:
             raise self.fail(node, "per-channel activation quantization is not supported")
         if spec.bits > MAX_BITS or spec.bits < 2:
@@ -298,8 +305,8 @@ class Importer:
         if comp.residual is not None and (not full or f != 1.0):
             raise self.fail(node, "a residual add must cover the whole layer output, unscaled")
         op_name = comp.node if full or node is None else f"{comp.node}:{module_name(node).split('.')[-1]}"
-        weight = ir.Weight(comp.weight[col_map], comp.w_scale[col_map] * f, comp.w_spec.bits,
-                           comp.w_spec.narrow)
+        values = comp.weight if full else comp.weight[col_map]
+        weight = ir.Weight(values, comp.w_scale[col_map] * f, comp.w_spec.bits, comp.w_spec.narrow)
         bias = None if comp.bias is None else comp.bias[col_map] * f
         out_spec = ir.TensorSpec(name, (rows, len(col_map)), spec)
         if comp.patch:
@@ -355,8 +362,8 @@ class Importer:
             raise self.fail(node, f"image {h}x{wd} is not a multiple of the patch size {patch}")
         d = w.values.shape[0]
         gh, gw = h // patch, wd // patch
-        weight, w_scale = self.weight_rows(node, w.values.reshape(d, -1), np.broadcast_to(w.scale, w.values.shape)
-                                           .reshape(d, -1), w.spec)
+        weight, w_scale = self.weight_rows(node, w.values.reshape(d, -1), np.asarray(w.scale).reshape(-1, 1)
+                                           if np.size(w.scale) > 1 else w.scale, w.spec)
         bias = None
         if len(node.input) > 2 and node.input[2]:
             bias = self.dequant_const(node, node.input[2]).reshape(d)
@@ -367,12 +374,16 @@ class Importer:
         return Pending(comp, index.astype(np.int64))
 
     def weight_rows(self, node, values: np.ndarray, scale: np.ndarray, spec: ir.QuantSpec):
-        """Weights (M, K) with their scale broadcast to (M, K) -> (values, per-row scale)."""
+        """Weights (M, K) and a scale broadcastable to them -> (values, per-row scale (M,))."""
         if spec.bits > MAX_BITS:
             raise self.fail(node, f"weight bit width {spec.bits} is not supported (2..{MAX_BITS})")
-        if not np.all(scale == scale[:, :1]):
+        scale = np.asarray(scale, dtype=np.float64)
+        scale = scale.reshape((1,) * (2 - scale.ndim) + scale.shape) if scale.ndim < 2 else scale
+        if scale.ndim == 2 and scale.shape[1] > 1 and np.all(scale == scale[:, :1]):
+            scale = scale[:, :1]  # a per-row scale that a layout op broadcast
+        if scale.ndim != 2 or scale.shape[1] != 1:
             raise self.fail(node, "weight scales must be per tensor or per output channel")
-        return values.astype(np.int64), scale[:, 0].astype(np.float64)
+        return values, np.broadcast_to(scale[:, 0], (values.shape[0],)).copy()
 
     def dequant_const(self, node, name: str) -> np.ndarray:
         v = self.value(node, name)
@@ -397,8 +408,11 @@ class Importer:
         if not (np.all(c == c[0]) and np.all(r == r[:, :1])) or len(np.unique(c[0])) != k:
             raise self.fail(node, "cannot map the linear layer input to tokens x features")
         weight, w_scale = self.weight_rows(node, values, scale, spec)
-        full = np.zeros((m, t_cols), dtype=np.int64)
-        full[:, c[0]] = weight
+        if np.array_equal(c[0], np.arange(t_cols)):
+            full = weight
+        else:
+            full = np.zeros((m, t_cols), dtype=weight.dtype)
+            full[:, c[0]] = weight
         row_list = r[:, 0]
         rows = None if np.array_equal(row_list, np.arange(t_rows)) else tuple(int(i) for i in row_list)
         comp = GemmComp(node=module_name(node), shape=(len(row_list), m), input=a.tensor, weight=full,
@@ -411,7 +425,7 @@ class Importer:
             vals = np.asarray(b.values)
             if vals.ndim != 2:
                 raise self.fail(node, "weight must be a matrix")
-            return self.gemm(node, a, vals.T, np.broadcast_to(b.scale, vals.shape).T, b.spec)
+            return self.gemm(node, a, vals.T, np.asarray(b.scale).T, b.spec)
         if isinstance(a, Act) and isinstance(b, Act):
             return self.attention_matmul(node, a, b)
         raise self.fail(node, "operands must be quantized (an activation and a quantized weight, or two "
@@ -421,8 +435,7 @@ class Importer:
         a, b = self.value(node, node.input[0]), self.value(node, node.input[1])
         if not isinstance(b, QConst) or self.attr(node, "transA", 0):
             raise self.fail(node, "only x @ W^T with a quantized weight W is supported")
-        vals = np.asarray(b.values)
-        scale = np.broadcast_to(b.scale, vals.shape)
+        vals, scale = np.asarray(b.values), np.asarray(b.scale)
         if not self.attr(node, "transB", 0):
             vals, scale = vals.T, scale.T
         pend = self.gemm(node, a, vals, scale, b.spec)

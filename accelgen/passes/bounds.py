@@ -20,7 +20,7 @@ LIMIT = 2 ** 62  # every pre-shift sum must stay below this (int64 with headroom
 
 def matmul_bounds(w: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """Per output row of w (rows, K): exact min/max of sum_k w[r, k] * x[k] over x in [lo, hi]^K."""
-    w = w.astype(object) if np.abs(w).max(initial=0) * max(abs(lo), abs(hi)) * w.shape[1] >= LIMIT else w
+    w = w.astype(np.int64)
     pos, neg = np.maximum(w, 0), np.minimum(w, 0)
     return (pos * lo + neg * hi).sum(axis=1), (pos * hi + neg * lo).sum(axis=1)
 

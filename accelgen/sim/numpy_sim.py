@@ -94,7 +94,7 @@ class NumpySimulator:
 
     def gemm(self, op: ir.GemmOp, x: np.ndarray, input_name: str) -> np.ndarray:
         return exact_matmul(x, self.weights[op.name], max_abs(self.tensors[input_name].bounds),
-                            int(np.abs(op.weight.values).max(initial=0)))
+                            op.weight.max_abs)
 
     def run_input_quant(self, op: ir.InputQuant, env) -> np.ndarray:
         q = self.tensors[op.output].quant

@@ -1,0 +1,130 @@
+"""`accelgen build`: model + board + FPS target -> a build folder (design, reports, HLS project, RTL).
+
+Everything is written into a temporary folder next to the destination and moved into place at the end,
+so a failed or infeasible build never leaves a half-written folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import ir
+from .board import RESOURCE_KINDS, load_board
+from .build_dir import DESIGN_FILE, MODEL_FILE
+from .design import Design, check_design_against, file_sha256, integer_graph
+from .errors import InputError
+from .model_source import ModelData, export_preset, model_data_for, resolve_model_path
+from .perf.dse import DEFAULT_CAPS, explore
+from .perf.model import evaluate, profile
+from .report import Accuracy, report_dict, report_json, report_markdown
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    model: str | None = None  # QONNX file (None: the default model)
+    arch: str | None = None  # a preset built with seeded weights instead of a model file
+    board: str | None = None
+    fps: float | None = None  # None: the fastest design that fits
+    clock_mhz: float | None = None
+    out: Path | None = None
+    force: bool = False
+    design: Path | None = None  # rebuild this design.json without searching
+    caps: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    folder: Path
+    report: dict
+
+
+def measure_accuracy(graph: ir.Graph, design: Design, data: ModelData) -> Accuracy:
+    from .passes import to_integer
+    from .sim.numpy_sim import NumpySimulator
+
+    def acc(g: ir.Graph) -> float:
+        return float((NumpySimulator(g).run(data.images).predictions == data.labels).mean())
+
+    return Accuracy(len(data.labels), acc(integer_graph(graph, design)), acc(to_integer(graph)), data.torch_accuracy)
+
+
+def resolve_caps(caps: dict[str, float] | None) -> dict[str, float]:
+    merged = dict(DEFAULT_CAPS, **(caps or {}))
+    for k, v in merged.items():
+        if k not in RESOURCE_KINDS or not 0 < v <= 1:
+            raise InputError(f"utilisation cap {k}={v}: expected a resource ({', '.join(RESOURCE_KINDS)}) and a "
+                             "fraction in (0, 1]")
+    return merged
+
+
+def load_design_file(path: Path, graph: ir.Graph, model_sha: str) -> Design:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    design = Design.from_json(path.read_text(), str(path))
+    check_design_against(design, graph, str(path))
+    if design.model_sha256 != model_sha:
+        raise InputError(f"{path}: the design was made for another model (sha256 differs)")
+    return design
+
+
+def check_clock(clock: float) -> None:
+    if not 10 <= clock <= 1000:
+        raise InputError(f"--clock {clock:g} MHz is outside 10..1000 MHz")
+
+
+def build(req: BuildRequest) -> BuildResult:
+    from .frontend.importer import import_qonnx
+
+    with tempfile.TemporaryDirectory() as scratch:
+        if req.arch is not None:
+            if req.model is not None:
+                raise InputError("give either --model or --arch, not both")
+            model_path = export_preset(req.arch, Path(scratch))
+        else:
+            model_path = resolve_model_path(req.model)
+        graph = import_qonnx(model_path)
+        prof = profile(graph)
+        sha = file_sha256(model_path)
+        data = None if req.arch else model_data_for(model_path)
+        if req.design is not None:
+            design = load_design_file(req.design, graph, sha)
+            if req.board is not None and req.board != design.board:
+                raise InputError(f"{req.design}: the design is for board '{design.board}', not '{req.board}'")
+            board = load_board(design.board)
+            target, cost, front = None, None, ()
+        else:
+            if req.board is None:
+                raise InputError("--board is required (or --design)")
+            board = load_board(req.board)
+            clock = req.clock_mhz or board.default_clock_mhz
+            check_clock(clock)
+            target = req.fps
+            found = explore(prof, board, target, clock, resolve_caps(req.caps), model_path.name, sha)
+            design, cost, front = found.design, found.cost, found.front
+        evaluation = evaluate(prof, design, board)
+        accuracy = None if data is None else measure_accuracy(graph, design, data)
+        report = report_dict(graph.name, board, design, evaluation, target, accuracy, cost, front)
+        out = req.out or Path("build") / f"{graph.name}-{board.name}"
+        write_build(out, req.force, model_path, design, report)
+    return BuildResult(out, report)
+
+
+def write_build(out: Path, force: bool, model_path: Path, design: Design, report: dict) -> None:
+    if out.exists() and not force:
+        raise InputError(f"{out}: already exists (use --force to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        shutil.copyfile(model_path, staging / MODEL_FILE)
+        (staging / DESIGN_FILE).write_text(design.to_json())
+        (staging / "report.json").write_text(report_json(report))
+        (staging / "report.md").write_text(report_markdown(report))
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,217 @@
+"""The DDR parameter blob: every step's constants in exactly the layout the accelerator reads.
+
+The blob is a sequence of words (Config::WORD_BITS bits, stored little-endian: bit i of a region is bit
+i % W of its word i // W). Regions start on word boundaries:
+
+- ``gemm``   (patch embedding, linear layers): one bit stream read by the engine's gearbox
+             (hls/gemm_engine.h): [GELU table, 8 bits per entry, when fused], then for each output tile
+             and each lane in use (fixed-point rows first, then power-of-two rows):
+             meta (64: channel | slot << 16 | shift << 24 | mult << 32 | res_mult << 48),
+             bias (64 each: one, or one per row of the patch embedding's bias table),
+             ceil(K / TM) weight vectors of TM values (fixed rows: `weight_bits`-bit two's complement;
+             power-of-two rows: 4-bit codes {sign, exponent}, exponent 7 = zero), zero padded past K.
+- ``prefix`` (class-token rows of the patch embedding): 16-bit values, row-major.
+- ``layernorm``: D 64-bit biases, then from the next word D 16-bit gains.
+- ``gelu``   (a GELU not fused into a GEMM): the table, 8 bits per entry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import singledispatch
+
+import numpy as np
+
+from .. import ir
+from ..passes.mixed_scheme import POT_MAX_EXP
+from .config import HwConfig
+from .program import Program, Step, TilePlan, pot_mask
+
+META_BITS = 64
+BIAS_BITS = 64
+POT_CODE_BITS = 4
+POT_ZERO_CODE = POT_MAX_EXP + 1  # exponent 7, sign 0
+
+
+@dataclass(frozen=True)
+class Region:
+    step: str
+    kind: str
+    offset: int  # words
+    words: int
+
+
+@dataclass(frozen=True)
+class Blob:
+    word_bits: int
+    data: bytes
+    regions: tuple[Region, ...]
+
+    @property
+    def words(self) -> int:
+        return len(self.data) * 8 // self.word_bits
+
+    def region(self, step: str, kind: str) -> Region:
+        for r in self.regions:
+            if r.step == step and r.kind == kind:
+                return r
+        raise KeyError((step, kind))
+
+    def to_map(self) -> dict:
+        """JSON-ready map of the regions (for the host driver and for humans)."""
+        return {"word_bits": self.word_bits, "words": self.words, "bytes": len(self.data),
+                "regions": [{"step": r.step, "kind": r.kind, "offset": r.offset, "words": r.words}
+                            for r in self.regions]}
+
+
+# ----------------------------------------------------------------------------------------------
+# Bits
+
+
+def bits_of(values, width: int) -> np.ndarray:
+    """Two's-complement bits (LSB first) of each value, concatenated: uint8 array of len(values) * width."""
+    arr = np.asarray(values)
+    if arr.dtype == object or width > 63:
+        mask = (1 << width) - 1
+        words = np.array([int(v) & mask for v in arr.ravel()], dtype=np.uint64)
+    else:
+        words = (arr.ravel().astype(np.int64) & ((1 << width) - 1)).astype(np.uint64)
+    shifts = np.arange(width, dtype=np.uint64)
+    return ((words[:, None] >> shifts) & np.uint64(1)).astype(np.uint8).ravel()
+
+
+def pad_to_words(bits: np.ndarray, word_bits: int) -> np.ndarray:
+    return np.concatenate([bits, np.zeros((-len(bits)) % word_bits, np.uint8)])
+
+
+def to_bytes(bits: np.ndarray) -> bytes:
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+def from_bytes(data: bytes) -> np.ndarray:
+    """Bits of a blob (inverse of to_bytes)."""
+    return np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+
+
+def value_of(bits: np.ndarray, signed: bool) -> int:
+    v = sum(int(b) << i for i, b in enumerate(bits))
+    return v - (1 << len(bits)) if signed and bits[-1] else v
+
+
+# ----------------------------------------------------------------------------------------------
+# Field encodings
+
+
+def pot_codes(values: np.ndarray) -> np.ndarray:
+    """4-bit codes of power-of-two weights: (sign << 3) | exponent, 0 -> exponent 7 (sign 0)."""
+    v = np.asarray(values, dtype=np.int64)
+    mag = np.abs(v)
+    exp = np.where(mag > 0, np.log2(np.maximum(mag, 1)).round().astype(np.int64), POT_ZERO_CODE)
+    if np.any((mag > 0) & ((1 << np.minimum(exp, 62)) != mag)) or np.any((mag > 0) & (exp > POT_MAX_EXP)):
+        raise ValueError("power-of-two row holds a value that is not 0 or +-2^e, e <= 6")
+    return np.where(v < 0, 1 << (POT_CODE_BITS - 1), 0) | exp
+
+
+def meta_word(chan: int, slot: int, shift: int, mult: int, res_mult: int) -> int:
+    for value, bits, what in ((chan, 16, "channel"), (slot, 8, "slot"), (shift, 8, "shift"), (mult, 16, "mult"),
+                              (res_mult, 16, "res_mult")):
+        if not 0 <= value < 2 ** bits:
+            raise ValueError(f"row meta: {what} {value} does not fit {bits} bits")
+    return chan | slot << 16 | shift << 24 | mult << 32 | res_mult << 48
+
+
+def gelu_entries(table, entries: int) -> np.ndarray:
+    values = np.asarray(table.values, dtype=np.int64)
+    return np.concatenate([values, np.zeros(entries - len(values), np.int64)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Regions
+
+
+@dataclass(frozen=True)
+class GemmRows:
+    """What the engine needs of one GEMM layer, independent of the IR (also used by kernel tests)."""
+
+    values: np.ndarray  # (M, K) integers
+    pot: np.ndarray  # (M,) bool
+    weight_bits: int
+    mult: np.ndarray  # (M,)
+    shift: np.ndarray  # (M,)
+    bias: np.ndarray  # (M,) or (rows, M)
+    res_mult: np.ndarray  # (M,)
+
+
+def gemm_rows(op: ir.GemmOp) -> GemmRows:
+    rq = op.requant
+    res = np.zeros_like(rq.mult) if rq.res_mult is None else rq.res_mult
+    return GemmRows(np.asarray(op.weight.values, np.int64), pot_mask(op.weight), op.weight.bits, rq.mult,
+                    rq.shift, rq.bias, res)
+
+
+def gemm_stream(rows: GemmRows, plan: TilePlan, tm: int, gelu: np.ndarray | None = None) -> np.ndarray:
+    """The bit stream of a GEMM region (module docstring)."""
+    m, k = rows.values.shape
+    kc = math.ceil(k / tm)
+    padded = np.zeros((m, kc * tm), np.int64)
+    padded[:, :k] = rows.values
+    parts = [] if gelu is None else [bits_of(gelu, 8)]
+    table = rows.bias.ndim > 1
+    for tile in plan.tiles:
+        for lane, (row, slot) in enumerate(zip(tile.fixed + tile.pot, tile.slots)):
+            is_pot = lane >= len(tile.fixed)
+            if bool(rows.pot[row]) != is_pot:
+                raise ValueError(f"row {row} is on a lane of the other scheme")
+            meta = meta_word(row, slot, int(rows.shift[row]), int(rows.mult[row]), int(rows.res_mult[row]))
+            parts.append(bits_of(np.array([meta], dtype=object), META_BITS))
+            bias = rows.bias[:, row] if table else rows.bias[row:row + 1]
+            parts.append(bits_of(np.asarray(bias, dtype=object), BIAS_BITS))
+            if is_pot:
+                parts.append(bits_of(pot_codes(padded[row]), POT_CODE_BITS))
+            else:
+                parts.append(bits_of(padded[row], rows.weight_bits))
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+
+
+def layernorm_stream(unit, word_bits: int) -> np.ndarray:
+    biases = pad_to_words(bits_of(np.asarray(unit.bias, dtype=object), 64), word_bits)
+    return np.concatenate([biases, bits_of(unit.gain, 16)])
+
+
+@singledispatch
+def step_regions(op: ir.Op, step: Step, program: Program, hw: HwConfig) -> list[tuple[str, np.ndarray]]:
+    """(kind, bits) of the regions one step reads from the blob."""
+    return []
+
+
+@step_regions.register
+def _(op: ir.GemmOp, step: Step, program: Program, hw: HwConfig):
+    gelu = None if step.gelu is None else gelu_entries(step.gelu.unit, hw.gelu_entries)
+    regions = [("gemm", gemm_stream(gemm_rows(op), program.tiles[step.name], hw.tm, gelu))]
+    if isinstance(op, ir.PatchEmbed) and op.prefix_q is not None:
+        regions.append(("prefix", bits_of(np.asarray(op.prefix_q, np.int64).ravel(), 16)))
+    return regions
+
+
+@step_regions.register
+def _(op: ir.LayerNorm, step: Step, program: Program, hw: HwConfig):
+    return [("layernorm", layernorm_stream(op.unit, hw.word_bits))]
+
+
+@step_regions.register
+def _(op: ir.Gelu, step: Step, program: Program, hw: HwConfig):
+    return [("gelu", bits_of(gelu_entries(op.unit, hw.gelu_entries), 8))]
+
+
+def pack_program(program: Program, hw: HwConfig) -> Blob:
+    chunks, regions, offset = [], [], 0
+    for step in program.steps:
+        for kind, bits in step_regions(step.op, step, program, hw):
+            bits = pad_to_words(bits, hw.word_bits)
+            words = len(bits) // hw.word_bits
+            regions.append(Region(step.name, kind, offset, words))
+            chunks.append(bits)
+            offset += words
+    data = to_bytes(np.concatenate(chunks)) if chunks else b""
+    return Blob(hw.word_bits, data, tuple(regions))

@@ -1,0 +1,339 @@
+"""The hardware program of a design: the steps the accelerator runs per image, where every tensor lives in
+the on-chip activation memories, and how each GEMM's output rows are dealt to tiles and lanes.
+
+Everything here is decided at compile time and reaches the hardware through the layer descriptors
+(descriptors.py) and the parameter blob (pack.py); the C++ units only follow it (docs/hls.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import ir
+from ..design import Engine
+from ..errors import InputError
+
+NUM_MEMORIES = 2  # activation memories; operands read in the same cycle sit in different ones
+MAX_ACT_BITS = 16  # on-chip activation element width limit (constant rows are packed as 16-bit values)
+MAX_GELU_ENTRIES = 256  # GELU tables index 8-bit inputs
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One hardware step: a graph op, or a linear layer with the GELU fused into its requantization."""
+
+    ops: tuple[ir.Op, ...]
+    output: str
+
+    @property
+    def op(self) -> ir.Op:
+        return self.ops[0]
+
+    @property
+    def name(self) -> str:
+        return " + ".join(op.name for op in self.ops)
+
+    @property
+    def gelu(self) -> ir.Gelu | None:
+        return self.ops[1] if len(self.ops) > 1 else None
+
+
+@dataclass(frozen=True)
+class View:
+    """A tensor as the hardware stores it: rows x cols (attention maps: heads * tokens rows)."""
+
+    rows: int
+    cols: int
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a tensor lives: memory, first word, words (of TM elements) per row."""
+
+    mem: int
+    base: int
+    stride: int
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One output tile: the rows on the fixed-point and power-of-two lanes (lane order) and the store
+    slot of every lane in use (fixed lanes first)."""
+
+    fixed: tuple[int, ...]
+    pot: tuple[int, ...]
+    slots: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    tiles: tuple[Tile, ...]
+
+    @property
+    def slots(self) -> int:
+        return max(max(t.slots) + 1 for t in self.tiles)
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    graph: ir.Graph
+    engine: Engine
+    steps: tuple[Step, ...]
+    views: dict[str, View]
+    places: dict[str, Place]
+    depth: int  # words per bank of each activation memory
+    tiles: dict[str, TilePlan]  # per DDR GEMM step name
+
+    @property
+    def output_step(self) -> Step:
+        return next(s for s in self.steps if s.output == self.graph.output)
+
+
+# ----------------------------------------------------------------------------------------------
+# Steps
+
+
+def consumers(graph: ir.Graph) -> dict[str, list[ir.Op]]:
+    users: dict[str, list[ir.Op]] = defaultdict(list)
+    for op in graph.ops:
+        for name in op.inputs:
+            users[name].append(op)
+    return users
+
+
+def schedule(graph: ir.Graph) -> tuple[Step, ...]:
+    """Graph ops in order; a linear layer whose only consumer is a GELU takes the GELU into its
+    requantization stage (one table lookup per lane, docs/hardware.md)."""
+    users = consumers(graph)
+    steps, fused = [], set()
+    for op in graph.ops:
+        if op.name in fused:
+            continue
+        follower = users.get(op.output, [])
+        if (isinstance(op, ir.Linear) and op.output != graph.output and len(follower) == 1
+                and isinstance(follower[0], ir.Gelu)):
+            steps.append(Step((op, follower[0]), follower[0].output))
+            fused.add(follower[0].name)
+        else:
+            steps.append(Step((op,), op.output))
+    return tuple(steps)
+
+
+def image_patch(graph: ir.Graph) -> ir.PatchEmbed:
+    """The patch embedding that reads the quantized image (the only consumer the hardware supports)."""
+    users = consumers(graph)[graph.ops[0].output] if graph.ops else []
+    if not graph.ops or not isinstance(graph.ops[0], ir.InputQuant):
+        raise InputError(f"model '{graph.name}': the first op must quantize the input image")
+    if len(users) != 1 or not isinstance(users[0], ir.PatchEmbed):
+        raise InputError(f"model '{graph.name}': the quantized image must feed exactly one patch embedding")
+    return users[0]
+
+
+def tensor_views(graph: ir.Graph) -> dict[str, View]:
+    """2-D views of every integer tensor: the image as patch rows (im2col), token tensors as they are,
+    attention maps (heads, tokens, tokens) as heads * tokens rows."""
+    patch = image_patch(graph)
+    views = {}
+    for name, spec in graph.tensors.items():
+        if name == graph.input:
+            continue
+        shape = spec.shape
+        if name == patch.input:
+            c, h, w = shape
+            p = patch.patch
+            if h % p or w % p:
+                raise InputError(f"layer '{patch.name}': image {h}x{w} is not a multiple of the patch {p}")
+            views[name] = View((h // p) * (w // p), c * p * p)
+        elif len(shape) == 2:
+            views[name] = View(*shape)
+        elif len(shape) == 3:
+            views[name] = View(shape[0] * shape[1], shape[2])
+        else:
+            raise InputError(f"tensor '{name}': unsupported shape {shape}")
+    return views
+
+
+# ----------------------------------------------------------------------------------------------
+# Tensor placement
+
+
+def lifetimes(steps: tuple[Step, ...]) -> dict[str, tuple[int, int]]:
+    """Tensor -> (producing step, last consuming step), inclusive."""
+    span: dict[str, list[int]] = {}
+    for i, step in enumerate(steps):
+        span[step.output] = [i, i]
+        for op in step.ops:
+            for name in op.inputs:
+                if name in span:
+                    span[name][1] = max(span[name][1], i)
+    return {k: (v[0], v[1]) for k, v in span.items()}
+
+
+def separated_pairs(steps: tuple[Step, ...]) -> list[tuple[str, str]]:
+    """Tensor pairs a unit reads in the same cycle, which must therefore live in different memories:
+    the GEMM input and its residual, the two inputs of an add."""
+    pairs = []
+    for step in steps:
+        op = step.op
+        if isinstance(op, ir.Linear) and op.residual is not None:
+            pairs.append((op.input, op.residual))
+        elif isinstance(op, ir.Add):
+            pairs.append((op.a, op.b))
+    return pairs
+
+
+def first_fit(size: int, busy: list[tuple[int, int]]) -> int:
+    """Lowest base where [base, base + size) overlaps none of the busy [start, end) ranges."""
+    base = 0
+    for start, end in sorted(busy):
+        if base + size <= start:
+            break
+        base = max(base, end)
+    return base
+
+
+def place_tensors(steps: tuple[Step, ...], views: dict[str, View], output: str, tm: int
+                  ) -> tuple[dict[str, Place], int]:
+    """Greedy placement in production order: a tensor goes to an allowed memory (not the one of a tensor
+    it must be separated from) at the lowest free base over its lifetime, preferring the memory whose
+    high-water mark grows least. Returns the placements and the bank depth (words)."""
+    life = lifetimes(steps)
+    apart: dict[str, set[str]] = defaultdict(set)
+    for a, b in separated_pairs(steps):
+        if a == b:
+            raise InputError(f"tensor '{a}' is read twice in one cycle (an add of a tensor with itself)")
+        apart[a].add(b)
+        apart[b].add(a)
+    places: dict[str, Place] = {}
+    spans: dict[int, list[tuple[str, int, int]]] = defaultdict(list)  # mem -> (tensor, base, end)
+    high = [0] * NUM_MEMORIES
+    for step in steps:
+        name = step.output
+        if name == output:
+            continue
+        view = views[name]
+        stride = math.ceil(view.cols / tm)
+        size = view.rows * stride
+        lo, hi = life[name]
+        banned = {places[p].mem for p in apart[name] if p in places}
+        best = None
+        for mem in range(NUM_MEMORIES):
+            if mem in banned:
+                continue
+            busy = [(b, e) for t, b, e in spans[mem] if not (life[t][1] < lo or life[t][0] > hi)]
+            base = first_fit(size, busy)
+            key = (max(high[mem], base + size) - high[mem], base, mem)
+            if best is None or key < best[0]:
+                best = (key, mem, base)
+        if best is None:
+            raise InputError(f"tensor '{name}' cannot be placed apart from all of {sorted(apart[name])}")
+        _, mem, base = best
+        places[name] = Place(mem, base, stride)
+        spans[mem].append((name, base, base + size))
+        high[mem] = max(high[mem], base + size)
+    return places, max(1, max(high))
+
+
+# ----------------------------------------------------------------------------------------------
+# Output tiles
+
+
+def plan_tiles(pot_mask: np.ndarray, tn_fixed: int, tn_pot: int, tm: int) -> TilePlan:
+    """Fixed rows go to the fixed lanes and power-of-two rows to the PoT lanes, both in row order,
+    tile after tile (tiles = the larger of the two counts). A lane's store slot is the number of earlier
+    lanes of its tile whose channel falls in the same memory bank (channel % tm)."""
+    rows = np.arange(len(pot_mask))
+    fixed, pot = rows[~pot_mask], rows[pot_mask]
+    if len(pot) and tn_pot == 0:
+        raise InputError("power-of-two rows need power-of-two lanes (tn_pot > 0)")
+    count = max(math.ceil(len(fixed) / tn_fixed), math.ceil(len(pot) / tn_pot) if len(pot) else 0)
+    tiles = []
+    for t in range(count):
+        f = tuple(int(r) for r in fixed[t * tn_fixed:(t + 1) * tn_fixed])
+        p = tuple(int(r) for r in pot[t * tn_pot:(t + 1) * tn_pot]) if tn_pot else ()
+        used: dict[int, int] = defaultdict(int)
+        slots = []
+        for r in f + p:
+            slots.append(used[r % tm])
+            used[r % tm] += 1
+        tiles.append(Tile(f, p, tuple(slots)))
+    return TilePlan(tuple(tiles))
+
+
+def pot_mask(weight: ir.Weight) -> np.ndarray:
+    return np.zeros(weight.shape[0], bool) if weight.pot_rows is None else np.asarray(weight.pot_rows, bool)
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks of what the hardware template supports
+
+
+def regular_step(cols: tuple[int, ...], what: str, op: ir.Op) -> int:
+    """The constant column step of per-head column offsets (0 for one head)."""
+    step = cols[1] - cols[0] if len(cols) > 1 else 0
+    if any(c != cols[0] + h * step for h, c in enumerate(cols)):
+        raise InputError(f"layer '{op.name}': {what} column offsets {cols} are not evenly spaced")
+    return step
+
+
+def row_range(op: ir.Linear) -> tuple[int, int]:
+    """(first row, count) of the rows a linear layer reads (a contiguous range)."""
+    if op.rows is None:
+        return 0, -1
+    rows = tuple(op.rows)
+    if rows != tuple(range(rows[0], rows[0] + len(rows))):
+        raise InputError(f"layer '{op.name}': reads non-contiguous token rows {rows}")
+    if op.residual is not None:
+        raise InputError(f"layer '{op.name}': a residual input needs all token rows")
+    return rows[0], len(rows)
+
+
+def check_supported(graph: ir.Graph, steps: tuple[Step, ...]) -> None:
+    if not graph.is_integer():
+        raise InputError(f"model '{graph.name}': code generation needs the integer graph")
+    for name, spec in graph.tensors.items():
+        if name in (graph.input, graph.output) or spec.bounds is None:
+            continue
+        if ir.signed_bits(*spec.bounds) > MAX_ACT_BITS:
+            raise InputError(f"tensor '{name}': values {spec.bounds} need more than {MAX_ACT_BITS} bits on chip")
+    out = next(s for s in steps if s.output == graph.output)
+    if not isinstance(out.op, ir.Linear):
+        raise InputError(f"model '{graph.name}': the output must come from a linear layer "
+                         f"(got {out.op.kind} '{out.op.name}')")
+    for step in steps:
+        op = step.op
+        if isinstance(op, ir.Linear):
+            row_range(op)
+        if isinstance(op, ir.AttnScores):
+            regular_step(op.q_cols, "query", op)
+            regular_step(op.k_cols, "key", op)
+        if isinstance(op, ir.AttnContext):
+            regular_step(op.v_cols, "value", op)
+        for gelu in [o for o in step.ops if isinstance(o, ir.Gelu)]:
+            if len(gelu.unit.values) > MAX_GELU_ENTRIES:
+                raise InputError(f"layer '{gelu.name}': GELU input has more than 8 bits")
+            if gelu.unit.values.min() < -128 or gelu.unit.values.max() > 127:
+                raise InputError(f"layer '{gelu.name}': GELU output does not fit 8 bits")
+        if isinstance(op, ir.GemmOp):
+            bits = op.weight.bits
+            fixed = ~pot_mask(op.weight)
+            if bits not in (4, 8) or np.abs(op.weight.values[fixed]).max(initial=0) > 2 ** (bits - 1) - 1:
+                raise InputError(f"layer '{op.name}': fixed-point weights must be 8 or 4-bit integers")
+    if len({(s.unit.exp_frac, s.unit.recip_bits, s.unit.sum_frac, s.unit.code_max)
+            for s in graph.ops_of(ir.Softmax)}) > 1:
+        raise InputError(f"model '{graph.name}': the one E2Softmax unit needs the same exponent/mantissa "
+                         f"parameters in every layer")
+
+
+def build_program(graph: ir.Graph, engine: Engine) -> Program:
+    steps = schedule(graph)
+    check_supported(graph, steps)
+    views = tensor_views(graph)
+    places, depth = place_tensors(steps, views, graph.output, engine.tm)
+    tiles = {s.name: plan_tiles(pot_mask(s.op.weight), engine.tn_fixed, engine.tn_pot, engine.tm)
+             for s in steps if isinstance(s.op, ir.GemmOp)}
+    return Program(graph, engine, steps, views, places, depth, tiles)

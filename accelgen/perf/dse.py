@@ -1,0 +1,205 @@
+"""Design-space exploration: engine shape x per-layer power-of-two share and weight bits, under caps.
+
+For every engine (tm, fixed lanes, PoT lanes, unit lanes, activations on chip or not) that fits the
+board's caps, each weight layer gets a menu of options (output tiles T -> the fewest PoT rows that fit T
+tiles, 8- or 4-bit fixed rows), each with its exact cycles (perf/cycles.py) and accuracy cost (mean
+relative squared weight error of the layer). Meeting a cycle budget at the least total cost is a
+multiple-choice knapsack; a Lagrangian sweep solves it. Among engines meeting the target the least cost
+wins, then the fewer resources.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..board import RESOURCE_KINDS, Board
+from ..design import Design, Engine, LayerChoice
+from ..errors import InfeasibleError, InputError
+from . import cycles as cy
+from .model import Evaluation, Profile, bytes_per_cycle, evaluate, other_cycles
+
+DEFAULT_CAPS = {"dsp": 0.8, "lut": 0.7, "ff": 0.5, "bram36": 0.8, "uram": 0.8}
+TM = (4, 8, 16, 32, 64)
+TN_FIXED = (2, 4, 8, 16, 32, 64, 128, 256, 512)
+POT_PER_FIXED = (0, 0.25, 0.5, 1, 2, 4)
+UNIT_LANES = (1, 2, 4, 8, 16)
+TILE_STEPS = 24  # options per layer between the fewest tiles (most PoT rows) and no PoT rows
+BITS = (8, 4)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One evaluated design on the Pareto front."""
+
+    engine: Engine
+    activations_on_chip: bool
+    fps: float
+    cost: float
+    resources: dict[str, int]
+    score: float  # sum over kinds of used / cap (how much of the allowed board it takes)
+
+
+@dataclass(frozen=True)
+class Exploration:
+    design: Design
+    evaluation: Evaluation
+    cost: float
+    front: tuple[Point, ...]
+    engines_fitting: int
+    engines_tried: int
+
+
+class Menu:
+    """Per-layer options (cycles, cost, PoT rows, bits) of one engine, padded to a matrix."""
+
+    def __init__(self, prof: Profile, engine: Engine, on_chip: bool, bpc: float):
+        w = prof.weights
+        m = np.array([x.m for x in w])[:, None]
+        k = np.array([x.k for x in w])[:, None]
+        rows = np.array([x.rows for x in w])[:, None]
+        extra = np.array([x.extra_bytes + (0 if on_chip else prof.works[x.index].act_in_bytes
+                                           + prof.works[x.index].act_out_bytes) for x in w])[:, None]
+        t_max = -(-m // engine.tn_fixed)
+        t_min = -(-m // (engine.tn_fixed + engine.tn_pot)) if engine.tn_pot else t_max
+        steps = np.linspace(0.0, 1.0, TILE_STEPS)[None, :]
+        tiles = np.round(t_min + (t_max - t_min) * steps).astype(np.int64)
+        tiles = np.repeat(tiles, len(BITS), axis=1)
+        bits = np.tile(np.array(BITS), TILE_STEPS)[None, :].repeat(len(w), axis=0)
+        m_pot = np.clip(m - tiles * engine.tn_fixed, 0, m)
+        compute = cy.gemm_tile_compute(rows, k, engine.tm)
+        ddr = cy.weight_bytes(m, k, m_pot, bits) + extra
+        self.cycles = cy.gemm_cycles(compute, cy.tile_load(ddr, tiles, bpc), tiles)
+        self.cost = np.stack([x.cost(m_pot[i], bits[i]) for i, x in enumerate(w)]) if w else np.zeros((0, 1))
+        self.m_pot, self.bits = m_pot, bits
+
+    def pick(self, lam: float) -> np.ndarray:
+        """Per layer, the option minimising cost + lam * cycles (ties: fewer cycles)."""
+        score = self.cost + lam * self.cycles + 1e-18 * self.cycles
+        return np.argmin(score, axis=1)
+
+    def fastest(self) -> np.ndarray:
+        return np.argmin(self.cycles + 1e-9 * self.cost / (1.0 + self.cost.max(initial=0.0)), axis=1)
+
+    def total(self, choice: np.ndarray) -> tuple[int, float]:
+        idx = np.arange(len(choice))
+        return int(self.cycles[idx, choice].sum()), float(self.cost[idx, choice].sum())
+
+    def cheapest_within(self, budget: int) -> np.ndarray | None:
+        """The least-cost choice whose cycles fit ``budget`` (Lagrangian sweep), or None."""
+        fast = self.fastest()
+        if self.total(fast)[0] > budget:
+            return None
+        free = self.pick(0.0)
+        if self.total(free)[0] <= budget:
+            return free
+        lo, hi = 0.0, 1.0
+        while self.total(self.pick(hi))[0] > budget:
+            hi *= 4.0
+            if hi > 1e12:
+                return fast
+        for _ in range(50):
+            mid = (lo + hi) / 2
+            if self.total(self.pick(mid))[0] <= budget:
+                hi = mid
+            else:
+                lo = mid
+        return self.pick(hi)
+
+
+def engines(board: Board) -> list[Engine]:
+    packing = board.dsp.int8_packing
+    out = []
+    for tm, tnf, ratio, lanes in itertools.product(TM, TN_FIXED, POT_PER_FIXED, UNIT_LANES):
+        tnp = int(tnf * ratio)
+        if ratio and tnp < 2:
+            continue
+        out.append(Engine(tm=tm, tn_fixed=tnf, tn_pot=tnp, dsp_packing=packing, sm_lanes=lanes, ln_lanes=lanes,
+                          ew_lanes=lanes))
+    return out
+
+
+def resource_score(util: dict[str, float], caps: dict[str, float]) -> float:
+    return sum(util[k] / caps[k] for k in RESOURCE_KINDS if caps[k] > 0 and np.isfinite(util[k]))
+
+
+def make_design(prof: Profile, base: Design, menu: Menu, choice: np.ndarray) -> Design:
+    layers = tuple(LayerChoice(w.name, int(menu.bits[i, choice[i]]), w.pot_rows(int(menu.m_pot[i, choice[i]])))
+                   for i, w in enumerate(prof.weights))
+    return Design(model=base.model, model_sha256=base.model_sha256, board=base.board, clock_mhz=base.clock_mhz,
+                  engine=base.engine, layers=layers, activations_on_chip=base.activations_on_chip, caps=base.caps)
+
+
+def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: float, caps: dict[str, float],
+            model: str, model_sha256: str) -> Exploration:
+    """Best design for ``target_fps`` (None: the fastest that fits). Raises InfeasibleError (exit 3)."""
+    if target_fps is not None and not target_fps > 0:
+        raise InputError(f"--fps must be a positive number or 'max' (got {target_fps})")
+    bpc = bytes_per_cycle(board, clock_mhz)
+    budget = None if target_fps is None else int(clock_mhz * 1e6 / target_fps)
+    best, best_key, points, fitting, tried = None, None, [], 0, 0
+    fastest_seen: tuple | None = None  # (fps, cost, base design, menu, choice)
+    for engine in engines(board):
+        for on_chip in (True, False):
+            tried += 1
+            base = Design(model, model_sha256, board.name, clock_mhz, engine, (), on_chip, dict(caps))
+            probe = evaluate(prof, base, board)  # resources do not depend on the layer choices
+            if not probe.fits(caps):
+                continue
+            fitting += 1
+            fixed = sum(other_cycles(w, engine, on_chip, bpc) for w in prof.works if w.unit != "gemm")
+            menu = Menu(prof, engine, on_chip, bpc)
+            fast = menu.fastest()
+            fast_cycles, fast_cost = menu.total(fast)
+            score = resource_score(probe.utilization, caps)
+            fps = clock_mhz * 1e6 / (fast_cycles + fixed)
+            points.append(Point(engine, on_chip, fps, fast_cost / max(len(prof.weights), 1),
+                                probe.resources.as_dict(), score))
+            if fastest_seen is None or (fps, -fast_cost) > (fastest_seen[0], -fastest_seen[1]):
+                fastest_seen = (fps, fast_cost, base, menu, fast)
+            if budget is None:
+                key = (-fps, fast_cost, score)
+                choice = fast
+            else:
+                choice = menu.cheapest_within(budget - fixed)
+                if choice is None:
+                    continue
+                key = (round(menu.total(choice)[1], 12), score)
+            if best_key is None or key < best_key:
+                best_key, best = key, (base, menu, choice)
+    if fastest_seen is None:
+        raise InfeasibleError(f"no accelerator fits {board.name} within the utilisation caps "
+                              f"({', '.join(f'{k} <= {v:.0%}' for k, v in caps.items())})")
+    if best is None:
+        fps, _, base, menu, choice = fastest_seen
+        design = make_design(prof, base, menu, choice)
+        limit = limiting_factor(evaluate(prof, design, board), board, caps)
+        raise InfeasibleError(f"{target_fps:g} FPS is not reachable on {board.name} at {clock_mhz:g} MHz: the "
+                              f"fastest design that fits reaches {fps:.1f} FPS, limited by {limit}")
+    base, menu, choice = best
+    design = make_design(prof, base, menu, choice)
+    evaluation = evaluate(prof, design, board)
+    return Exploration(design, evaluation, menu.total(choice)[1] / max(len(prof.weights), 1),
+                       pareto_front(points), fitting, tried)
+
+
+def limiting_factor(ev: Evaluation, board: Board, caps: dict[str, float]) -> str:
+    memory = sum(layer.cycles for layer in ev.layers if layer.bound == "memory")
+    if memory > ev.cycles / 2:
+        return f"DDR bandwidth ({board.ddr_gbps(ev.clock_mhz):.1f} GB/s usable; {memory / ev.cycles:.0%} of " \
+               f"the cycles are memory-bound)"
+    kind = max((k for k in RESOURCE_KINDS if caps[k] > 0), key=lambda k: ev.utilization[k] / caps[k])
+    return f"{kind.upper()} ({ev.utilization[kind]:.0%} used, cap {caps[kind]:.0%}); a larger engine " \
+           f"would exceed the caps"
+
+
+def pareto_front(points: list[Point], keep: int = 40) -> tuple[Point, ...]:
+    """Designs not dominated in (higher FPS, lower cost, lower resource score)."""
+    pts = sorted(points, key=lambda p: (-p.fps, p.cost, p.score))
+    front: list[Point] = []
+    for p in pts:
+        if not any(q.fps >= p.fps and q.cost <= p.cost and q.score <= p.score for q in front):
+            front.append(p)
+    return tuple(front[:keep])

@@ -1,0 +1,59 @@
+"""On-chip memory: which activations live together, and how buffers map onto BRAM36 / URAM blocks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .. import ir
+
+# (width bits, depth) aspect ratios of one block
+BRAM36_SHAPES = ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768))
+URAM_SHAPES = ((72, 4096),)
+LUTRAM_MAX_BITS = 1024  # arrays this small are built from LUTs (distributed RAM), not block RAM
+
+
+@dataclass(frozen=True)
+class Blocks:
+    bram36: int = 0
+    uram: int = 0
+    lutram_bits: int = 0
+
+    def __add__(self, other: "Blocks") -> "Blocks":
+        return Blocks(self.bram36 + other.bram36, self.uram + other.uram, self.lutram_bits + other.lutram_bits)
+
+    def times(self, n: int) -> "Blocks":
+        return Blocks(self.bram36 * n, self.uram * n, self.lutram_bits * n)
+
+
+def blocks_for(width_bits: int, depth: int, shapes=BRAM36_SHAPES) -> int:
+    """Blocks of one memory of ``width_bits`` x ``depth`` (best aspect ratio)."""
+    return min(math.ceil(width_bits / w) * math.ceil(depth / d) for w, d in shapes)
+
+
+def banked_buffer(width_bits: int, depth: int, banks: int, use_uram: bool) -> Blocks:
+    """``banks`` parallel memories (array partitioning for parallel reads) of width x depth each."""
+    if width_bits * depth <= LUTRAM_MAX_BITS:
+        return Blocks(lutram_bits=width_bits * depth * banks)
+    if use_uram and width_bits * depth >= 4096 * 72 // 2:
+        return Blocks(uram=banks * blocks_for(width_bits, depth, URAM_SHAPES))
+    return Blocks(bram36=banks * blocks_for(width_bits, depth))
+
+
+def live_activation_bytes(graph: ir.Graph) -> int:
+    """The largest total size of activation tensors alive at the same time (produced and still needed)."""
+    last_use: dict[str, int] = {}
+    for i, op in enumerate(graph.ops):
+        for name in op.inputs:
+            last_use[name] = i
+    last_use[graph.output] = len(graph.ops)
+    peak = 0
+    live: dict[str, int] = {}
+    for i, op in enumerate(graph.ops):
+        spec = graph.tensors[op.output]
+        bits = 8 if spec.quant is None else spec.quant.bits
+        live[op.output] = math.prod(spec.shape) * math.ceil(bits / 8)
+        peak = max(peak, sum(live.values()))
+        for name in [n for n in live if last_use.get(n, -1) <= i]:
+            del live[name]
+    return peak
