@@ -22,9 +22,14 @@ class LoadedModel:
 
 
 def load_integer_model(model: str | Path | None) -> LoadedModel:
+    """A QONNX file (all-8-bit fixed-point integer graph), or a build folder (exactly the built design)."""
+    from .build_dir import is_build_dir, load_build
     from .frontend.importer import import_with_sources
     from .passes import to_integer
 
+    if model is not None and is_build_dir(model):
+        build = load_build(model)
+        return LoadedModel(build.model_path, build.graph, build.sources, model_data_for(build.model_path))
     path = resolve_model_path(model)
     graph, sources = import_with_sources(path)
     return LoadedModel(path, to_integer(graph), sources, model_data_for(path))

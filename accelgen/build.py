@@ -18,7 +18,7 @@ from .design import Design, check_design_against, file_sha256, integer_graph
 from .errors import InputError
 from .model_source import ModelData, export_preset, model_data_for, resolve_model_path
 from .perf.dse import DEFAULT_CAPS, explore
-from .perf.model import evaluate, profile
+from .perf.model import design_cost, evaluate, profile
 from .report import Accuracy, report_dict, report_json, report_markdown
 
 
@@ -94,19 +94,16 @@ def build(req: BuildRequest) -> BuildResult:
             if req.board is not None and req.board != design.board:
                 raise InputError(f"{req.design}: the design is for board '{design.board}', not '{req.board}'")
             board = load_board(design.board)
-            target, cost, front = None, None, ()
         else:
             if req.board is None:
                 raise InputError("--board is required (or --design)")
             board = load_board(req.board)
             clock = req.clock_mhz or board.default_clock_mhz
             check_clock(clock)
-            target = req.fps
-            found = explore(prof, board, target, clock, resolve_caps(req.caps), model_path.name, sha)
-            design, cost, front = found.design, found.cost, found.front
+            design = explore(prof, board, req.fps, clock, resolve_caps(req.caps), model_path.name, sha).design
         evaluation = evaluate(prof, design, board)
         accuracy = None if data is None else measure_accuracy(graph, design, data)
-        report = report_dict(graph.name, board, design, evaluation, target, accuracy, cost, front)
+        report = report_dict(graph.name, board, design, evaluation, accuracy, design_cost(prof, design))
         out = req.out or Path("build") / f"{graph.name}-{board.name}"
         write_build(out, req.force, model_path, design, report)
     return BuildResult(out, report)

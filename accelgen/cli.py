@@ -113,10 +113,18 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line and exit code 2, like every other user error."""
+
+    def error(self, message: str):
+        print(f"accelgen: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="accelgen", description="Quantized ViT (Brevitas/QONNX) to FPGA accelerator "
+    parser = Parser(prog="accelgen", description="Quantized ViT (Brevitas/QONNX) to FPGA accelerator "
                                                                    "compiler")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("inspect", help="show the structure of a quantized ViT")
     p.add_argument("model", nargs="?", help="QONNX file (default: the embedded digits model)")
@@ -124,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("simulate", help="run the bit-accurate integer simulator (the golden model)")
-    p.add_argument("model", nargs="?", help="QONNX file (default: the embedded digits model)")
+    p.add_argument("model", nargs="?", help="QONNX file, or a build folder to simulate exactly the built design "
+                                            "(default: the embedded digits model)")
     p.add_argument("--input", help="float32 NCHW images (.npy), as fed to the Brevitas model "
                                    "(default: the model's test images)")
     p.add_argument("--output", help="write the logits (.npy): int64 on one common scale, or float with --dequant")

@@ -45,6 +45,7 @@ class Design:
     layers: tuple[LayerChoice, ...]
     activations_on_chip: bool = True  # False: layer inputs/outputs stream through DDR
     caps: dict[str, float] = field(default_factory=dict)
+    search: dict = field(default_factory=dict)  # how the DSE chose it: target FPS and the Pareto front
 
     def choices(self) -> dict[str, tuple[int, tuple[int, ...]]]:
         return {c.name: (c.weight_bits, c.pot_rows) for c in self.layers}

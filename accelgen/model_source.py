@@ -39,8 +39,13 @@ def default_model_data() -> ModelData:
 
 
 def model_data_for(path: Path) -> ModelData | None:
-    """The data shipped next to a model, if any (only the default model has data today)."""
-    return default_model_data() if path.resolve() == default_model_path().resolve() else None
+    """The data shipped with a model, if any: the default model (or a copy of it, e.g. in a build folder)."""
+    from .design import file_sha256
+
+    same = path.resolve() == default_model_path().resolve() or (
+        path.is_file() and path.stat().st_size == default_model_path().stat().st_size
+        and file_sha256(path) == file_sha256(default_model_path()))
+    return default_model_data() if same else None
 
 
 def resolve_model_path(model: str | Path | None) -> Path:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from .board import RESOURCE_KINDS, Board
 from .design import Design
-from .perf.dse import Point
 from .perf.model import Evaluation
 from .summary import format_table
 
@@ -22,8 +21,10 @@ class Accuracy:
     brevitas: float | None  # the Brevitas float model, as recorded with the model
 
 
-def report_dict(model: str, board: Board, design: Design, ev: Evaluation, target_fps: float | None,
-                accuracy: Accuracy | None, cost: float | None, front: tuple[Point, ...]) -> dict:
+def report_dict(model: str, board: Board, design: Design, ev: Evaluation, accuracy: Accuracy | None,
+                cost: float) -> dict:
+    """Everything is a function of (model, design, board): rebuilding from design.json gives the same bytes."""
+    target_fps = design.search.get("target_fps")
     resources = {k: {"used": ev.resources.as_dict()[k], "available": board.resources[k],
                      "cap": design.caps.get(k)} for k in RESOURCE_KINDS}
     layers = [{"name": layer.name, "op": layer.op, "unit": layer.unit, "cycles": layer.cycles,
@@ -38,11 +39,9 @@ def report_dict(model: str, board: Board, design: Design, ev: Evaluation, target
         "engine": vars(design.engine), "activations_on_chip": design.activations_on_chip,
         "resources": resources,
         "memory_bound_layers": [layer.name for layer in ev.layers if layer.bound == "memory"],
-        "weight_error_cost": None if cost is None else round(cost, 8),
+        "weight_error_cost": round(cost, 8),
         "layers": layers,
-        "pareto_front": [{"engine": vars(p.engine), "activations_on_chip": p.activations_on_chip,
-                          "fps": round(p.fps, 3), "weight_error_cost": round(p.cost, 8), "resources": p.resources}
-                         for p in front],
+        "pareto_front": design.search.get("pareto_front", []),
     }
     if accuracy is not None:
         out["accuracy"] = {"test_images": accuracy.images, "integer_design": round(accuracy.design, 4),

@@ -55,21 +55,23 @@ def weight_bytes(m: int, k: int, m_pot: int, bits: int) -> int:
     return (m - m_pot) * ceil_div(k * bits, 8) + m_pot * ceil_div(k * POT_CODE_BITS, 8) + m * REQUANT_BYTES
 
 
-def tile_load(ddr_bytes, tiles, bytes_per_cycle):
-    """DDR cycles of one tile's share of the layer's bytes (works on NumPy arrays too)."""
-    return np.ceil(ddr_bytes / tiles / bytes_per_cycle).astype(np.int64)
+def load_cycles(ddr_bytes, bytes_per_cycle):
+    """DDR cycles to stream ``ddr_bytes`` (works on NumPy arrays too)."""
+    return np.ceil(ddr_bytes / bytes_per_cycle).astype(np.int64)
 
 
-def gemm_cycles(compute_tile, load_tile, tiles):
-    """Ping-pong weight buffers: each tile takes max(compute, load); the first load is exposed."""
-    return load_tile + tiles * np.maximum(compute_tile, load_tile)
+def gemm_cycles(compute_tile, load_total, tiles):
+    """Double-buffered weight tiles: load tile 1; then each step computes tile i while tile i+1 loads
+    (max of the two); then compute the last tile. A memory-bound layer takes its whole DDR time plus one
+    tile's compute, however many lanes there are."""
+    load_tile = load_total / tiles
+    return np.ceil(load_tile + (tiles - 1) * np.maximum(compute_tile, load_tile) + compute_tile).astype(np.int64)
 
 
 def gemm_timing(rows: int, k: int, tiles: int, tm: int, ddr_bytes: int, bytes_per_cycle: float) -> GemmTiming:
     compute = gemm_tile_compute(rows, k, tm)
-    load = int(tile_load(ddr_bytes, tiles, bytes_per_cycle))
-    return GemmTiming(cycles=int(gemm_cycles(compute, load, tiles)), compute=tiles * compute, load=tiles * load,
-                      tiles=tiles)
+    load = int(load_cycles(ddr_bytes, bytes_per_cycle))
+    return GemmTiming(cycles=int(gemm_cycles(compute, load, tiles)), compute=tiles * compute, load=load, tiles=tiles)
 
 
 def attention_cycles(rows: int, k: int, m: int, heads: int, tm: int, tn_fixed: int) -> int:

@@ -11,7 +11,7 @@ wins, then the fewer resources.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -71,7 +71,7 @@ class Menu:
         m_pot = np.clip(m - tiles * engine.tn_fixed, 0, m)
         compute = cy.gemm_tile_compute(rows, k, engine.tm)
         ddr = cy.weight_bytes(m, k, m_pot, bits) + extra
-        self.cycles = cy.gemm_cycles(compute, cy.tile_load(ddr, tiles, bpc), tiles)
+        self.cycles = cy.gemm_cycles(compute, cy.load_cycles(ddr, bpc), tiles)
         self.cost = np.stack([x.cost(m_pot[i], bits[i]) for i, x in enumerate(w)]) if w else np.zeros((0, 1))
         self.m_pot, self.bits = m_pot, bits
 
@@ -179,10 +179,17 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
         raise InfeasibleError(f"{target_fps:g} FPS is not reachable on {board.name} at {clock_mhz:g} MHz: the "
                               f"fastest design that fits reaches {fps:.1f} FPS, limited by {limit}")
     base, menu, choice = best
-    design = make_design(prof, base, menu, choice)
-    evaluation = evaluate(prof, design, board)
-    return Exploration(design, evaluation, menu.total(choice)[1] / max(len(prof.weights), 1),
-                       pareto_front(points), fitting, tried)
+    front = pareto_front(points)
+    search = {"target_fps": target_fps, "engines_tried": tried, "engines_fitting": fitting,
+              "pareto_front": [front_entry(p) for p in front]}
+    design = replace(make_design(prof, base, menu, choice), search=search)
+    return Exploration(design, evaluate(prof, design, board), menu.total(choice)[1] / max(len(prof.weights), 1),
+                       front, fitting, tried)
+
+
+def front_entry(p: Point) -> dict:
+    return {"engine": vars(p.engine), "activations_on_chip": p.activations_on_chip, "fps": round(p.fps, 3),
+            "weight_error_cost": round(p.cost, 8), "resources": p.resources}
 
 
 def limiting_factor(ev: Evaluation, board: Board, caps: dict[str, float]) -> str:

@@ -10,7 +10,6 @@ from .. import ir
 # (width bits, depth) aspect ratios of one block
 BRAM36_SHAPES = ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768))
 URAM_SHAPES = ((72, 4096),)
-LUTRAM_MAX_BITS = 1024  # arrays this small are built from LUTs (distributed RAM), not block RAM
 
 
 @dataclass(frozen=True)
@@ -31,11 +30,13 @@ def blocks_for(width_bits: int, depth: int, shapes=BRAM36_SHAPES) -> int:
     return min(math.ceil(width_bits / w) * math.ceil(depth / d) for w, d in shapes)
 
 
-def banked_buffer(width_bits: int, depth: int, banks: int, use_uram: bool) -> Blocks:
-    """``banks`` parallel memories (array partitioning for parallel reads) of width x depth each."""
-    if width_bits * depth <= LUTRAM_MAX_BITS:
+def banked_buffer(width_bits: int, depth: int, banks: int, memory: str) -> Blocks:
+    """``banks`` parallel memories (array partitioning for parallel reads) of width x depth each, built
+    from ``memory``: "bram", "uram" or "lutram". The kind follows the buffer's role, not its size, so
+    every resource count grows monotonically with lanes and buffer sizes."""
+    if memory == "lutram":
         return Blocks(lutram_bits=width_bits * depth * banks)
-    if use_uram and width_bits * depth >= 4096 * 72 // 2:
+    if memory == "uram":
         return Blocks(uram=banks * blocks_for(width_bits, depth, URAM_SHAPES))
     return Blocks(bram36=banks * blocks_for(width_bits, depth))
 

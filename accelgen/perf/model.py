@@ -75,6 +75,18 @@ def profile(graph: ir.Graph) -> Profile:
     return Profile(graph.name, works, weights, plan)
 
 
+def design_cost(prof: Profile, design: Design) -> float:
+    """Accuracy-cost proxy of a design: mean over weight layers of the mean relative squared error its
+    PoT rows and bit widths add to the weights (0 for all-8-bit fixed point)."""
+    choices = {c.name: c for c in design.layers}
+    total = 0.0
+    for w in prof.weights:
+        c = choices.get(w.name)
+        if c is not None:
+            total += float(w.cost(np.array(len(c.pot_rows)), np.array(c.weight_bits)))
+    return total / max(len(prof.weights), 1)
+
+
 def bytes_per_cycle(board: Board, clock_mhz: float) -> float:
     return board.ddr_gbps(clock_mhz) * 1e9 / (clock_mhz * 1e6)
 

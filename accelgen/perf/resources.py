@@ -97,34 +97,36 @@ class BufferPlan:
     gelu_entries: int
 
 
-def weight_buffers(engine: Engine, plan: BufferPlan, use_uram: bool) -> Blocks:
+def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
+    """Ping-pong weight tiles: every lane reads tm weights per cycle from its own bank."""
     depth = -(-plan.k_max // engine.tm)
-    fixed = banked_buffer(engine.tm * ACT_BITS, depth, 2 * engine.tn_fixed, use_uram)
-    pot = banked_buffer(engine.tm * POT_CODE_BITS, depth, 2 * engine.tn_pot, use_uram) if engine.tn_pot else Blocks()
+    fixed = banked_buffer(engine.tm * ACT_BITS, depth, 2 * engine.tn_fixed, "bram")
+    pot = banked_buffer(engine.tm * POT_CODE_BITS, depth, 2 * engine.tn_pot, "bram")
     return fixed + pot
 
 
-def activation_buffers(engine: Engine, plan: BufferPlan, on_chip: bool, use_uram: bool) -> Blocks:
-    """On chip: one pool holding the live set, read tm bytes per cycle. Spilled: double-buffered rows."""
+def activation_buffers(engine: Engine, plan: BufferPlan, on_chip: bool, board: Board) -> Blocks:
+    """On chip: one pool holding the live set, read tm bytes per cycle (URAM where the part has it).
+    Spilled to DDR: two input rows and two output rows."""
     depth = -(-plan.live_bytes // engine.tm) if on_chip else 4 * -(-plan.k_max // engine.tm)
-    return banked_buffer(engine.tm * ACT_BITS, depth, 1, use_uram)
+    return banked_buffer(engine.tm * ACT_BITS, depth, 1, "uram" if board.resources["uram"] > 0 else "bram")
 
 
 def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
-    softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, False)
-    layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, False)
-    gelu = Blocks(lutram_bits=plan.gelu_entries * ACT_BITS * (engine.tn_fixed + engine.tn_pot))
+    """Ping-pong row / token buffers of the softmax and LayerNorm units; GELU tables in LUTs, one per lane."""
+    softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram")
+    layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, "bram")
+    gelu = banked_buffer(ACT_BITS, plan.gelu_entries, engine.tn_fixed + engine.tn_pot, "lutram")
     return softmax + layernorm + gelu
 
 
 def design_resources(engine: Engine, board: Board, plan: BufferPlan, act_on_chip: bool) -> Resources:
     fam = board.yosys_family
-    use_uram = board.resources["uram"] > 0
     compute = (lanes(engine, fam)
                + unit_cost(fam, "requant").times(engine.tn_fixed + engine.tn_pot)
                + unit_cost(fam, "e2softmax").times(engine.sm_lanes)
                + unit_cost(fam, "ailayernorm").times(engine.ln_lanes)
                + unit_cost(fam, "eltwise").times(engine.ew_lanes))
-    memory = weight_buffers(engine, plan, use_uram) + activation_buffers(engine, plan, act_on_chip, use_uram) \
+    memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, act_on_chip, board) \
         + unit_buffers(engine, plan)
     return compute + blocks_resources(memory)

@@ -1,0 +1,54 @@
+"""The `accelgen csim DIR` command: C-simulate a build folder's HLS project against the NumPy simulator."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ..errors import InputError, VerificationError
+
+
+def default_images(build) -> np.ndarray:
+    """The shipped test images when the build is of the default model (same sha256), else an error."""
+    from ..design import file_sha256
+    from ..model_source import default_model_data, default_model_path
+
+    if build.design.model_sha256 != file_sha256(default_model_path()):
+        raise InputError(f"{build.folder}: --input is required (only the default model ships test images)")
+    return default_model_data().images
+
+
+def cmd_csim(args: argparse.Namespace) -> int:
+    from ..api import load_images
+    from ..build_dir import load_build
+    from .csim import run_csim
+    from .numpy_sim import NumpySimulator
+
+    build = load_build(args.dir)
+    images = default_images(build) if args.input is None else load_images(args.input)
+    try:
+        NumpySimulator(build.graph).check_input(images)
+    except InputError as err:
+        raise InputError(f"{args.input}: {err}") from None
+    result = run_csim(build, images)
+    if args.output is not None:
+        np.save(args.output, result.logits)
+    if result.mismatch is not None:
+        raise VerificationError(result.mismatch.message())
+    build_note = "cached build" if result.compile_seconds == 0 else f"compiled in {result.compile_seconds:.1f} s"
+    print(f"csim: {len(images)} images, logits equal to the NumPy simulator ({build_note}, ran in "
+          f"{result.run_seconds:.2f} s, {result.cycles // len(images)} cycles per image)"
+          + ("" if args.output is None else f"; wrote {args.output}"))
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the `csim` subcommand to the CLI's subparsers."""
+    p = subparsers.add_parser("csim", help="compile the generated HLS C++ with g++ and check it bit for bit "
+                                           "against the NumPy simulator")
+    p.add_argument("dir", help="build folder (model.onnx + design.json; hls/ is generated when missing)")
+    p.add_argument("--input", help="float32 NCHW images (.npy) (default: the model's test images, default model "
+                                   "only)")
+    p.add_argument("--output", help="write the C-sim logits (.npy, int64)")
+    p.set_defaults(func=cmd_csim)
