@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml scripts/setup.sh
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/accelgen inspect
+	$(VENV)/bin/accelgen build --board zcu102 --fps 30 --force
 
 test: $(STAMP)
 	bash scripts/system_deps.sh

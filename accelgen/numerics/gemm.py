@@ -22,8 +22,9 @@ def exact_matmul(x: np.ndarray, w: np.ndarray, max_abs_x: int, max_abs_w: int) -
         return np.zeros(np.broadcast_shapes(x.shape[:-1], w.shape[:-2] + (1,)) + (w.shape[-1],), dtype=np.int64)
     chunk = F32_EXACT // term
     if chunk >= 1:
-        xf = x if x.dtype == np.float32 else x.astype(np.float32)
-        wf = w if w.dtype == np.float32 else w.astype(np.float32)
+        # C-contiguous float32 operands: BLAS cannot take strided (e.g. per-head transposed) views
+        xf = np.ascontiguousarray(x, dtype=np.float32)
+        wf = np.ascontiguousarray(w, dtype=np.float32)
         if chunk >= k:
             return (xf @ wf).astype(np.int64)
         acc = None

@@ -56,9 +56,10 @@ def requantize(acc: np.ndarray, rq: Requant, res: np.ndarray | None = None) -> n
     total = acc * rq.mult + rq.bias
     if res is not None:
         total = total + res * rq.res_mult
-    y = np.right_shift(total, rq.shift)
+    y = np.right_shift(total, rq.shift, out=total)
     if rq.qmin is not None:
-        y = np.clip(y, rq.qmin, rq.qmax)
+        np.maximum(y, rq.qmin, out=y)
+        np.minimum(y, rq.qmax, out=y)
     return y
 
 

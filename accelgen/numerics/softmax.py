@@ -97,7 +97,7 @@ def running_sum(e: np.ndarray, p: E2SoftmaxParams) -> tuple[np.ndarray, np.ndarr
 def term_values(ref: np.ndarray, e: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
     d = (ref << p.exp_frac) - e
     frac = d & (2 ** p.exp_frac - 1)
-    return np.asarray(p.pow_table, dtype=np.int64)[frac] >> np.minimum(d >> p.exp_frac, p.code_max)
+    return np.take(np.asarray(p.pow_table, dtype=np.int64), frac) >> np.minimum(d >> p.exp_frac, p.code_max)
 
 
 def e2softmax(x: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
@@ -109,7 +109,7 @@ def e2softmax(x: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
     frac = d & (2 ** p.exp_frac - 1)
     lead = leading_one(s)
     mant = (s >> (lead - p.recip_bits)) & (2 ** p.recip_bits - 1)
-    num = np.asarray(p.out_table, dtype=np.int64)[(mant[..., None] << p.exp_frac) + frac]
+    num = np.take(np.asarray(p.out_table, dtype=np.int64), (mant[..., None] << p.exp_frac) + frac)
     shift = k + (lead + RECIP_FRAC - p.out_frac)[..., None]
     y = (num + (np.int64(1) << (shift - 1))) >> shift
     return np.minimum(y, p.out_max)

@@ -54,7 +54,7 @@ def _json(name: str) -> dict:
     return json.loads((resources.files("accelgen.perf") / name).read_text())
 
 
-def _fit(family: str, kind: str, tm: int) -> Resources:
+def lane_fit(family: str, kind: str, tm: int) -> Resources:
     """A lane's cost at reduction width ``tm`` from the linear fit a + b*tm over the Yosys grid."""
     fit = _json("lane_costs.json")["fits"][family][kind]
     at = {r: max(0.0, fit[r]["a"] + fit[r]["b"] * tm) for r in ("LUT", "FF", "DSP", "FF_dsp_adjacent")}
@@ -75,10 +75,10 @@ def lanes(engine: Engine, family: str) -> Resources:
     tm = engine.tm
     x_reg = Resources(ff=tm * ACT_BITS)
     if engine.dsp_packing:
-        fixed = (_fit(family, "pack2", tm) + x_reg.times(-1)).times(engine.tn_fixed / 2)
+        fixed = (lane_fit(family, "pack2", tm) + x_reg.times(-1)).times(engine.tn_fixed / 2)
     else:
-        fixed = (_fit(family, "fixed_w8", tm) + x_reg.times(-1)).times(engine.tn_fixed)
-    pot = (_fit(family, "pot", tm) + x_reg.times(-1)).times(engine.tn_pot)
+        fixed = (lane_fit(family, "fixed_w8", tm) + x_reg.times(-1)).times(engine.tn_fixed)
+    pot = (lane_fit(family, "pot", tm) + x_reg.times(-1)).times(engine.tn_pot)
     return fixed + pot + x_reg
 
 
