@@ -26,6 +26,7 @@ class Engine:
     sm_lanes: int = 1
     ln_lanes: int = 1
     ew_lanes: int = 1
+    weight_memory: str = "bram"  # ping-pong weight banks in "bram" or "lutram"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def check_design_against(design: Design, graph: ir.Graph, where: str = "design.j
     e = design.engine
     if min(e.tm, e.tn_fixed, e.sm_lanes, e.ln_lanes, e.ew_lanes) < 1 or e.tn_pot < 0:
         raise InputError(f"{where}: engine sizes must be positive")
+    if e.weight_memory not in ("bram", "lutram"):
+        raise InputError(f"{where}: engine.weight_memory must be 'bram' or 'lutram'")
     if any(c.pot_rows for c in design.layers) and e.tn_pot == 0:
         raise InputError(f"{where}: power-of-two rows need tn_pot > 0")
 

@@ -16,45 +16,65 @@ import numpy as np
 from .. import ir
 
 POT_MAX_EXP = 6  # codes 0..6 are exponents, 7 is zero
-POT_LEVELS = np.array([0] + [2 ** e for e in range(POT_MAX_EXP + 1)], dtype=np.float64)
 
 
 def _nearest_level(a: np.ndarray) -> np.ndarray:
-    """Nearest of {0, 1, 2, 4, ..., 64} (linear distance; ties go to the smaller level)."""
-    idx = np.searchsorted(POT_LEVELS, a)
-    idx = np.clip(idx, 1, len(POT_LEVELS) - 1)
-    lo, hi = POT_LEVELS[idx - 1], POT_LEVELS[idx]
-    return np.where(a - lo <= hi - a, lo, hi)
+    """Nearest of {0, 1, 2, 4, ..., 64} for 0 <= a <= 64 (linear distance; ties go to the smaller level):
+    with a = m * 2^p, m in [0.5, 1), the candidates are 2^(p-1) and 2^p, split at m = 0.75."""
+    m, p = np.frexp(a)
+    level = np.ldexp(np.ones_like(a), np.where(m <= 0.75, p - 1, p))
+    return np.where(a <= 0.5, 0.0, np.clip(level, 1.0, 2.0 ** POT_MAX_EXP))
 
 
-def pot_quantize_rows(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Power-of-two rows: (integer values 0 / +-2^e, per-row scale) with the row's largest magnitude
-    mapped to 2^6."""
-    top = np.abs(real).max(axis=1)
-    scale = np.where(top > 0, top / 2 ** POT_MAX_EXP, 1.0)
-    mag = _nearest_level(np.abs(real) / scale[:, None])
-    return (np.sign(real) * mag).astype(np.int64), scale
+def _magnitudes(weight: ir.Weight, rows=slice(None)) -> tuple[np.ndarray, np.ndarray]:
+    """|q| of the selected rows and each row's largest |q| (at least 1)."""
+    q = np.abs(np.asarray(weight.values[rows], dtype=np.int16))
+    return q, np.maximum(q.max(axis=1, initial=0), 1)
 
 
-def fixed_quantize_rows(real: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric narrow-range fixed-point rows with a per-row scale."""
+def pot_rows_of(weight: ir.Weight, rows) -> tuple[np.ndarray, np.ndarray]:
+    """Power-of-two re-quantization of ``rows``: (integers 0 / +-2^e, per-row scale), the row's largest
+    magnitude mapped to 2^6. Computed from the integers, so it depends only on q and the row maximum."""
+    q, top = _magnitudes(weight, rows)
+    level = _nearest_level(q * (2.0 ** POT_MAX_EXP) / top[:, None])
+    values = (np.sign(weight.values[rows]) * level).astype(np.int64)
+    return values, weight.scale[rows] * top / 2 ** POT_MAX_EXP
+
+
+def fixed_rows_of(weight: ir.Weight, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric narrow-range ``bits``-bit re-quantization of every row, per-row scale."""
     qmax = 2 ** (bits - 1) - 1
-    top = np.abs(real).max(axis=1)
-    scale = np.where(top > 0, top / qmax, 1.0)
-    return np.clip(np.round(real / scale[:, None]), -qmax, qmax).astype(np.int64), scale
+    q, top = _magnitudes(weight)
+    mag = np.round(q * qmax / top[:, None])
+    return (np.sign(weight.values) * mag).astype(np.int64), weight.scale * top / qmax
 
 
-def relative_row_error(real: np.ndarray, values: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    err = ((values * scale[:, None] - real) ** 2).sum(axis=1)
-    norm = (real ** 2).sum(axis=1)
+def _error_table(fn, qmax: int) -> np.ndarray:
+    """T[m, a] = squared error of re-quantizing magnitude a in a row whose largest magnitude is m."""
+    m = np.arange(qmax + 1)[:, None].clip(min=1)
+    a = np.arange(qmax + 1)[None, :].astype(np.float64)
+    return (fn(a, m) - a) ** 2
+
+
+def _row_errors(weight: ir.Weight, fn) -> np.ndarray:
+    """Relative squared error per row (the scale cancels, so integer tables suffice)."""
+    qmax = 2 ** (weight.bits - 1)
+    q, top = _magnitudes(weight)
+    table = _error_table(fn, qmax)
+    err = np.take(table.ravel(), top[:, None].astype(np.int64) * (qmax + 1) + q).sum(axis=1)
+    norm = (q.astype(np.float64) ** 2).sum(axis=1)
     return np.where(norm > 0, err / np.where(norm > 0, norm, 1.0), 0.0)
 
 
 def pot_row_errors(weight: ir.Weight) -> np.ndarray:
     """Relative squared error of each row if it were power-of-two (the cost of choosing it)."""
-    real = weight.dequantized()
-    values, scale = pot_quantize_rows(real)
-    return relative_row_error(real, values, scale)
+    return _row_errors(weight, lambda a, m: _nearest_level(a * 2.0 ** POT_MAX_EXP / m) * m / 2 ** POT_MAX_EXP)
+
+
+def fixed_row_errors(weight: ir.Weight, bits: int) -> np.ndarray:
+    """Relative squared error of each row re-quantized to ``bits``-bit fixed point."""
+    qmax = 2 ** (bits - 1) - 1
+    return _row_errors(weight, lambda a, m: np.round(a * qmax / m) * m / qmax)
 
 
 def choose_pot_rows(weight: ir.Weight, count: int) -> tuple[int, ...]:
@@ -66,16 +86,13 @@ def choose_pot_rows(weight: ir.Weight, count: int) -> tuple[int, ...]:
 def apply_scheme(weight: ir.Weight, bits: int, pot_rows: tuple[int, ...]) -> ir.Weight:
     """Re-quantize: rows in ``pot_rows`` to power-of-two, the others to ``bits``-bit fixed point (rows
     keep their model integers when ``bits`` equals the model's width)."""
-    real = weight.dequantized()
-    values = np.array(weight.values, dtype=np.int64)
-    scale = np.array(weight.scale)
+    values, scale = np.array(weight.values, dtype=np.int64), np.array(weight.scale)
     if bits != weight.bits:
-        values, scale = fixed_quantize_rows(real, bits)
+        values, scale = fixed_rows_of(weight, bits)
     mask = np.zeros(weight.shape[0], dtype=bool)
     mask[list(pot_rows)] = True
     if mask.any():
-        pv, ps = pot_quantize_rows(real[mask])
-        values[mask], scale[mask] = pv, ps
+        values[mask], scale[mask] = pot_rows_of(weight, mask)
     return ir.Weight(values, scale, bits, weight.narrow, pot_rows=mask if mask.any() else None)
 
 

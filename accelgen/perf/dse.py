@@ -26,6 +26,7 @@ TM = (4, 8, 16, 32, 64)
 TN_FIXED = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 POT_PER_FIXED = (0, 0.25, 0.5, 1, 2, 4)
 UNIT_LANES = (1, 2, 4, 8, 16)
+WEIGHT_MEMORY = ("bram", "lutram")
 TILE_STEPS = 24  # options per layer between the fewest tiles (most PoT rows) and no PoT rows
 BITS = (8, 4)
 
@@ -112,12 +113,12 @@ class Menu:
 def engines(board: Board) -> list[Engine]:
     packing = board.dsp.int8_packing
     out = []
-    for tm, tnf, ratio, lanes in itertools.product(TM, TN_FIXED, POT_PER_FIXED, UNIT_LANES):
+    for tm, tnf, ratio, lanes, memory in itertools.product(TM, TN_FIXED, POT_PER_FIXED, UNIT_LANES, WEIGHT_MEMORY):
         tnp = int(tnf * ratio)
         if ratio and tnp < 2:
             continue
         out.append(Engine(tm=tm, tn_fixed=tnf, tn_pot=tnp, dsp_packing=packing, sm_lanes=lanes, ln_lanes=lanes,
-                          ew_lanes=lanes))
+                          ew_lanes=lanes, weight_memory=memory))
     return out
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from .. import ir
 from ..board import Board
 from ..design import Design, Engine
-from ..passes.mixed_scheme import fixed_quantize_rows, pot_row_errors, relative_row_error
+from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
 from . import cycles as cy
 from .memory import live_activation_bytes
 from .resources import BufferPlan, Resources, design_resources
@@ -53,8 +53,7 @@ class Profile:
 def weight_layer(index: int, work: Work, op: ir.GemmOp) -> WeightLayer:
     pot_err = pot_row_errors(op.weight)
     order = np.argsort(pot_err, kind="stable")
-    real = op.weight.dequantized()
-    fix4 = relative_row_error(real, *fixed_quantize_rows(real, 4))[order]
+    fix4 = fixed_row_errors(op.weight, 4)[order]
     m = op.weight.shape[0]
     cum_pot = np.concatenate([[0.0], np.cumsum(pot_err[order])]) / m
     cum_fix4_rest = (fix4.sum() - np.concatenate([[0.0], np.cumsum(fix4)])) / m

@@ -17,7 +17,6 @@ from ..board import RESOURCE_KINDS, Board
 from ..design import Engine
 from .memory import Blocks, banked_buffer
 
-LUTRAM_BITS_PER_LUT = 64  # a LUT6 as RAM64X1
 ACT_BITS = 8
 POT_CODE_BITS = 4
 SOFTMAX_ROW_BITS = 16  # exponent values held in the E2Softmax ping-pong row buffer
@@ -83,7 +82,7 @@ def lanes(engine: Engine, family: str) -> Resources:
 
 
 def blocks_resources(b: Blocks) -> Resources:
-    return Resources(bram36=b.bram36, uram=b.uram, lut=b.lutram_bits / LUTRAM_BITS_PER_LUT)
+    return Resources(bram36=b.bram36, uram=b.uram, lut=b.luts)
 
 
 @dataclass(frozen=True)
@@ -98,10 +97,11 @@ class BufferPlan:
 
 
 def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
-    """Ping-pong weight tiles: every lane reads tm weights per cycle from its own bank."""
+    """Ping-pong weight tiles: every lane reads tm weights per cycle from its own bank (block RAM, or
+    LUT RAM — cheaper when the banks are shallow, i.e. k/tm is small)."""
     depth = -(-plan.k_max // engine.tm)
-    fixed = banked_buffer(engine.tm * ACT_BITS, depth, 2 * engine.tn_fixed, "bram")
-    pot = banked_buffer(engine.tm * POT_CODE_BITS, depth, 2 * engine.tn_pot, "bram")
+    fixed = banked_buffer(engine.tm * ACT_BITS, depth, 2 * engine.tn_fixed, engine.weight_memory)
+    pot = banked_buffer(engine.tm * POT_CODE_BITS, depth, 2 * engine.tn_pot, engine.weight_memory)
     return fixed + pot
 
 
@@ -116,7 +116,7 @@ def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
     """Ping-pong row / token buffers of the softmax and LayerNorm units; GELU tables in LUTs, one per lane."""
     softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram")
     layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, "bram")
-    gelu = banked_buffer(ACT_BITS, plan.gelu_entries, engine.tn_fixed + engine.tn_pot, "lutram")
+    gelu = banked_buffer(ACT_BITS, plan.gelu_entries, engine.tn_fixed + engine.tn_pot, "lutrom")
     return softmax + layernorm + gelu
 
 
