@@ -73,10 +73,17 @@ def log2e_mul(x: np.ndarray) -> np.ndarray:
 
 
 def exponents(x: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
-    """Fixed-point base-2 exponent e = floor(x * scale * log2(e) * 2^exp_frac) of every input."""
-    t = log2e_mul(x.astype(np.int64))
+    """Fixed-point base-2 exponent e = floor(x * scale * log2(e) * 2^exp_frac) of every input (int32:
+    inputs are at most 16 bits)."""
+    t = log2e_mul(x.astype(np.int32))
     s = p.in_frac - p.exp_frac
     return t >> s if s >= 0 else t << -s
+
+
+def _terms(d: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
+    """TF[d mod 2^F] >> min(d >> F, code_max): the sum term of an element at distance d (>= 1)."""
+    table = np.asarray(p.pow_table, dtype=np.int32)
+    return np.take(table, d & (2 ** p.exp_frac - 1)) >> np.minimum(d >> p.exp_frac, p.code_max)
 
 
 def running_sum(e: np.ndarray, p: E2SoftmaxParams) -> tuple[np.ndarray, np.ndarray]:
@@ -85,19 +92,16 @@ def running_sum(e: np.ndarray, p: E2SoftmaxParams) -> tuple[np.ndarray, np.ndarr
     R is one above the integer part of the running maximum. When an element raises R by delta,
     S >>= delta. Every element then adds TF[d mod 2^F] >> min(d >> F, code_max), d = R * 2^F - e >= 1.
     """
-    ref = (np.maximum.accumulate(e, axis=-1) >> p.exp_frac) + 1
-    step = np.minimum(np.diff(ref, axis=-1), 62)
-    terms = term_values(ref, e, p)
-    s = terms[..., 0].copy()
-    for j in range(1, e.shape[-1]):
-        s = np.right_shift(s, step[..., j - 1]) + terms[..., j]
-    return ref[..., -1], s
-
-
-def term_values(ref: np.ndarray, e: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
-    d = (ref << p.exp_frac) - e
-    frac = d & (2 ** p.exp_frac - 1)
-    return np.take(np.asarray(p.pow_table, dtype=np.int64), frac) >> np.minimum(d >> p.exp_frac, p.code_max)
+    n = e.shape[-1]
+    rows = e.reshape(-1, n)
+    ref = (np.maximum.accumulate(rows, axis=1) >> p.exp_frac) + 1
+    terms = np.ascontiguousarray(_terms((ref << p.exp_frac) - rows, p).T)  # columns contiguous for the loop
+    steps = np.ascontiguousarray(np.minimum(np.diff(ref, axis=1), 31).T)  # S < 2^31: >> 31 clears it
+    s = terms[0].copy()
+    for j in range(1, n):
+        np.right_shift(s, steps[j - 1], out=s)
+        s += terms[j]
+    return ref[:, -1].reshape(e.shape[:-1]), s.reshape(e.shape[:-1])
 
 
 def e2softmax(x: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
@@ -106,11 +110,11 @@ def e2softmax(x: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
     ref, s = running_sum(e, p)
     d = (ref[..., None] << p.exp_frac) - e
     k = np.minimum(d >> p.exp_frac, p.code_max)
-    frac = d & (2 ** p.exp_frac - 1)
     lead = leading_one(s)
     mant = (s >> (lead - p.recip_bits)) & (2 ** p.recip_bits - 1)
-    num = np.take(np.asarray(p.out_table, dtype=np.int64), (mant[..., None] << p.exp_frac) + frac)
-    shift = k + (lead + RECIP_FRAC - p.out_frac)[..., None]
+    num = np.take(np.asarray(p.out_table, dtype=np.int64), (mant[..., None] << p.exp_frac) + (d & (2 ** p.exp_frac - 1)))
+    # num < 2^24, so any shift of 26 or more gives 0: clamp it to keep the rounding constant in range
+    shift = np.minimum(k + (lead + RECIP_FRAC - p.out_frac)[..., None], 26)
     y = (num + (np.int64(1) << (shift - 1))) >> shift
     return np.minimum(y, p.out_max)
 

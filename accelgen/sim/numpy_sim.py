@@ -67,6 +67,10 @@ class NumpySimulator:
         self.weights = {op.name: np.ascontiguousarray(op.weight.values.T.astype(np.float32))
                         for op in graph.ops_of(ir.GemmOp)}
         self.image_shape = graph.tensors[graph.input].shape
+        last_use = {name: i for i, op in enumerate(graph.ops) for name in op.inputs}
+        # tensors that can be dropped after op i (keeps the working set small on big batches)
+        self.release = [[n for n in op.inputs if last_use[n] == i and n != graph.output] for i, op in
+                        enumerate(graph.ops)]
 
     def check_input(self, images: np.ndarray) -> np.ndarray:
         images = np.asarray(images)
@@ -83,11 +87,15 @@ class NumpySimulator:
 
     def run(self, images: np.ndarray, keep_tensors: bool = False) -> SimResult:
         env: dict[str, np.ndarray] = {self.graph.input: self.check_input(images)}
-        for op in self.graph.ops:
+        kept: dict[str, np.ndarray] = {}
+        for op, release in zip(self.graph.ops, self.release):
             env[op.output] = getattr(self, f"run_{op.kind}")(op, env)
+            if keep_tensors:
+                kept[op.output] = env[op.output]
+            for name in release:
+                del env[name]
         out = env[self.graph.output]
         logits = out.reshape(out.shape[0], -1)
-        kept = {k: v for k, v in env.items() if k != self.graph.input} if keep_tensors else {}
         return SimResult(logits=logits, scale=self.tensors[self.graph.output].quant.scale, tensors=kept)
 
     # -- ops ------------------------------------------------------------------------------------
