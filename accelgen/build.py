@@ -14,7 +14,7 @@ from pathlib import Path
 from . import ir
 from .board import RESOURCE_KINDS, load_board
 from .build_dir import DESIGN_FILE, MODEL_FILE
-from .design import Design, check_design_against, file_sha256, integer_graph
+from .design import Design, check_design_against, check_design_board, file_sha256, integer_graph
 from .errors import InputError
 from .model_source import ModelData, export_preset, model_data_for, resolve_model_path
 from .perf.dse import DEFAULT_CAPS, explore
@@ -41,14 +41,15 @@ class BuildResult:
     report: dict
 
 
-def measure_accuracy(graph: ir.Graph, design: Design, data: ModelData) -> Accuracy:
+def measure_accuracy(graph: ir.Graph, designed: ir.Graph, data: ModelData) -> Accuracy:
+    """Accuracy of the designed integer graph and of the plain all-8-bit one on the model's test images."""
     from .passes import to_integer
     from .sim.numpy_sim import NumpySimulator
 
     def acc(g: ir.Graph) -> float:
         return float((NumpySimulator(g).run(data.images).predictions == data.labels).mean())
 
-    return Accuracy(len(data.labels), acc(integer_graph(graph, design)), acc(to_integer(graph)), data.torch_accuracy)
+    return Accuracy(len(data.labels), acc(designed), acc(to_integer(graph)), data.torch_accuracy)
 
 
 def resolve_caps(caps: dict[str, float] | None) -> dict[str, float]:
@@ -94,6 +95,7 @@ def build(req: BuildRequest) -> BuildResult:
             if req.board is not None and req.board != design.board:
                 raise InputError(f"{req.design}: the design is for board '{design.board}', not '{req.board}'")
             board = load_board(design.board)
+            check_design_board(design, board, str(req.design))
         else:
             if req.board is None:
                 raise InputError("--board is required (or --design)")
@@ -102,16 +104,26 @@ def build(req: BuildRequest) -> BuildResult:
             check_clock(clock)
             design = explore(prof, board, req.fps, clock, resolve_caps(req.caps), model_path.name, sha).design
         evaluation = evaluate(prof, design, board)
-        accuracy = None if data is None else measure_accuracy(graph, design, data)
+        designed = integer_graph(graph, design)
+        accuracy = None if data is None else measure_accuracy(graph, designed, data)
         report = report_dict(graph.name, board, design, evaluation, accuracy, design_cost(prof, design))
         out = req.out or Path("build") / f"{graph.name}-{board.name}"
-        write_build(out, req.force, model_path, design, report)
+        if out.exists() and not req.force:
+            raise InputError(f"{out}: already exists (use --force to replace it)")
+        write_build(out, model_path, design, report, lambda staging: write_projects(
+            staging, designed, design, board, None if data is None else data.images))
     return BuildResult(out, report)
 
 
-def write_build(out: Path, force: bool, model_path: Path, design: Design, report: dict) -> None:
-    if out.exists() and not force:
-        raise InputError(f"{out}: already exists (use --force to replace it)")
+def write_projects(folder: Path, graph: ir.Graph, design: Design, board, images) -> None:
+    """The generated projects: Vitis HLS (hls/)."""
+    from .codegen.hls_project import TB_IMAGES, write_hls_project
+
+    write_hls_project((graph, design, board), folder / "hls", None if images is None else images[:TB_IMAGES])
+
+
+def write_build(out: Path, model_path: Path, design: Design, report: dict, write_more) -> None:
+    """Write everything into a staging folder next to ``out`` and move it into place at the end."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -119,6 +131,7 @@ def write_build(out: Path, force: bool, model_path: Path, design: Design, report
         (staging / DESIGN_FILE).write_text(design.to_json())
         (staging / "report.json").write_text(report_json(report))
         (staging / "report.md").write_text(report_markdown(report))
+        write_more(staging)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import ir
 from .board import Board, load_board
-from .design import Design, check_design_against, file_sha256, integer_graph
+from .design import Design, check_design_against, check_design_board, file_sha256, integer_graph
 from .errors import InputError
 
 MODEL_FILE = "model.onnx"
@@ -52,4 +52,6 @@ def load_build(folder: str | Path) -> Build:
         raise InputError(f"{model}: does not match the model the design was built for (sha256 differs)")
     graph, sources = import_with_sources(model)
     check_design_against(design, graph, str(folder / DESIGN_FILE))
-    return Build(folder, design, load_board(design.board), integer_graph(graph, design), sources)
+    board = load_board(design.board)
+    check_design_board(design, board, str(folder / DESIGN_FILE))
+    return Build(folder, design, board, integer_graph(graph, design), sources)

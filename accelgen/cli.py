@@ -115,7 +115,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                        design=None if args.design is None else Path(args.design), caps=dict(args.cap or []))
     result = build(req)
     print("\n".join(summary_lines(result.report)))
-    print(f"wrote {result.folder}/ (design.json, report.json, report.md)")
+    print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/)")
     return 0
 
 
@@ -171,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("boards", help="list the supported boards")
     p.add_argument("name", nargs="?", help="show one board")
     p.set_defaults(func=cmd_boards)
+
+    from .sim.csim_command import register as register_csim
+
+    register_csim(sub)
     return parser
 
 

@@ -91,8 +91,16 @@ def check_design_against(design: Design, graph: ir.Graph, where: str = "design.j
         raise InputError(f"{where}: engine sizes must be positive")
     if e.weight_memory not in ("bram", "lutram"):
         raise InputError(f"{where}: engine.weight_memory must be 'bram' or 'lutram'")
+    if e.dsp_packing and e.tn_fixed % 2:
+        raise InputError(f"{where}: dsp_packing pairs fixed lanes: tn_fixed must be even")
     if any(c.pot_rows for c in design.layers) and e.tn_pot == 0:
         raise InputError(f"{where}: power-of-two rows need tn_pot > 0")
+
+
+def check_design_board(design: Design, board, where: str = "design.json") -> None:
+    """Choices that depend on the board's DSPs."""
+    if design.engine.dsp_packing and not board.dsp.int8_packing:
+        raise InputError(f"{where}: dsp_packing needs a 27-bit DSP input ({board.name} has {board.dsp.name})")
 
 
 def integer_graph(graph: ir.Graph, design: Design) -> ir.Graph:

@@ -81,7 +81,10 @@ class Weight:
     pot_rows: np.ndarray | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "values", frozen_array(self.values, np.int8))
+        values = np.asarray(self.values)
+        if values.size and (values.min() < -128 or values.max() > 127):
+            raise ValueError("weight integers must fit 8 bits")
+        object.__setattr__(self, "values", frozen_array(values, np.int8))
         object.__setattr__(self, "scale", frozen_array(self.scale, np.float64))
         if self.pot_rows is not None:
             object.__setattr__(self, "pot_rows", frozen_array(self.pot_rows, bool))

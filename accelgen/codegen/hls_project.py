@@ -10,6 +10,7 @@ logic: every value comes from a context builder below. Same inputs, byte-identic
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from .. import ir
 from ..board import Board
 from ..design import Design
+from ..errors import InputError
 from ..numerics.primitives import quantize_float
 from ..resources import hls_dir, templates_dir
+from ..sim.numpy_sim import NumpySimulator
 from .config import HwConfig, config_constants, config_tables, hw_config
 from .descriptors import DESC_WORDS, FIELDS, KINDS
 from .names import unique_identifiers
@@ -146,7 +149,7 @@ def config_struct_context(hw: HwConfig, name: str) -> dict:
 
 
 def render_config_struct(hw: HwConfig, name: str = CONFIG_NAME) -> str:
-    return render("config_struct.h.j2", config_struct_context(hw, name))
+    return render("accel_config_struct.h.j2", config_struct_context(hw, name))
 
 
 def step_entries(art: Artifacts) -> list[dict]:
@@ -204,8 +207,6 @@ def hls_tcl_context(art: Artifacts) -> dict:
 def overlay_tcl_context(art: Artifacts, jobs: int = 4) -> dict:
     ps = PS_PORTS.get(art.board.ps_ip)
     if ps is None:
-        from ..errors import InputError
-
         raise InputError(f"board '{art.board.name}': unknown processing system IP '{art.board.ps_ip}'")
     names = bundles(art)
     slaves = [ps.hp_slaves[i % min(len(ps.hp_slaves), art.board.hp_ports.count)] for i in range(len(names))]
@@ -237,7 +238,7 @@ FILE_NOTES = {
 def readme_context(art: Artifacts) -> dict:
     e = art.design.engine
     files = [{"name": n, "what": w} for n, w in FILE_NOTES.items()]
-    files.append({"name": "*.h (other)", "what": "the accelgen kernel library (hand-written, copied from accelgen/hls)"})
+    files.append({"name": "*.h (other)", "what": "the kernel library (hand-written, copied from accelgen's hls/)"})
     commands = ["vitis_hls -f run_hls.tcl                      # csim, csynth, cosim, export IP",
                 "vivado -mode batch -source build_overlay.tcl  # accelgen.bit + accelgen.hwh"]
     return {"model": safe_comment(art.graph.name), "board": art.board.name, "tm": e.tm, "tn_fixed": e.tn_fixed,
@@ -245,11 +246,17 @@ def readme_context(art: Artifacts) -> dict:
             "part": art.board.part, "files": files, "commands": commands}
 
 
+def design_digest(design: Design) -> str:
+    """Identifies the design a project was generated for (params.json), so stale projects are noticed."""
+    return hashlib.sha256(design.to_json().encode()).hexdigest()
+
+
 def params_map(art: Artifacts) -> dict:
     """params.json: the blob's regions, the descriptor table, the debug dump layout and the I/O formats."""
     consts = {c.name: c.value for c in config_constants(art.hw)}
     return {
-        "format": 1, "top": TOP, "word_bits": art.hw.word_bits, "blob": art.blob.to_map(),
+        "format": 1, "top": TOP, "design_sha256": design_digest(art.design), "word_bits": art.hw.word_bits,
+        "blob": art.blob.to_map(),
         "descriptor_fields": list(FIELDS), "descriptor_words": DESC_WORDS, "step_kinds": KINDS,
         "steps": [{"name": s.name, "ops": [op.name for op in s.ops], "kind": s.op.kind, "output": s.output,
                    "descriptor": list(d)} for s, d in zip(art.program.steps, art.descs)],
@@ -282,8 +289,6 @@ def synthetic_images(graph: ir.Graph, count: int = TB_IMAGES, seed: int = TB_SEE
 
 
 def test_vectors(graph: ir.Graph, images: np.ndarray) -> tuple[bytes, bytes]:
-    from ..sim.numpy_sim import NumpySimulator
-
     logits = NumpySimulator(graph).run(images).logits.astype(np.int64)
     return quantize_images(graph, images).tobytes(), logits.tobytes()
 
@@ -306,7 +311,7 @@ def render_hls_project(graph: ir.Graph, design: Design, board: Board, images: np
         "tb_accel.cpp": render("tb_accel.cpp.j2", tb_context(art)),
         "run_hls.tcl": render("run_hls.tcl.j2", hls_tcl_context(art)),
         "build_overlay.tcl": render("build_overlay.tcl.j2", overlay_tcl_context(art)),
-        "README.md": render("README.md.j2", readme_context(art)),
+        "README.md": render("hls_readme.md.j2", readme_context(art)),
         "params.bin": art.blob.data,
         "params.json": json.dumps(params_map(art), indent=1, sort_keys=True) + "\n",
         "tb_images.bin": tb_images,

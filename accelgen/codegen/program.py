@@ -320,8 +320,9 @@ def check_supported(graph: ir.Graph, steps: tuple[Step, ...]) -> None:
                 raise InputError(f"layer '{gelu.name}': GELU output does not fit 8 bits")
         if isinstance(op, ir.GemmOp):
             bits = op.weight.bits
-            fixed = ~pot_mask(op.weight)
-            if bits not in (4, 8) or np.abs(op.weight.values[fixed]).max(initial=0) > 2 ** (bits - 1) - 1:
+            fixed = np.asarray(op.weight.values, np.int64)[~pot_mask(op.weight)]
+            lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+            if bits not in (4, 8) or fixed.min(initial=0) < lo or fixed.max(initial=0) > hi:
                 raise InputError(f"layer '{op.name}': fixed-point weights must be 8 or 4-bit integers")
     if len({(s.unit.exp_frac, s.unit.recip_bits, s.unit.sum_frac, s.unit.code_max)
             for s in graph.ops_of(ir.Softmax)}) > 1:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import ir
+from ..codegen.hls_project import design_digest, quantize_images, write_hls_project
 from ..errors import InputError, VerificationError
 from .numpy_sim import NumpySimulator
 
@@ -27,7 +27,12 @@ TESTBENCH_SOURCES = ("tb_accel.cpp", "accel_top.cpp")
 # -Wno-unknown-pragmas / -Wno-unused-label: HLS pragmas and loop labels are addressed to Vitis HLS.
 WARNINGS = ("-Wall", "-Wextra", "-Wno-unknown-pragmas", "-Wno-unused-label")
 OPTIMIZE = ("-O2",)
-SANITIZE = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
+SANITIZE = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+            "-fsanitize-recover=shift-base")
+# The ap_types headers sign-extend with (int64_t)v << n >> n, a left shift of a negative value (undefined
+# before C++20, two's complement everywhere): that one finding is suppressed inside those headers only;
+# every other finding, and this one in our code, stops the run.
+UBSAN_SUPPRESSIONS = "shift-base:*/ap_types/*\n"
 STREAM_WARNING = "WARNING: Hls::stream"
 WARNING_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? warning: (?P<text>.*)$", re.M)
 
@@ -71,13 +76,17 @@ def own_warnings(log: str, third_party: Path) -> tuple[str, ...]:
 def compile_program(sources: list[Path], include_dirs: list[Path], binary: Path,
                     flags: tuple[str, ...] = OPTIMIZE) -> CompileResult:
     """g++ -std=c++17 with our warning set; the ap_types headers come in through -isystem. A digest of
-    the command and of every source and header next to the binary lets later calls reuse the build."""
+    the compiler, the flags and every source and header (names and contents, not locations) next to the
+    binary lets later calls -- also on a copied folder -- reuse the build."""
     binary.parent.mkdir(parents=True, exist_ok=True)
-    command = [compiler(), "-std=c++17", *flags, *WARNINGS, *[f"-I{d}" for d in include_dirs],
-               "-isystem", str(ap_types_dir()), *[str(s) for s in sources], "-o", str(binary)]
-    h = hashlib.sha256(" ".join(command).encode())
-    for path in sorted({p for d in include_dirs for p in Path(d).glob("*.h")} | set(map(Path, sources))):
-        h.update(str(path).encode())
+    prefix = [compiler(), "-std=c++17", *flags, *WARNINGS]
+    command = [*prefix, *[f"-I{d}" for d in include_dirs], "-isystem", str(ap_types_dir()),
+               *[str(s) for s in sources], "-o", str(binary)]
+    h = hashlib.sha256(" ".join(prefix + [str(ap_types_dir())]).encode())
+    files = sorted({p for d in include_dirs for p in Path(d).glob("*.h")} | set(map(Path, sources)),
+                   key=lambda p: (p.name, str(p)))
+    for path in files:
+        h.update(path.name.encode())
         h.update(path.read_bytes())
     stamp = binary.with_suffix(".sha256")
     if binary.is_file() and stamp.is_file() and stamp.read_text() == h.hexdigest():
@@ -131,6 +140,14 @@ class CsimResult:
         return self.mismatch is None
 
 
+def sanitizer_env(workdir: Path) -> dict[str, str]:
+    """Environment of a sanitized run: any finding is fatal, except the suppressed third-party one."""
+    supp = workdir / "ubsan.supp"
+    supp.write_text(UBSAN_SUPPRESSIONS)
+    return dict(os.environ, UBSAN_OPTIONS=f"suppressions={supp}:halt_on_error=1:print_stacktrace=1",
+                ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1")
+
+
 def run_testbench(binary: Path, hls_dir: Path, qimages: np.ndarray, dump: bool, workdir: Path
                   ) -> tuple[np.ndarray, np.ndarray | None, int, float]:
     """(logits int64 flat, dump int64 flat or None, cycles, seconds) of one testbench run."""
@@ -139,9 +156,9 @@ def run_testbench(binary: Path, hls_dir: Path, qimages: np.ndarray, dump: bool, 
     args = [str(binary), str(hls_dir / "params.bin"), str(images_file), str(logits_file),
             str(dump_file) if dump else "-", "-"]
     start = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=workdir)
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=workdir, env=sanitizer_env(workdir))
     seconds = time.perf_counter() - start
-    if proc.returncode != 0 or STREAM_WARNING in proc.stdout:
+    if proc.returncode != 0 or STREAM_WARNING in proc.stdout or "runtime error" in proc.stderr:
         detail = (proc.stdout + proc.stderr).strip().splitlines()
         raise VerificationError(f"C-sim testbench failed (exit {proc.returncode}): "
                                 f"{detail[-1] if detail else 'no output'}")
@@ -174,12 +191,6 @@ def first_mismatch(entries: list[dict], got: dict[str, np.ndarray], want: dict[s
     return None
 
 
-def host_quantize(graph: ir.Graph, images: np.ndarray) -> np.ndarray:
-    from ..codegen.hls_project import quantize_images
-
-    return quantize_images(graph, images)
-
-
 def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tuple[str, ...] = OPTIMIZE,
              binary: str | Path | None = None) -> CsimResult:
     """C-simulate DIR/hls of a Build (written first if missing) on float32 NCHW ``images``.
@@ -189,12 +200,13 @@ def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tu
     """
     hls_dir = Path(build.folder) / "hls"
     if not (hls_dir / "tb_accel.cpp").is_file():
-        from ..codegen.hls_project import write_hls_project
-
         write_hls_project(build, hls_dir)
+    elif json.loads((hls_dir / "params.json").read_text()).get("design_sha256") != design_digest(build.design):
+        raise InputError(f"{hls_dir}: generated for another design than {Path(build.folder) / 'design.json'} "
+                         f"(rebuild it, or delete the folder to have csim regenerate it)")
     sim = NumpySimulator(build.graph)
     images = sim.check_input(images)
-    qimages = host_quantize(build.graph, images)
+    qimages = quantize_images(build.graph, images)
     compiled = compile_csim(hls_dir, binary, flags)
     golden = sim.run(images, keep_tensors=check_layers)
     per_image, entries = dump_entries(hls_dir)

@@ -1,0 +1,87 @@
+// accel_arena.h -- the on-chip activation memories.
+//
+// C::NMEM memories, each split into C::TM banks of C::DEPTH words: element (row, col) of a tensor
+// placed at (mem, base, stride) lives in bank col % TM at word base + row * stride + col / TM. Any TM
+// consecutive columns of a row therefore touch every bank exactly once (one read per bank per cycle),
+// which is what the GEMM engine's operand fetch needs at any column alignment. Tensor placement (which
+// memory, base, stride) is decided at compile time (accelgen/codegen/program.py) and arrives in the
+// layer descriptors; the placement guarantees that the two operands a unit reads in the same cycle
+// (GEMM input and residual, add inputs) sit in different memories.
+#ifndef ACCELGEN_ACCEL_ARENA_H
+#define ACCELGEN_ACCEL_ARENA_H
+
+#include "accel_common.h"
+
+namespace accel {
+
+template <class C>
+using act_t = ap_int<C::ACT_BITS>;
+
+template <class C>
+int arena_word(TensorRef t, int row, int col) {
+#pragma HLS INLINE
+    return t.base + row * t.stride + col / C::TM;
+}
+
+template <class C>
+act_t<C> arena_read(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef t, int row, int col) {
+#pragma HLS INLINE
+    return mem[t.mem][col % C::TM][arena_word<C>(t, row, col)];
+}
+
+template <class C>
+void arena_write(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef t, int row, int col, act_t<C> v) {
+#pragma HLS INLINE
+    mem[t.mem][col % C::TM][arena_word<C>(t, row, col)] = v;
+}
+
+// Bank b's share of the window of TM columns c0 .. c0 + TM - 1 of one row: its word address, and
+// whether its column lies below `limit` (columns at or beyond `limit` read as zero, never touching
+// memory outside the tensor).
+struct WindowBank {
+    int word;
+    bool valid;
+};
+
+template <class C>
+WindowBank window_bank(TensorRef t, int row, int c0, int limit, int b) {
+#pragma HLS INLINE
+    const int rot = c0 % C::TM;
+    const int offset = b >= rot ? b - rot : b + C::TM - rot;  // position of bank b's column in the window
+    WindowBank wb;
+    wb.word = t.base + row * t.stride + c0 / C::TM + (b >= rot ? 0 : 1);
+    wb.valid = c0 + offset < limit;
+    return wb;
+}
+
+// Bank values -> window order (a rotation by c0 % TM).
+template <class C, class T>
+void window_rotate(const T bank[C::TM], int c0, T out[C::TM]) {
+#pragma HLS INLINE
+    const int rot = c0 % C::TM;
+rotate:
+    for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+        const int b = rot + i < C::TM ? rot + i : rot + i - C::TM;
+        out[i] = bank[b];
+    }
+}
+
+// TM consecutive elements (row, c0 .. c0 + TM - 1) of tensor t, zero at columns >= limit.
+template <class C>
+void window_read(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef t, int row, int c0, int limit,
+                 act_t<C> out[C::TM]) {
+#pragma HLS INLINE
+    act_t<C> bank[C::TM];
+read_banks:
+    for (int b = 0; b < C::TM; ++b) {
+#pragma HLS UNROLL
+        const WindowBank wb = window_bank<C>(t, row, c0, limit, b);
+        bank[b] = wb.valid ? mem[t.mem][b][wb.word] : act_t<C>(0);
+    }
+    window_rotate<C>(bank, c0, out);
+}
+
+}  // namespace accel
+
+#endif  // ACCELGEN_ACCEL_ARENA_H

@@ -1,0 +1,63 @@
+// accel_common.h -- shared helpers of the accelgen HLS kernels (C++17, Vitis HLS synthesizable).
+//
+// Every kernel header is a template over a configuration struct `C` (generated into accel_config.h
+// for a design, written by hand in the kernel tests). The arithmetic is docs/numerics.md, bit for bit;
+// tables come from the Python numerics through the config struct, never computed here.
+#ifndef ACCELGEN_ACCEL_COMMON_H
+#define ACCELGEN_ACCEL_COMMON_H
+
+#include <ap_int.h>
+#include <hls_stream.h>
+
+#include <cstdint>
+
+namespace accel {
+
+// Quotient rounded up (compile-time and run-time).
+constexpr int ceil_div(int a, int b) { return (a + b - 1) / b; }
+constexpr int max_int(int a, int b) { return a > b ? a : b; }
+constexpr int min_int(int a, int b) { return a < b ? a : b; }
+
+// Bits of an unsigned counter holding 0..v.
+constexpr int bits_for(long long v) {
+    int bits = 1;
+    while (v > 1) {
+        v >>= 1;
+        ++bits;
+    }
+    return bits;
+}
+
+// Array extents must be positive even when a feature is absent (e.g. no power-of-two lanes).
+constexpr int at_least_one(int v) { return v < 1 ? 1 : v; }
+
+// floor(log2(v)) for v >= 1: the position of the most significant set bit (a priority encoder).
+template <int W>
+int lead_one(ap_uint<W> v) {
+#pragma HLS INLINE
+    int lead = 0;
+lead_scan:
+    for (int i = 0; i < W; ++i) {
+#pragma HLS UNROLL
+        if (v[i]) lead = i;
+    }
+    return lead;
+}
+
+// Logical right shift that yields 0 for shift amounts >= W (hardware: the shifter's overflow bit).
+template <int W>
+ap_uint<W> shr_sat(ap_uint<W> v, int s) {
+#pragma HLS INLINE
+    return s >= W ? ap_uint<W>(0) : ap_uint<W>(v >> s);
+}
+
+// One element of an activation tensor in the on-chip memory (see accel_arena.h).
+struct TensorRef {
+    int mem;     // which activation memory
+    int base;    // first word
+    int stride;  // words (of TM elements) per row
+};
+
+}  // namespace accel
+
+#endif  // ACCELGEN_ACCEL_COMMON_H

@@ -1,0 +1,119 @@
+// accel_io.h -- data movement between DDR and the activation memories: the quantized input image
+// (im2col into the patch-embedding rows), constant rows (class token), the logits, and the debug dump
+// of any step's output tensor (layer-by-layer comparison with the NumPy golden model).
+//
+// DDR formats (words of C::WORD_BITS, fields packed little-endian from bit 0):
+//   image  : C x H x W signed 8-bit codes in NCHW order, C::IMAGE_WORDS words per image
+//   prefix : rows x cols signed 16-bit values, row-major
+//   logits : OUT_ROWS x OUT_COLS signed 64-bit values, C::LOGIT_WORDS words per image
+//   dump   : 64-bit signed elements, C::DUMP_ELEMS per image (each step at its D_DUMP_OFF)
+#ifndef ACCELGEN_ACCEL_IO_H
+#define ACCELGEN_ACCEL_IO_H
+
+#include "accel_arena.h"
+#include "accel_common.h"
+#include "accel_desc.h"
+
+namespace accel {
+
+// Image -> patch rows: patch t = py * (W/P) + px, column k = ch * P*P + ky * P + kx.
+template <class C>
+int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
+    const int chans = d[D_IMG_C], height = d[D_IMG_H], width = d[D_IMG_W], patch = d[D_PATCH];
+    const TensorRef out = d.out();
+    const int per_word = C::WORD_BITS / 8;
+    const int n = chans * height * width;
+    const int base = image * C::IMAGE_WORDS;
+    ap_uint<C::WORD_BITS> w = 0;
+    int ch = 0, y = 0, x = 0;
+image_load:
+    for (int e = 0; e < n; ++e) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 150528
+        if (e % per_word == 0) w = images[base + e / per_word];
+        const int f = e % per_word;
+        const act_t<C> v = ap_int<8>(w.range(8 * f + 7, 8 * f));
+        const int row = (y / patch) * (width / patch) + x / patch;
+        const int col = ch * patch * patch + (y % patch) * patch + x % patch;
+        arena_write<C>(mem, out, row, col, v);
+        if (++x == width) {
+            x = 0;
+            if (++y == height) {
+                y = 0;
+                ++ch;
+            }
+        }
+    }
+    return n;
+}
+
+// Constant rows (the class token) before the patch-embedding rows.
+template <class C>
+int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
+    const int rows = d[D_PREFIX_ROWS], cols = d[D_COLS];
+    const int off = d[D_PREFIX_OFF];
+    const TensorRef out = d.out();
+    const int per_word = C::WORD_BITS / 16;
+    ap_uint<C::WORD_BITS> w = 0;
+    int r = 0, c = 0;
+const_rows:
+    for (int e = 0; e < rows * cols; ++e) {
+#pragma HLS PIPELINE II = 1
+        if (e % per_word == 0) w = params[off + e / per_word];
+        const int f = e % per_word;
+        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<16>(w.range(16 * f + 15, 16 * f))));
+        if (++c == cols) {
+            c = 0;
+            ++r;
+        }
+    }
+    return rows * cols;
+}
+
+// Copy a step's output tensor (its rows x cols from row 0) to the debug port.
+template <class C, class OutBuf>
+int dump_step(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const OutBuf& outbuf, Desc d, ap_int<64>* dump,
+              int image) {
+    const int rows = d[D_DUMP_ROWS], cols = d[D_DUMP_COLS];
+    const bool to_output = d[D_TO_OUTPUT] != 0;
+    const TensorRef out = d.out();
+    const int base = image * C::DUMP_ELEMS + d[D_DUMP_OFF];
+    int r = 0, c = 0;
+dump_elems:
+    for (int e = 0; e < rows * cols; ++e) {
+#pragma HLS PIPELINE II = 1
+        dump[base + e] = to_output ? ap_int<64>(outbuf[r][c % C::TM][c / C::TM])
+                                   : ap_int<64>(arena_read<C>(mem, out, r, c));
+        if (++c == cols) {
+            c = 0;
+            ++r;
+        }
+    }
+    return rows * cols;
+}
+
+// The output layer's results (rows x cols of the logits buffer) to DDR.
+template <class C, class OutBuf>
+int write_logits(const OutBuf& outbuf, ap_uint<C::WORD_BITS>* logits, int image) {
+    const int per_word = C::WORD_BITS / 64;
+    const int n = C::OUT_ROWS * C::OUT_COLS;
+    ap_uint<C::WORD_BITS> w = 0;
+    int r = 0, c = 0;
+logits_out:
+    for (int e = 0; e < n; ++e) {
+#pragma HLS PIPELINE II = 1
+        const int f = e % per_word;
+        if (f == 0) w = 0;
+        w.range(64 * f + 63, 64 * f) = ap_int<64>(outbuf[r][c % C::TM][c / C::TM]);
+        if (f == per_word - 1 || e == n - 1) logits[image * C::LOGIT_WORDS + e / per_word] = w;
+        if (++c == C::OUT_COLS) {
+            c = 0;
+            ++r;
+        }
+    }
+    return n;
+}
+
+}  // namespace accel
+
+#endif  // ACCELGEN_ACCEL_IO_H

@@ -1,0 +1,79 @@
+// accel_network.h -- the accelerator: one instance of every unit, reused for all layers.
+//
+// For each image, the steps listed in the descriptor table run in order; each step's descriptor says
+// which unit runs and on which tensors. The generated top function (accel_top.cpp) holds the interface
+// pragmas and calls run_network<Config>.
+//
+// Cycle counter: every unit reports the beats of its pipelined loops (II = 1, the loop nest of
+// docs/hardware.md without pipeline fill); their sum is returned in `cycles` (an s_axilite register).
+#ifndef ACCELGEN_ACCEL_NETWORK_H
+#define ACCELGEN_ACCEL_NETWORK_H
+
+#include "accel_arena.h"
+#include "accel_common.h"
+#include "accel_desc.h"
+#include "accel_io.h"
+#include "ailayernorm.h"
+#include "e2softmax.h"
+#include "eltwise.h"
+#include "gemm_engine.h"
+
+namespace accel {
+
+// One step on its unit; returns the beats it took (the image loader reads image `image`).
+template <class C>
+ap_uint<32> run_step(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_BITS>* images, int image,
+                     act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, Desc d) {
+    ap_uint<32> beats = 0;
+    switch (d[D_KIND]) {
+        case K_INPUT:
+            beats = load_image<C>(images, image, mem, d);
+            break;
+        case K_GEMM:
+        case K_QK:
+        case K_AV: {
+            const int prefix = d[D_PREFIX_ROWS] > 0 ? write_const_rows<C>(params, mem, d) : 0;
+            gemm_layer<C>(params, mem, outbuf, gemm_job(d), beats);
+            beats += prefix;
+            break;
+        }
+        case K_SOFTMAX:
+            softmax_layer<C>(mem, d, beats);
+            break;
+        case K_LAYERNORM:
+            layernorm_layer<C>(params, mem, d, beats);
+            break;
+        default:
+            eltwise_layer<C>(params, mem, d, beats);
+            break;
+    }
+    return beats;
+}
+
+template <class C>
+void run_network(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_BITS>* images,
+                 ap_uint<C::WORD_BITS>* logits, ap_int<64>* dump, const int descs[C::MAX_STEPS * DESC_WORDS],
+                 int n_steps, int n_images, bool dump_enable, ap_uint<64>& cycles) {
+    static act_t<C> mem[C::NMEM][C::TM][C::DEPTH];
+#pragma HLS ARRAY_PARTITION variable = mem complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = mem complete dim = 2
+#pragma HLS BIND_STORAGE variable = mem type = ram_s2p
+    static out_buffer_t<C> outbuf;
+#pragma HLS ARRAY_PARTITION variable = outbuf complete dim = 2
+    ap_uint<64> total = 0;
+images_loop:
+    for (int image = 0; image < n_images; ++image) {
+    steps_loop:
+        for (int s = 0; s < n_steps; ++s) {
+            const Desc d = {descs + s * DESC_WORDS};
+            total += run_step<C>(params, images, image, mem, outbuf, d);
+            if (dump_enable && d[D_DUMP] != 0) total += dump_step<C>(mem, outbuf, d, dump, image);
+        }
+        total += write_logits<C>(outbuf, logits, image);
+    }
+    cycles = total;
+}
+
+}  // namespace accel
+
+#endif  // ACCELGEN_ACCEL_NETWORK_H

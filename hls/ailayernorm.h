@@ -1,0 +1,169 @@
+// ailayernorm.h -- the AILayerNorm unit (docs/numerics.md section 6).
+//
+// Stage 1 (per token: exact sum of x, sum of 4-bit compressed squares) and stage 2 (1/sqrt of the
+// variance from its leading one and a 64-entry table, then normalise, gain, bias, shift, clamp) run in
+// one II = 1 loop, stage 2 one token behind stage 1 through a ping-pong token buffer.
+//
+// Config: LN_D_MAX, LN_X_BITS (input width), LN_V_BITS (variance width), LN_SQUARES[16] (SQ),
+// LN_RSQRT[64] (RSQ), LN_RSQRT_FRAC (15), LN_NORM_FRAC (10), LN_IDX_BITS (5), all from
+// accelgen/numerics/layernorm.py. Per layer (descriptor + parameter blob): D, eps, gain[D], bias[D],
+// shift, output range.
+#ifndef ACCELGEN_AILAYERNORM_H
+#define ACCELGEN_AILAYERNORM_H
+
+#include "accel_arena.h"
+#include "accel_common.h"
+#include "accel_desc.h"
+
+namespace accel {
+
+template <class C>
+struct LayerNormTypes {
+    static const int D_BITS = bits_for(C::LN_D_MAX);
+    static const int SQ_BITS = 2 * C::LN_X_BITS + 1;  // one compressed square: < (2^(XB-1) * 17/16)^2
+    typedef ap_int<C::LN_X_BITS> x_t;
+    typedef ap_uint<SQ_BITS> sq_t;
+    typedef ap_int<C::LN_X_BITS + D_BITS + 1> sx_t;   // sum of x
+    typedef ap_uint<SQ_BITS + D_BITS> sq_sum_t;       // sum of squares
+    typedef ap_int<C::LN_V_BITS + 1> v_t;             // D * Sq - Sx^2 + eps
+    typedef ap_int<C::LN_X_BITS + 2 * D_BITS + 2> n_t;  // D * x - Sx
+    typedef ap_int<64> wide_t;
+};
+
+// 4-bit compressed square of |x|: exact below 16, else the bucket midpoint (q + 1/2)^2 * 4^s.
+template <class C>
+typename LayerNormTypes<C>::sq_t compressed_square(typename LayerNormTypes<C>::x_t x) {
+#pragma HLS INLINE
+    typedef typename LayerNormTypes<C>::sq_t sq_t;
+    const ap_uint<C::LN_X_BITS> a = x < 0 ? ap_uint<C::LN_X_BITS>(-x) : ap_uint<C::LN_X_BITS>(x);
+    if (a < 16) return C::LN_SQUARES[a.to_int()];
+    const int s = lead_one<C::LN_X_BITS>(a) - 3;
+    const int q = (a >> s).to_int();
+    return (sq_t(C::LN_SQUARES[q] + q) << (2 * s)) + (sq_t(1) << (2 * s - 2));
+}
+
+// 1/sqrt(V) ~= r * 2^-(15 + h) for V >= 1.
+template <class C>
+void inv_sqrt(typename LayerNormTypes<C>::v_t v, int& r, int& h) {
+#pragma HLS INLINE
+    const ap_uint<C::LN_V_BITS + 1> u = v;
+    const int lead = lead_one<C::LN_V_BITS + 1>(u);
+    const int n = C::LN_IDX_BITS;
+    const ap_uint<C::LN_V_BITS + 1> aligned = lead >= n ? ap_uint<C::LN_V_BITS + 1>(u >> (lead - n))
+                                                        : ap_uint<C::LN_V_BITS + 1>(u << (n - lead));
+    const int m = (aligned & ((1 << n) - 1)).to_int();
+    h = lead >> 1;
+    r = C::LN_RSQRT[(lead & 1) * (1 << n) + m];
+}
+
+// Token statistics after stage 1.
+template <class C>
+struct LayerNormStats {
+    typename LayerNormTypes<C>::sx_t sx;
+    typename LayerNormTypes<C>::sq_sum_t sq;
+};
+
+// Stage 2 for one channel.
+template <class C>
+int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int dim, ap_int<64> eps, ap_int<16> gain,
+                 ap_int<64> bias, int shift, int out_min, int out_max) {
+#pragma HLS INLINE
+    typedef LayerNormTypes<C> L;
+    typedef typename L::wide_t wide_t;
+    typename L::v_t var = typename L::v_t(dim * st.sq) - typename L::v_t(st.sx * st.sx);
+    if (var < 0) var = 0;
+    var += eps;
+    if (var < 1) var = 1;
+    int r, h;
+    inv_sqrt<C>(var, r, h);
+    const int zshift = C::LN_RSQRT_FRAC + h - C::LN_NORM_FRAC;
+    const typename L::n_t num = typename L::n_t(dim * x) - st.sx;
+    const wide_t z = (wide_t(num) * r + (wide_t(1) << (zshift - 1))) >> zshift;
+    wide_t y = (z * gain + bias) >> shift;
+    if (y < out_min) y = out_min;
+    if (y > out_max) y = out_max;
+    return y.to_int();
+}
+
+// Load the layer's gains and biases from the parameter blob: biases as 64-bit fields, then (from the
+// next word) gains as 16-bit fields, both packed little-endian into words.
+template <class C>
+int ln_load_params(const ap_uint<C::WORD_BITS>* params, int off, int dim, ap_int<16> gain[C::LN_D_MAX],
+                   ap_int<64> bias[C::LN_D_MAX]) {
+    const int per_bias = C::WORD_BITS / 64;
+    const int per_gain = C::WORD_BITS / 16;
+    ap_uint<C::WORD_BITS> w = 0;
+ln_biases:
+    for (int c = 0; c < dim; ++c) {
+#pragma HLS PIPELINE II = 1
+        if (c % per_bias == 0) w = params[off + c / per_bias];
+        const int f = c % per_bias;
+        bias[c] = ap_int<64>(w.range(64 * f + 63, 64 * f));
+    }
+    const int goff = off + ceil_div(dim, per_bias);
+ln_gains:
+    for (int c = 0; c < dim; ++c) {
+#pragma HLS PIPELINE II = 1
+        if (c % per_gain == 0) w = params[goff + c / per_gain];
+        const int f = c % per_gain;
+        gain[c] = ap_int<16>(w.range(16 * f + 15, 16 * f));
+    }
+    return 2 * dim;
+}
+
+// The unit over tokens x D.
+template <class C>
+void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d,
+                     ap_uint<32>& beats) {
+    typedef LayerNormTypes<C> L;
+    static ap_int<16> gain[C::LN_D_MAX];
+    static ap_int<64> bias[C::LN_D_MAX];
+    static typename L::x_t xbuf[2][C::LN_D_MAX];  // ping-pong token buffer
+#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 1
+#pragma HLS DEPENDENCE variable = mem inter false
+    const int rows = d[D_ROWS];
+    const int dim = d[D_COLS];
+    const TensorRef in = d.in();
+    const TensorRef out = d.out();
+    const ap_int<64> eps = d.wide(D_LN_EPS_LO, D_LN_EPS_HI);
+    const int shift = d[D_LN_SHIFT];
+    const int out_min = d[D_QMIN];
+    const int out_max = d[D_QMAX];
+    const int load = ln_load_params<C>(params, d[D_PARAM_OFF], dim, gain, bias);
+    LayerNormStats<C> stats[2];
+#pragma HLS ARRAY_PARTITION variable = stats complete
+    stats[0].sx = stats[1].sx = 0;
+    stats[0].sq = stats[1].sq = 0;
+    LayerNormStats<C> run;
+    run.sx = 0;
+    run.sq = 0;
+    const int total = (rows + 1) * dim;
+    int r = 0, c = 0;
+layernorm_beats:
+    for (int i = 0; i < total; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        if (r < rows) {
+            const typename L::x_t x = arena_read<C>(mem, in, r, c);
+            xbuf[r & 1][c] = x;
+            const typename L::sq_t sq = compressed_square<C>(x);
+            run.sx = (c == 0 ? typename L::sx_t(0) : run.sx) + x;
+            run.sq = (c == 0 ? typename L::sq_sum_t(0) : run.sq) + sq;
+            if (c == dim - 1) stats[r & 1] = run;
+        }
+        if (r >= 1) {
+            const int p = (r - 1) & 1;
+            const int y = ln_normalise<C>(xbuf[p][c], stats[p], dim, eps, gain[c], bias[c], shift, out_min, out_max);
+            arena_write<C>(mem, out, r - 1, c, act_t<C>(y));
+        }
+        if (++c == dim) {
+            c = 0;
+            ++r;
+        }
+    }
+    beats = total + load;
+}
+
+}  // namespace accel
+
+#endif  // ACCELGEN_AILAYERNORM_H

@@ -1,0 +1,79 @@
+// eltwise.h -- the elementwise unit: GELU table (docs/numerics.md section 7) when it is not fused into
+// the preceding GEMM, standalone requantize and add (section 8). One element per beat.
+#ifndef ACCELGEN_ELTWISE_H
+#define ACCELGEN_ELTWISE_H
+
+#include "accel_arena.h"
+#include "accel_common.h"
+#include "accel_desc.h"
+#include "requant.h"
+
+namespace accel {
+
+// y = T[x - in_min]: the table holds every input code's output.
+template <int ENTRIES>
+int gelu_lookup(const ap_int<8> table[ENTRIES], int x, int in_min) {
+#pragma HLS INLINE
+    return table[x - in_min].to_int();
+}
+
+// Load a GELU table (8-bit entries packed little-endian into words) from the parameter blob.
+template <class C>
+int load_gelu_table(const ap_uint<C::WORD_BITS>* params, int off, ap_int<8> table[C::GELU_ENTRIES]) {
+    const int per_word = C::WORD_BITS / 8;
+    ap_uint<C::WORD_BITS> w = 0;
+gelu_load:
+    for (int e = 0; e < C::GELU_ENTRIES; ++e) {
+#pragma HLS PIPELINE II = 1
+        if (e % per_word == 0) w = params[off + e / per_word];
+        const int f = e % per_word;
+        table[e] = ap_int<8>(w.range(8 * f + 7, 8 * f));
+    }
+    return C::GELU_ENTRIES;
+}
+
+template <class C>
+void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d,
+                   ap_uint<32>& beats) {
+    static ap_int<8> table[C::GELU_ENTRIES];
+#pragma HLS DEPENDENCE variable = mem inter false
+    const int kind = d[D_KIND];
+    const int rows = d[D_ROWS];
+    const int cols = d[D_COLS];
+    const TensorRef in = d.in();
+    const TensorRef res = d.res();
+    const TensorRef out = d.out();
+    const mult_t mult = d[D_MULT];
+    const mult_t res_mult = d[D_RES_MULT];
+    const shift_t shift = d[D_SHIFT];
+    const bias_t bias = d.wide(D_BIAS_LO, D_BIAS_HI);
+    int load = 0;
+    if (kind == K_GELU) load = load_gelu_table<C>(params, d[D_PARAM_OFF], table);
+    const int total = rows * cols;
+    int r = 0, c = 0;
+eltwise_beats:
+    for (int i = 0; i < total; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        const act_t<C> a = arena_read<C>(mem, in, r, c);
+        int y;
+        if (kind == K_GELU) {
+            y = gelu_lookup<C::GELU_ENTRIES>(table, a.to_int(), d[D_GELU_MIN]);
+        } else {
+            const act_t<C> b = kind == K_ADD ? arena_read<C>(mem, res, r, c) : act_t<C>(0);
+            y = requant<C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, d[D_CLAMP] != 0,
+                                                               d[D_QMIN], d[D_QMAX])
+                    .to_int();
+        }
+        arena_write<C>(mem, out, r, c, act_t<C>(y));
+        if (++c == cols) {
+            c = 0;
+            ++r;
+        }
+    }
+    beats = total + load;
+}
+
+}  // namespace accel
+
+#endif  // ACCELGEN_ELTWISE_H

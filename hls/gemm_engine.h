@@ -1,0 +1,626 @@
+// gemm_engine.h -- the GEMM engine: TM x (TN_FIXED + TN_POT) lanes, used for every matrix product.
+//
+// One layer (or one attention op, head by head) runs as a DATAFLOW region of three processes:
+//
+//   ddr_reader  --words-->  gearbox  --items-->  gemm_engine  <-> activation memories
+//   (m_axi burst of the      (bit-packed items:    (per output tile: II = 1 beat loop, ping-pong
+//    layer's blob region)     row meta, biases,      tile buffers: the next tile's items are
+//                             weight vectors)        written into one half while this tile computes
+//                                                    from the other)
+//
+// Loop nest of one output tile (docs/hardware.md), flattened into one pipelined beat loop:
+//   for r in 0..rows:                      (row `rows` only drains the last row's store)
+//     for b in 0..max(KC, S)-1:
+//       MAC   (b < KC):  acc[lane] += sum_i x[r][b*TM + i] * w[lane][b*TM + i]   all lanes in parallel
+//       STORE (b < S):   row r-1: requantize + write the tile's channels held by store slot b
+//       FILL  (one item per beat while items of the next tile remain)
+// Store slots: a tile's output channels go to the memory bank (channel % TM) they belong to; slot s
+// writes at most one channel per bank, so a row's outputs take S = (largest bank occupancy) beats,
+// overlapped with the next row's KC reduction beats.
+//
+// The parameter blob region of a DDR layer is one bit stream (accelgen/codegen/pack.py):
+//   [GELU table: GELU_ENTRIES 8-bit entries, when fused]
+//   for each tile: for each lane in use (fixed-point rows first, then power-of-two rows):
+//     meta (64 bits: channel[15:0] slot[23:16] shift[31:24] mult[47:32] res_mult[63:48])
+//     bias (64 bits each: one, or bias_rows for the patch embedding's per-(row, channel) table)
+//     KC weight vectors (TM x wbits for fixed rows, TM x 4-bit codes for power-of-two rows)
+#ifndef ACCELGEN_GEMM_ENGINE_H
+#define ACCELGEN_GEMM_ENGINE_H
+
+#include <cassert>
+
+#include "accel_arena.h"
+#include "accel_common.h"
+#include "accel_desc.h"
+#include "gemm_lanes.h"
+#include "requant.h"
+
+namespace accel {
+
+static const int META_BITS = 64;
+static const int BIAS_BITS = 64;
+static const int GELU_ENTRY_BITS = 8;
+static const int GELU_PER_ITEM = META_BITS / GELU_ENTRY_BITS;
+
+// Everything one GEMM step needs, decoded once from its descriptor.
+struct GemmJob {
+    int kind;  // K_GEMM, K_QK or K_AV
+    int rows, cols, k, heads;
+    TensorRef in, out, res, wt;
+    int in_row0, in_col0, in_hrow, in_hcol;
+    int out_row0, out_col0, out_hrow, out_hcol;
+    int w_col0, w_hcol;
+    bool has_res, to_output, clamp, gelu;
+    int qmin, qmax, gelu_min;
+    mult_t mult, res_mult;  // scalar requantization of QK^T / AV
+    shift_t shift;
+    bias_t bias;
+    int param_off, param_words;
+    int fixed_rows, pot_rows, wbits, bias_rows, slots;
+};
+
+inline GemmJob gemm_job(Desc d) {
+    GemmJob g;
+    g.kind = d[D_KIND];
+    g.rows = d[D_ROWS];
+    g.cols = d[D_COLS];
+    g.k = d[D_K];
+    g.heads = d[D_HEADS];
+    g.in = d.in();
+    g.out = d.out();
+    g.res = d.res();
+    g.wt = d.wt();
+    g.in_row0 = d[D_IN_ROW0];
+    g.in_col0 = d[D_IN_COL0];
+    g.in_hrow = d[D_IN_HROW];
+    g.in_hcol = d[D_IN_HCOL];
+    g.out_row0 = d[D_OUT_ROW0];
+    g.out_col0 = d[D_OUT_COL0];
+    g.out_hrow = d[D_OUT_HROW];
+    g.out_hcol = d[D_OUT_HCOL];
+    g.w_col0 = d[D_W_COL0];
+    g.w_hcol = d[D_W_HCOL];
+    g.has_res = d[D_RES] != 0;
+    g.to_output = d[D_TO_OUTPUT] != 0;
+    g.clamp = d[D_CLAMP] != 0;
+    g.gelu = d[D_GELU] != 0;
+    g.qmin = d[D_QMIN];
+    g.qmax = d[D_QMAX];
+    g.gelu_min = d[D_GELU_MIN];
+    g.mult = d[D_MULT];
+    g.res_mult = d[D_RES_MULT];
+    g.shift = d[D_SHIFT];
+    g.bias = d.wide(D_BIAS_LO, D_BIAS_HI);
+    g.param_off = d[D_PARAM_OFF];
+    g.param_words = d[D_PARAM_WORDS];
+    g.fixed_rows = d[D_FIXED_ROWS];
+    g.pot_rows = d[D_POT_ROWS];
+    g.wbits = d[D_WBITS];
+    g.bias_rows = d[D_BIAS_ROWS];
+    g.slots = d[D_SLOTS];
+    return g;
+}
+
+// Rows of a scheme handled by tile t when `lanes` lanes take `total` rows in order.
+inline int lanes_in_tile(int total, int lanes, int t) {
+    const int left = total - t * lanes;
+    return left <= 0 ? 0 : (left > lanes ? lanes : left);
+}
+
+template <class C>
+int gemm_tiles(const GemmJob& g) {
+    if (g.kind != K_GEMM) return ceil_div(g.cols, C::TN_FIXED);
+    const int fixed = ceil_div(g.fixed_rows, C::TN_FIXED);
+    const int pot = C::TN_POT == 0 ? 0 : ceil_div(g.pot_rows, at_least_one(C::TN_POT));
+    return fixed > pot ? fixed : pot;
+}
+
+// Items of one DDR tile: per lane in use, one meta item, the bias items and KC weight vectors.
+template <class C>
+struct TileShape {
+    int fixed, pot;     // lanes in use
+    int per_lane;       // items per lane
+    int items() const { return (fixed + pot) * per_lane; }
+};
+
+template <class C>
+TileShape<C> tile_shape(const GemmJob& g, int t) {
+    TileShape<C> s;
+    s.fixed = lanes_in_tile(g.fixed_rows, C::TN_FIXED, t);
+    s.pot = C::TN_POT == 0 ? 0 : lanes_in_tile(g.pot_rows, at_least_one(C::TN_POT), t);
+    s.per_lane = 1 + (g.bias_rows > 0 ? g.bias_rows : 1) + ceil_div(g.k, C::TM);
+    return s;
+}
+
+// Position in a tile's item sequence (lane in tile order, item within the lane).
+struct TileCursor {
+    int lane;
+    int pos;
+};
+
+inline void cursor_next(TileCursor& c, int per_lane) {
+#pragma HLS INLINE
+    if (++c.pos == per_lane) {
+        c.pos = 0;
+        ++c.lane;
+    }
+}
+
+// Width of the item at the cursor.
+template <class C>
+int item_bits(const GemmJob& g, const TileShape<C>& s, TileCursor c) {
+#pragma HLS INLINE
+    const int bias_items = g.bias_rows > 0 ? g.bias_rows : 1;
+    if (c.pos <= bias_items) return META_BITS;
+    return C::TM * (c.lane < s.fixed ? g.wbits : 4);
+}
+
+template <class C>
+using word_t = ap_uint<C::WORD_BITS>;
+
+template <class C>
+constexpr int item_width() {
+    return max_int(META_BITS, C::TM * 8);
+}
+
+template <class C>
+using item_t = ap_uint<item_width<C>()>;
+
+// ---------------------------------------------------------------------------------------------
+// Process 1: burst-read the layer's region of the parameter blob.
+template <class C>
+void ddr_reader(const word_t<C>* params, GemmJob g, hls::stream<word_t<C> >& words) {
+    const int n = g.kind == K_GEMM ? g.param_words : 0;
+ddr_burst:
+    for (int i = 0; i < n; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
+        words.write(params[g.param_off + i]);
+    }
+}
+
+// Process 2: cut the bit stream into items (GELU items, then each tile's meta / bias / vector items).
+template <class C>
+void gearbox(hls::stream<word_t<C> >& words, GemmJob g, hls::stream<item_t<C> >& items) {
+    if (g.kind != K_GEMM) return;
+    typedef ap_uint<C::WORD_BITS + item_width<C>()> buf_t;
+    const int tiles = gemm_tiles<C>(g);
+    int gelu_left = g.gelu ? ceil_div(C::GELU_ENTRIES, GELU_PER_ITEM) : 0;
+    int t = 0;  // every tile holds at least one lane (tiles = max over the two schemes)
+    TileShape<C> shape = tile_shape<C>(g, 0);
+    TileCursor cur = {0, 0};
+    buf_t buf = 0;
+    int have = 0;
+    int read = 0;
+gear:
+    for (;;) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 8192
+        const bool more = gelu_left > 0 || t < tiles;
+        if (!more && read >= g.param_words) break;
+        const int need = gelu_left > 0 ? META_BITS : item_bits<C>(g, shape, cur);
+        if (more && have >= need) {
+            items.write(item_t<C>(buf.range(need - 1, 0)));
+            buf >>= need;
+            have -= need;
+            if (gelu_left > 0) {
+                --gelu_left;
+            } else {
+                cursor_next(cur, shape.per_lane);
+                if (cur.lane == shape.fixed + shape.pot) {
+                    ++t;
+                    cur.lane = 0;
+                    shape = tile_shape<C>(g, t < tiles ? t : 0);
+                }
+            }
+        } else {
+            const word_t<C> w = words.read();
+            ++read;
+            if (more) {
+                buf |= buf_t(w) << have;
+                have += C::WORD_BITS;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process 3: the engine.
+
+template <class C>
+struct EngineTypes {
+    static const int LANES = C::TN_FIXED + C::TN_POT;
+    static const int TNP = at_least_one(C::TN_POT);
+    typedef ap_int<C::X_BITS> x_t;
+    typedef ap_int<C::W_BITS> w_t;
+    typedef ap_int<C::ACC_BITS> acc_t;
+    typedef ap_int<C::SUM_BITS> sum_t;
+    typedef ap_uint<bits_for(LANES)> sel_t;  // lane + 1; 0 = no channel
+};
+
+// Results of the model's output layer (the logits), kept on chip until the image is done.
+template <class C>
+using out_buffer_t = ap_int<C::OUT_BITS>[C::OUT_ROWS][C::TM][C::OUT_WORDS];
+
+// Per-lane requantization parameters of one tile (the row meta of the blob).
+struct LaneParams {
+    mult_t mult;
+    mult_t res_mult;
+    shift_t shift;
+    int col;  // output column
+};
+
+// The engine's tile buffers, ping-pong by the leading [2] index: the next tile is written into one
+// half while the current tile computes from the other.
+template <class C>
+using wfix_t = typename EngineTypes<C>::w_t[2][C::TN_FIXED][C::KC_MAX][C::TM];
+template <class C>
+using wpot_t = pot_code_t[2][EngineTypes<C>::TNP][C::KC_MAX][C::TM];
+template <class C>
+using lanes_t = LaneParams[2][EngineTypes<C>::LANES];
+template <class C>
+using biases_t = bias_t[2][EngineTypes<C>::LANES][C::BIAS_ROWS_MAX];
+template <class C>
+using slots_t = typename EngineTypes<C>::sel_t[2][C::SLOTS_MAX][C::TM];
+template <class C>
+using accs_t = typename EngineTypes<C>::acc_t[EngineTypes<C>::LANES];
+template <class C>
+using latch_t = typename EngineTypes<C>::acc_t[2][EngineTypes<C>::LANES];
+template <class C>
+using gelu_tables_t = ap_int<GELU_ENTRY_BITS>[C::TM][C::GELU_ENTRIES];
+
+template <class C>
+void clear_slots(slots_t<C>& sel, int half) {
+#pragma HLS INLINE
+clear_sel:
+    for (int i = 0; i < C::SLOTS_MAX; ++i) {
+#pragma HLS UNROLL
+    clear_sel_banks:
+        for (int b = 0; b < C::TM; ++b) {
+#pragma HLS UNROLL
+            sel[half][i][b] = 0;
+        }
+    }
+}
+
+// Apply one DDR item of a tile to buffer half `half`.
+template <class C>
+void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias, slots_t<C>& sel, int half,
+                const GemmJob& g, const TileShape<C>& shape, TileCursor c, item_t<C> item) {
+#pragma HLS INLINE
+    const bool fixed = c.lane < shape.fixed;
+    const int lane = fixed ? c.lane : C::TN_FIXED + (c.lane - shape.fixed);
+    const int bias_items = g.bias_rows > 0 ? g.bias_rows : 1;
+    if (c.pos == 0) {
+        const int chan = ap_uint<16>(item.range(15, 0)).to_int();
+        const int slot = ap_uint<8>(item.range(23, 16)).to_int();
+        lp[half][lane].col = chan;
+        lp[half][lane].shift = item.range(31, 24);
+        lp[half][lane].mult = item.range(47, 32);
+        lp[half][lane].res_mult = item.range(63, 48);
+        sel[half][slot][chan % C::TM] = lane + 1;
+    } else if (c.pos <= bias_items) {
+        bias[half][lane][c.pos - 1] = bias_t(item.range(BIAS_BITS - 1, 0));
+    } else {
+        const int kc = c.pos - 1 - bias_items;
+    unpack:
+        for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+            if (!fixed) {
+                wp[half][lane - C::TN_FIXED][kc][i] = item.range(4 * i + 3, 4 * i);
+            } else if (g.wbits == 8) {
+                wf[half][lane][kc][i] = ap_int<8>(item.range(8 * i + 7, 8 * i));
+            } else {
+                wf[half][lane][kc][i] = ap_int<4>(item.range(4 * i + 3, 4 * i));
+            }
+        }
+    }
+}
+
+// Fill buffer half `half` with attention "weights" from the activation memory (keys for QK^T, value
+// columns for AV) and the scalar requantization; returns the beats spent. `lanes` lanes are in use.
+template <class C>
+int fill_from_arena(wfix_t<C>& wf, lanes_t<C>& lp, biases_t<C>& bias, slots_t<C>& sel, int half,
+                    const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const GemmJob& g, int h, int t, int lanes) {
+    const int kc_n = ceil_div(g.k, C::TM);
+    const int wcol = g.w_col0 + h * g.w_hcol;
+    const int ocol = g.out_col0 + h * g.out_hcol + t * C::TN_FIXED;
+    const int off = ocol % C::TM;
+    clear_slots<C>(sel, half);
+lane_params:
+    for (int l = 0; l < C::TN_FIXED; ++l) {
+#pragma HLS UNROLL
+        lp[half][l].col = ocol + l;
+        lp[half][l].mult = g.mult;
+        lp[half][l].res_mult = 0;
+        lp[half][l].shift = g.shift;
+        bias[half][l][0] = g.bias;
+        if (l < lanes) sel[half][(l + off) / C::TM][(l + off) % C::TM] = l + 1;
+    }
+    int beats = 0;
+    if (g.kind == K_QK) {
+    fill_keys:
+        for (int l = 0; l < lanes; ++l) {
+        fill_key_steps:
+            for (int kc = 0; kc < kc_n; ++kc) {
+#pragma HLS PIPELINE II = 1
+                act_t<C> v[C::TM];
+                window_read<C>(mem, g.wt, t * C::TN_FIXED + l, wcol + kc * C::TM, wcol + g.k, v);
+            fill_key_elems:
+                for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+                    wf[half][l][kc][i] = v[i];
+                }
+                ++beats;
+            }
+        }
+    } else {
+        const int chunks = ceil_div(lanes, C::TM);
+        const int first = wcol + t * C::TN_FIXED;
+    fill_values:
+        for (int j = 0; j < g.k; ++j) {
+        fill_value_chunks:
+            for (int q = 0; q < chunks; ++q) {
+#pragma HLS PIPELINE II = 1
+                act_t<C> v[C::TM];
+                window_read<C>(mem, g.wt, j, first + q * C::TM, first + lanes, v);
+            fill_value_elems:
+                for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+                    const int lane = q * C::TM + i;
+                    if (lane < lanes) wf[half][lane][j / C::TM][j % C::TM] = v[i];
+                }
+                ++beats;
+            }
+        }
+    }
+    return beats;
+}
+
+// One beat's reads: the x window (memory in.mem) and the residual values of one store slot (memory
+// res.mem). Each memory serves one read per bank per beat: the placement keeps the two apart.
+template <class C>
+void engine_reads(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const lanes_t<C>& lp, const slots_t<C>& sel,
+                  int half, const GemmJob& g, bool mac, int xrow, int xc0, int xlimit, bool store, int slot, int rrow,
+                  act_t<C> x[C::TM], act_t<C> res[C::TM]) {
+#pragma HLS INLINE
+    act_t<C> xbank[C::TM];
+bank_reads:
+    for (int b = 0; b < C::TM; ++b) {
+#pragma HLS UNROLL
+        const WindowBank wx = window_bank<C>(g.in, xrow, xc0, xlimit, b);
+        const int lane1 = store ? int(sel[half][slot][b]) : 0;
+        const bool ren = g.has_res && lane1 != 0;
+        const int rword = ren ? arena_word<C>(g.res, rrow, lp[half][lane1 - 1].col) : 0;
+        xbank[b] = 0;
+        res[b] = 0;
+    bank_memories:
+        for (int m = 0; m < C::NMEM; ++m) {
+#pragma HLS UNROLL
+            const bool is_x = m == g.in.mem;
+            const bool en = is_x ? (mac && wx.valid) : (ren && m == g.res.mem);
+            const act_t<C> v = en ? mem[m][b][is_x ? wx.word : rword] : act_t<C>(0);
+            if (is_x) {
+                xbank[b] = v;
+            } else if (m == g.res.mem) {
+                res[b] = v;
+            }
+        }
+    }
+    window_rotate<C>(xbank, xc0, x);
+}
+
+// MAC of one reduction step on every lane; latches the accumulators at the row's last step.
+template <class C>
+void engine_mac(const wfix_t<C>& wf, const wpot_t<C>& wp, accs_t<C>& acc, latch_t<C>& lat, int half,
+                const act_t<C> xa[C::TM], int b, int kc_n, int row_parity) {
+#pragma HLS INLINE
+    typedef EngineTypes<C> E;
+    typedef typename E::acc_t acc_t;
+    typename E::x_t x[C::TM];
+cast_x:
+    for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+        x[i] = xa[i];
+    }
+    const bool first = b == 0;
+    if constexpr (C::DSP_PACKING) {
+    packed_lanes:
+        for (int p = 0; p < C::TN_FIXED / 2; ++p) {
+#pragma HLS UNROLL
+            ap_int<C::X_BITS + C::W_BITS + bits_for(C::TM)> sa, sb;
+            packed_dot<C::TM, C::X_BITS, C::W_BITS, C::PACK_SHIFT>(x, wf[half][2 * p][b], wf[half][2 * p + 1][b], sa,
+                                                                    sb);
+            acc[2 * p] = (first ? acc_t(0) : acc[2 * p]) + sa;
+            acc[2 * p + 1] = (first ? acc_t(0) : acc[2 * p + 1]) + sb;
+        }
+        if (C::TN_FIXED % 2 == 1) {
+            const int l = C::TN_FIXED - 1;
+            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
+        }
+    } else {
+    fixed_lanes:
+        for (int l = 0; l < C::TN_FIXED; ++l) {
+#pragma HLS UNROLL
+            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
+        }
+    }
+pot_lanes:
+    for (int l = 0; l < C::TN_POT; ++l) {
+#pragma HLS UNROLL
+        const int lane = C::TN_FIXED + l;
+        acc[lane] = (first ? acc_t(0) : acc[lane]) + pot_dot<C::TM, C::X_BITS, C::POT_MAX_EXP>(x, wp[half][l][b]);
+    }
+    if (b == kc_n - 1) {
+    latch:
+        for (int l = 0; l < E::LANES; ++l) {
+#pragma HLS UNROLL
+            lat[row_parity][l] = acc[l];
+        }
+    }
+}
+
+// Requantize and write the channels of one store slot of row `row` (one per memory bank).
+template <class C>
+void engine_store(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, const lanes_t<C>& lp,
+                  const biases_t<C>& bias, const slots_t<C>& sel, const latch_t<C>& lat, const gelu_tables_t<C>& gelu,
+                  int half, const GemmJob& g, int slot, int row, int out_row, const act_t<C> res[C::TM]) {
+#pragma HLS INLINE
+    typedef EngineTypes<C> E;
+store_banks:
+    for (int b = 0; b < C::TM; ++b) {
+#pragma HLS UNROLL
+        const int lane1 = sel[half][slot][b];
+        if (lane1 != 0) {
+            const int lane = lane1 - 1;
+            const LaneParams p = lp[half][lane];
+            const bias_t bv = bias[half][lane][g.bias_rows > 0 ? row : 0];
+            typename E::sum_t y = requant<C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(
+                lat[row & 1][lane], p.mult, res[b], p.res_mult, bv, p.shift, g.clamp, g.qmin, g.qmax);
+            if (g.gelu) y = gelu[b][y.to_int() - g.gelu_min];
+            if (g.to_output) {
+                outbuf[out_row][b][p.col / C::TM] = y;
+            } else {
+                mem[g.out.mem][b][arena_word<C>(g.out, out_row, p.col)] = y;
+            }
+        }
+    }
+}
+
+template <class C>
+void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob g,
+                 hls::stream<item_t<C> >& items, ap_uint<32>& beats_out) {
+    static wfix_t<C> wf;
+    static wpot_t<C> wp;
+    static lanes_t<C> lp;
+    static biases_t<C> bias;
+    static slots_t<C> sel;
+    static accs_t<C> acc;
+    static latch_t<C> lat;
+    static gelu_tables_t<C> gelu;
+#pragma HLS ARRAY_PARTITION variable = wf complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = wf complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = wf complete dim = 4
+#pragma HLS ARRAY_PARTITION variable = wp complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = wp complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = wp complete dim = 4
+#pragma HLS ARRAY_PARTITION variable = lp complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = sel complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = lat complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = gelu complete dim = 1
+#pragma HLS DEPENDENCE variable = mem inter false
+#pragma HLS DEPENDENCE variable = mem intra false
+// Within one tile's beat loop the fill writes one half and the MAC/store read the other; the loop
+// drains between tiles before the halves swap.
+#pragma HLS DEPENDENCE variable = wf inter false
+#pragma HLS DEPENDENCE variable = wp inter false
+#pragma HLS DEPENDENCE variable = lp inter false
+#pragma HLS DEPENDENCE variable = sel inter false
+#pragma HLS DEPENDENCE variable = bias inter false
+    assert(!g.has_res || g.in.mem != g.res.mem);  // the placement keeps same-beat reads apart
+    const bool ddr = g.kind == K_GEMM;
+    const int kc_n = ceil_div(g.k, C::TM);
+    const int tiles = gemm_tiles<C>(g);
+    ap_uint<32> beats = 0;
+
+    if (ddr && g.gelu) {
+    gelu_table:
+        for (int i = 0; i < ceil_div(C::GELU_ENTRIES, GELU_PER_ITEM); ++i) {
+#pragma HLS PIPELINE II = 1
+            const item_t<C> item = items.read();
+        gelu_entries:
+            for (int j = 0; j < GELU_PER_ITEM; ++j) {
+#pragma HLS UNROLL
+                const int e = i * GELU_PER_ITEM + j;
+            gelu_copies:
+                for (int b = 0; b < C::TM; ++b) {
+#pragma HLS UNROLL
+                    if (e < C::GELU_ENTRIES) gelu[b][e] = ap_int<GELU_ENTRY_BITS>(item.range(8 * j + 7, 8 * j));
+                }
+            }
+            ++beats;
+        }
+    }
+    int half = 0;
+    if (ddr) {
+        const TileShape<C> shape = tile_shape<C>(g, 0);
+        clear_slots<C>(sel, 0);
+        TileCursor c = {0, 0};
+    first_tile:
+        for (int i = 0; i < shape.items(); ++i) {
+#pragma HLS PIPELINE II = 1
+            apply_item<C>(wf, wp, lp, bias, sel, 0, g, shape, c, items.read());
+            cursor_next(c, shape.per_lane);
+            ++beats;
+        }
+    }
+heads:
+    for (int h = 0; h < g.heads; ++h) {
+    tiles_loop:
+        for (int t = 0; t < tiles; ++t) {
+            int slots = g.slots;
+            if (!ddr) {
+                const int lanes = lanes_in_tile(g.cols, C::TN_FIXED, t);
+                beats += fill_from_arena<C>(wf, lp, bias, sel, half, mem, g, h, t, lanes);
+                slots = ceil_div(lanes + (g.out_col0 + h * g.out_hcol + t * C::TN_FIXED) % C::TM, C::TM);
+            }
+            const bool fill_next = ddr && t + 1 < tiles;
+            const TileShape<C> next = tile_shape<C>(g, fill_next ? t + 1 : 0);
+            const int fill_beats = fill_next ? next.items() : 0;
+            const int row_beats = kc_n > slots ? kc_n : slots;
+            const int compute_beats = (g.rows + 1) * row_beats;
+            const int total = compute_beats > fill_beats ? compute_beats : fill_beats;
+            const int xc0 = g.in_col0 + h * g.in_hcol;
+            TileCursor c = {0, 0};
+            int r = 0, b = 0;
+        beat:
+            for (int i = 0; i < total; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+                const bool mac = r < g.rows && b < kc_n;
+                const bool store = r >= 1 && r <= g.rows && b < slots;
+                act_t<C> x[C::TM], res[C::TM];
+                engine_reads<C>(mem, lp, sel, half, g, mac, g.in_row0 + h * g.in_hrow + r, xc0 + b * C::TM, xc0 + g.k,
+                                store, b, r - 1, x, res);
+                if (mac) engine_mac<C>(wf, wp, acc, lat, half, x, b, kc_n, r & 1);
+                if (store) {
+                    engine_store<C>(mem, outbuf, lp, bias, sel, lat, gelu, half, g, b, r - 1,
+                                    g.out_row0 + h * g.out_hrow + r - 1, res);
+                }
+                if (i < fill_beats) {
+                    if (i == 0) clear_slots<C>(sel, half ^ 1);
+                    apply_item<C>(wf, wp, lp, bias, sel, half ^ 1, g, next, c, items.read());
+                    cursor_next(c, next.per_lane);
+                }
+                if (++b == row_beats) {
+                    b = 0;
+                    ++r;
+                }
+            }
+            beats += total;
+            half ^= 1;
+        }
+    }
+    beats_out = beats;
+}
+
+// One GEMM step: the DATAFLOW region (weights stream from DDR while the engine computes).
+template <class C>
+void gemm_layer(const word_t<C>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob g,
+                ap_uint<32>& beats) {
+#pragma HLS DATAFLOW
+    hls::stream<word_t<C> > words("gemm_words");
+    hls::stream<item_t<C> > items("gemm_items");
+#pragma HLS STREAM variable = words depth = 64
+#pragma HLS STREAM variable = items depth = 64
+    ddr_reader<C>(params, g, words);
+    gearbox<C>(words, g, items);
+    gemm_engine<C>(mem, outbuf, g, items, beats);
+}
+
+}  // namespace accel
+
+#endif  // ACCELGEN_GEMM_ENGINE_H
