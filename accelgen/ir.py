@@ -179,14 +179,40 @@ class InputQuant(Op):
 
 
 @dataclass(frozen=True, eq=False)
-class GemmOp(Op):
+class RequantOp(Op):
+    """An op whose integer form is an exact sum followed by a dyadic requantization."""
+
+    requant: Requant | None = None
+    bounds: Bounds | None = None
+
+    @property
+    def is_lowered(self) -> bool:
+        return self.requant is not None and self.bounds is not None
+
+
+@dataclass(frozen=True, eq=False)
+class UnaryOp(Op):
+    """An op on one tensor whose integer form is a unit with its own parameters (``unit``)."""
+
+    input: str = ""
+    unit: Any = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.input,)
+
+    @property
+    def is_lowered(self) -> bool:
+        return self.unit is not None
+
+
+@dataclass(frozen=True, eq=False)
+class GemmOp(RequantOp):
     """Common part of the ops that run on the GEMM engine with a constant weight."""
 
     input: str = ""
     weight: Weight = None
     bias: np.ndarray | None = None  # float, on the real scale of the output
-    requant: Requant | None = None
-    bounds: Bounds | None = None
 
     def __post_init__(self):
         if self.bias is not None:
@@ -195,10 +221,6 @@ class GemmOp(Op):
     @property
     def inputs(self) -> tuple[str, ...]:
         return (self.input,)
-
-    @property
-    def is_lowered(self) -> bool:
-        return self.requant is not None and self.bounds is not None
 
 
 @dataclass(frozen=True, eq=False)
@@ -243,7 +265,7 @@ class Linear(GemmOp):
 
 
 @dataclass(frozen=True, eq=False)
-class AttnScores(Op):
+class AttnScores(RequantOp):
     """Per head h: S[h] = factor * q[:, q_cols[h]:+head_dim] @ k[:, k_cols[h]:+head_dim]^T."""
 
     q: str = ""
@@ -253,21 +275,15 @@ class AttnScores(Op):
     q_cols: tuple[int, ...] = ()
     k_cols: tuple[int, ...] = ()
     factor: float = 1.0
-    requant: Requant | None = None
-    bounds: Bounds | None = None
     kind: ClassVar[str] = "attn_scores"
 
     @property
     def inputs(self) -> tuple[str, ...]:
         return (self.q, self.k)
 
-    @property
-    def is_lowered(self) -> bool:
-        return self.requant is not None and self.bounds is not None
-
 
 @dataclass(frozen=True, eq=False)
-class AttnContext(Op):
+class AttnContext(RequantOp):
     """Per head h: out[:, h*head_dim:+head_dim] = P[h] @ v[:, v_cols[h]:+head_dim]."""
 
     probs: str = ""
@@ -275,110 +291,66 @@ class AttnContext(Op):
     heads: int = 0
     head_dim: int = 0
     v_cols: tuple[int, ...] = ()
-    requant: Requant | None = None
-    bounds: Bounds | None = None
     kind: ClassVar[str] = "attn_context"
 
     @property
     def inputs(self) -> tuple[str, ...]:
         return (self.probs, self.v)
 
-    @property
-    def is_lowered(self) -> bool:
-        return self.requant is not None and self.bounds is not None
-
 
 @dataclass(frozen=True, eq=False)
-class Softmax(Op):
-    """Softmax over the last axis of an attention map."""
+class Softmax(UnaryOp):
+    """Softmax over the last axis of an attention map; ``unit``: numerics.softmax.E2SoftmaxParams."""
 
-    input: str = ""
-    unit: Any = None  # numerics.softmax.E2SoftmaxParams after lowering
     kind: ClassVar[str] = "softmax"
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
-
-    @property
-    def is_lowered(self) -> bool:
-        return self.unit is not None
-
 
 @dataclass(frozen=True, eq=False)
-class LayerNorm(Op):
-    input: str = ""
+class LayerNorm(UnaryOp):
+    """LayerNorm over the features of each token; ``unit``: numerics.layernorm.AILayerNormParams."""
+
     gamma: np.ndarray = None
     beta: np.ndarray = None
     eps: float = 1e-5
-    unit: Any = None  # numerics.layernorm.AILayerNormParams after lowering
     kind: ClassVar[str] = "layernorm"
 
     def __post_init__(self):
         object.__setattr__(self, "gamma", frozen_array(self.gamma, np.float64))
         object.__setattr__(self, "beta", frozen_array(self.beta, np.float64))
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
-
-    @property
-    def is_lowered(self) -> bool:
-        return self.unit is not None
-
 
 @dataclass(frozen=True, eq=False)
-class Gelu(Op):
-    input: str = ""
+class Gelu(UnaryOp):
+    """GELU; ``unit``: numerics.gelu.GeluTable."""
+
     approximate: str = "none"
-    unit: Any = None  # numerics.gelu.GeluTable after lowering
     kind: ClassVar[str] = "gelu"
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
-
-    @property
-    def is_lowered(self) -> bool:
-        return self.unit is not None
-
 
 @dataclass(frozen=True, eq=False)
-class Requantize(Op):
+class Requantize(RequantOp):
     """Quantize an already quantized tensor (times a constant factor) to another format."""
 
     input: str = ""
     factor: float = 1.0
-    requant: Requant | None = None
-    bounds: Bounds | None = None
     kind: ClassVar[str] = "requantize"
 
     @property
     def inputs(self) -> tuple[str, ...]:
         return (self.input,)
 
-    @property
-    def is_lowered(self) -> bool:
-        return self.requant is not None and self.bounds is not None
-
 
 @dataclass(frozen=True, eq=False)
-class Add(Op):
-    """Elementwise sum of two quantized tensors, then quantize."""
+class Add(RequantOp):
+    """Elementwise sum of two quantized tensors, then quantize (mult applies to a, res_mult to b)."""
 
     a: str = ""
     b: str = ""
-    requant: Requant | None = None  # mult applies to a, res_mult to b
-    bounds: Bounds | None = None
     kind: ClassVar[str] = "add"
 
     @property
     def inputs(self) -> tuple[str, ...]:
         return (self.a, self.b)
-
-    @property
-    def is_lowered(self) -> bool:
-        return self.requant is not None and self.bounds is not None
 
 
 OP_TYPES: dict[str, type[Op]] = {
