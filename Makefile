@@ -15,9 +15,10 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/accelgen build --board zcu102 --fps 30 --force
 
+# One BLAS/OpenMP thread per pytest worker: two workers on two cores, no oversubscription.
 test: $(STAMP)
 	bash scripts/system_deps.sh
-	$(PY) -m pytest -q -n 2 --durations=15
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --dist loadgroup --durations=20
 
 clean:
 	rm -rf $(VENV) build

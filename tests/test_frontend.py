@@ -110,6 +110,7 @@ def test_zoo_models_import_exactly(name, zoo_exports):
     check_embedding(graph, model.cls, model.pos)
 
 
+@pytest.mark.xdist_group("presets")  # one worker exports each preset once
 @pytest.mark.parametrize("name", ["digits", "deit_tiny", "deit_small", "deit_base"])
 def test_presets_import_exactly(name, preset_export):
     model, path = preset_export(name)
@@ -120,6 +121,7 @@ def test_presets_import_exactly(name, preset_export):
     check_embedding(graph, model.cls_token, model.pos_embed)
 
 
+@pytest.mark.xdist_group("presets")
 def test_preset_sizes_match_published_shapes(preset_export):
     """DeiT-T/S/B: 5.7/22/86 M parameters and 1.25/4.6/17.6 GMAC per 224x224 image."""
     expected = {"deit_tiny": (5.7e6, 1.25e9), "deit_small": (22e6, 4.6e9), "deit_base": (86e6, 17.6e9)}

@@ -7,9 +7,12 @@ comes from the proven bounds of the operands), so the result equals int64 arithm
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .. import ir
 from ..errors import InputError
@@ -85,8 +88,24 @@ class NumpySimulator:
             raise InputError("input images contain NaN or Inf values")
         return images.astype(np.float32)
 
-    def run(self, images: np.ndarray, keep_tensors: bool = False) -> SimResult:
-        env: dict[str, np.ndarray] = {self.graph.input: self.check_input(images)}
+    def run(self, images: np.ndarray, keep_tensors: bool = False, workers: int | None = None) -> SimResult:
+        """Simulate a batch. The batch is split over ``workers`` threads (default: one per core); NumPy
+        releases the GIL in its large operations, and BLAS is kept to one thread per worker (OpenBLAS'
+        own threading is erratic on small shared machines). The results do not depend on the split."""
+        images = self.check_input(images)
+        workers = max(1, min(workers or os.cpu_count() or 1, len(images)))
+        chunks = np.array_split(images, workers)
+        with threadpool_limits(1, user_api="blas"):
+            if workers == 1:
+                parts = [self.run_chunk(images, keep_tensors)]
+            else:
+                with ThreadPoolExecutor(workers) as pool:
+                    parts = list(pool.map(lambda c: self.run_chunk(c, keep_tensors), chunks))
+        kept = {name: np.concatenate([p.tensors[name] for p in parts]) for name in parts[0].tensors}
+        return SimResult(logits=np.concatenate([p.logits for p in parts]), scale=parts[0].scale, tensors=kept)
+
+    def run_chunk(self, images: np.ndarray, keep_tensors: bool) -> SimResult:
+        env: dict[str, np.ndarray] = {self.graph.input: images}
         kept: dict[str, np.ndarray] = {}
         for op, release in zip(self.graph.ops, self.release):
             env[op.output] = getattr(self, f"run_{op.kind}")(op, env)
