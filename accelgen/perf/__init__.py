@@ -1,0 +1,1 @@
+"""The performance model: cycles, resources and the design-space exploration (docs/hardware.md)."""
