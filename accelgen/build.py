@@ -116,10 +116,12 @@ def build(req: BuildRequest) -> BuildResult:
 
 
 def write_projects(folder: Path, graph: ir.Graph, design: Design, board, images) -> None:
-    """The generated projects: Vitis HLS (hls/)."""
+    """The generated projects: Vitis HLS (hls/) and the design's Verilog units (rtl/)."""
     from .codegen.hls_project import TB_IMAGES, write_hls_project
+    from .codegen.rtl_project import write_rtl
 
     write_hls_project((graph, design, board), folder / "hls", None if images is None else images[:TB_IMAGES])
+    write_rtl(graph, design, board, folder / "rtl")
 
 
 def write_build(out: Path, model_path: Path, design: Design, report: dict, write_more) -> None:

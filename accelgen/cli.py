@@ -115,7 +115,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                        design=None if args.design is None else Path(args.design), caps=dict(args.cap or []))
     result = build(req)
     print("\n".join(summary_lines(result.report)))
-    print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/)")
+    print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/)")
     return 0
 
 
@@ -173,8 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_boards)
 
     from .sim.csim_command import register as register_csim
+    from .sim.rtlsim_command import register as register_rtlsim
 
     register_csim(sub)
+    register_rtlsim(sub)
     return parser
 
 

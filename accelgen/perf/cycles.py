@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GEMM_PIPELINE = 8  # input register, multiply, adder tree (2 stages), accumulate, requant (3 stages)
-SOFTMAX_LATENCY = 8  # exponent, table, leading-one, shift stages of the E2Softmax unit
-LAYERNORM_LATENCY = 10  # rsqrt lookup, normalise multiply, gain multiply, shift/clamp stages
-ELTWISE_LATENCY = 4
+GEMM_PIPELINE = 14  # rtl/gemm_tile.v: weight read 1, lanes padded to 7, requant 4, GELU 1, out queue 1
+SOFTMAX_LATENCY = 12  # rtl/e2softmax.v: stage 1 (7) + statistics queue (1) + stage 2 (4) + out queue
+LAYERNORM_LATENCY = 16  # rtl/ailayernorm.v: sums (4) + variance, rsqrt (4) + queue + normalise (7) + queue
+ELTWISE_LATENCY = 5  # rtl/eltwise_unit.v: requant 4 + out queue (rtl/gelu_unit.v padded to the same)
 REQUANT_BYTES = 16  # per output row streamed with the weights: mult (2), shift (1), bias (8), pad
 BIAS_TABLE_BYTES = 8  # per (row, channel) of the patch-embedding bias/position table
 POT_CODE_BITS = 4

@@ -1,0 +1,712 @@
+"""The Verilog units of a design: ``render_rtl(graph, design, board) -> {relative path: text}``.
+
+The generic units (rtl/*.v, rtl/lanes/*.v: GEMM lanes and tile, requantization, E2Softmax, AILayerNorm,
+GELU, elementwise) take every design-specific value as a Verilog parameter. This module derives those
+values from the integer graph and the design — widths from the proven bounds, lane counts from the engine,
+and the nonlinear units' tables verbatim from ``accelgen.numerics`` — and renders one thin wrapper module
+per unit (templates/rtl_unit.v.j2) that instantiates the generic core with them. The rendered folder is
+self-contained: the generic sources are copied under ``lib/``, ``sources.f`` lists every file in compile
+order and ``units.json`` records the units, their parameters and the per-layer runtime configuration.
+
+Everything here is a pure function of (graph, design, board): same inputs, byte-identical files.
+``render_harness`` renders the simulation top that ``accelgen rtlsim`` and the RTL tests put around the
+units (every unit side by side, ports prefixed), so one simulator build checks them all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .. import ir
+from ..board import Board
+from ..design import Design
+from ..errors import InputError
+from ..numerics import layernorm as ln_num
+from ..numerics.primitives import MULT_BITS
+from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
+from ..passes.mixed_scheme import POT_MAX_EXP
+from ..resources import rtl_dir, templates_dir
+from .names import sanitize, unique_identifiers
+
+PREFIX = "accel"  # module names of the design's units: accel_gemm_tile, accel_e2softmax, ...
+PACK_SHIFT = 18  # dsp_pack2 field shift (Xilinx WP486): x * ((w_a << 18) + w_b)
+POT_CODE_BITS = 4  # {sign, 3-bit exponent}; exponent 7 = zero
+POT_ZERO = (1 << (POT_CODE_BITS - 1)) - 1
+PIPE_LVLS = 2  # adder-tree register every 2 levels (as measured in lane_costs.json)
+TILE_LPAD = 7  # lane latency the tile pads to: 4 + clog2(64) // 2 (TM <= 64)
+TILE_OUT_DEPTH = 32
+UNIT_OUT_DEPTH = 8  # output queues: more than the beats in flight between a read and its output
+LAYERNORM_OUT_DEPTH = 16  # its stage 2 is 7 registers deep
+GELU_OUT_DEPTH = 8
+STATS_DEPTH = 16
+BUFFER_SLACK = 16  # row/token buffer beats beyond two rows (short rows stream at II = 1)
+SHIFT_BITS = 6  # requantization shifts are <= 62
+CFG_BITS = 8  # signed softmax configuration fields (in_frac - F, out_frac)
+
+# Latencies of the units (cycles from the first accepted beat to the last output transfer beyond the
+# loop-nest term), as documented in the RTL headers and measured by the benches.
+TILE_LATENCY = 7 + TILE_LPAD
+SOFTMAX_LATENCY = 12
+LAYERNORM_LATENCY = 16
+ELTWISE_LATENCY = 5
+GELU_LATENCY = 5
+
+# Generic sources in compile order (relative to the rtl package).
+LIB_FILES = ("lanes/adder_tree.v", "lanes/fixed_lane.v", "lanes/pot_lane.v", "lanes/dsp_pack2.v",
+             "axis_fifo.v", "ram_sdp.v", "requant_lane.v", "gemm_tile.v", "e2softmax.v", "ailayernorm.v",
+             "gelu_unit.v", "eltwise_unit.v")
+UNIT_KINDS = ("gemm_tile", "e2softmax", "ailayernorm", "gelu", "eltwise")
+CORE = {"gemm_tile": "gemm_tile", "e2softmax": "e2softmax", "ailayernorm": "ailayernorm", "gelu": "gelu_unit",
+        "eltwise": "eltwise_unit"}
+
+
+def clog2(n: int) -> int:
+    """Verilog $clog2: ceil(log2 n), 0 for n <= 1."""
+    return max(int(n) - 1, 0).bit_length()
+
+
+def addr_bits(n: int) -> int:
+    """Address width of an n-entry array (at least 1), as the RTL computes it."""
+    return clog2(n) if n > 1 else 1
+
+
+def signed_bits(lo: int, hi: int) -> int:
+    return ir.signed_bits(int(lo), int(hi))
+
+
+def unsigned_bits(hi: int) -> int:
+    return max(int(hi).bit_length(), 1)
+
+
+# ---------------------------------------------------------------------------------------------- units
+@dataclass(frozen=True)
+class TileHw:
+    """gemm_tile parameters."""
+
+    tm: int
+    tnf: int
+    tnp: int
+    pack: bool
+    xb: int  # activation operand bits (signed)
+    wb: int  # fixed-lane operand bits (signed)
+    accb: int
+    kc_max: int
+    bias_rows: int
+    rb: int  # residual bits
+    bb: int  # bias bits
+    ob: int  # output bits
+    gelu_tables: tuple[tuple[int, ...], ...] = ()  # fused GELU tables (entries in input-code order)
+    gelu_in_min: int = -128
+    gelu_ob: int = 8
+    mb: int = MULT_BITS
+    shb: int = SHIFT_BITS
+    pwb: int = POT_CODE_BITS
+    sh: int = PACK_SHIFT
+    pipe_lvls: int = PIPE_LVLS
+    out_depth: int = TILE_OUT_DEPTH
+    lpad: int = TILE_LPAD
+
+    @property
+    def tn(self) -> int:
+        return self.tnf + self.tnp
+
+    @property
+    def gelu_ib(self) -> int:
+        return clog2(len(self.gelu_tables[0])) if self.gelu_tables else 8
+
+    @property
+    def latency(self) -> int:
+        t = clog2(self.tm) // self.pipe_lvls if self.pipe_lvls else 0
+        lanes = (4 if self.pack and self.tnf >= 2 else 3) + t
+        return 7 + max(lanes, self.lpad)
+
+
+@dataclass(frozen=True)
+class SoftmaxHw:
+    """e2softmax parameters (one unit serves every softmax layer; per-layer values are runtime cfg)."""
+
+    lanes: int
+    xb: int
+    eb: int
+    sb: int
+    exp_frac: int
+    recip_bits: int
+    code_max: int
+    n_max: int
+    pow_table: tuple[int, ...]
+    out_table: tuple[int, ...]
+    ob: int = 8
+    rf: int = RECIP_FRAC
+    out_depth: int = UNIT_OUT_DEPTH
+    stats_depth: int = STATS_DEPTH
+
+    @property
+    def nb_max(self) -> int:
+        return -(-self.n_max // self.lanes)
+
+    @property
+    def buf(self) -> int:
+        return 2 * self.nb_max + BUFFER_SLACK
+
+    @property
+    def tfw(self) -> int:
+        return unsigned_bits(max(self.pow_table))
+
+    @property
+    def pw(self) -> int:
+        return unsigned_bits(max(self.out_table))
+
+
+@dataclass(frozen=True)
+class LayerNormHw:
+    """ailayernorm parameters."""
+
+    lanes: int
+    xb: int
+    d_max: int
+    epsb: int
+    bb: int
+    shb: int
+    ob: int
+    squares: tuple[int, ...] = ln_num.SQUARES
+    rsqrt: tuple[int, ...] = ln_num.RSQRT
+    gb: int = ln_num.GAIN_BITS
+    rsqf: int = ln_num.RSQRT_FRAC
+    nf: int = ln_num.NORM_FRAC
+    idx: int = ln_num.RSQRT_IDX_BITS
+    out_depth: int = LAYERNORM_OUT_DEPTH
+    stats_depth: int = STATS_DEPTH
+
+    @property
+    def nb_max(self) -> int:
+        return -(-self.d_max // self.lanes)
+
+    @property
+    def buf(self) -> int:
+        return 2 * self.nb_max + BUFFER_SLACK
+
+    @property
+    def sqw_t(self) -> int:
+        return unsigned_bits(max(self.squares))
+
+    @property
+    def rsw(self) -> int:
+        return unsigned_bits(max(self.rsqrt))
+
+
+@dataclass(frozen=True)
+class GeluHw:
+    """gelu_unit parameters: the design's GELU tables, one lookup per lane."""
+
+    lanes: int
+    tables: tuple[tuple[int, ...], ...]
+    in_min: int
+    ob: int
+    out_depth: int = GELU_OUT_DEPTH
+
+    @property
+    def ib(self) -> int:
+        return clog2(len(self.tables[0]))
+
+
+@dataclass(frozen=True)
+class EltwiseHw:
+    """eltwise_unit parameters."""
+
+    lanes: int
+    ab: int = 8
+    rb: int = 8
+    bb: int = 48
+    ob: int = 8
+    nb_max: int = 1024
+    mb: int = MULT_BITS
+    shb: int = SHIFT_BITS
+    out_depth: int = UNIT_OUT_DEPTH
+
+
+@dataclass(frozen=True)
+class RtlDesign:
+    """Every unit of a design, and the runtime configuration of each layer that uses one."""
+
+    tile: TileHw
+    softmax: SoftmaxHw | None
+    layernorm: LayerNormHw | None
+    gelu: GeluHw | None
+    eltwise: EltwiseHw
+    gelu_index: dict[str, int] = field(default_factory=dict)  # Gelu op name -> table
+    gelu_names: tuple[str, ...] = ()  # Verilog identifiers of the tables
+
+    def units(self) -> dict[str, object]:
+        """kind -> parameters of the units the design has, in UNIT_KINDS order."""
+        out = {"gemm_tile": self.tile, "e2softmax": self.softmax, "ailayernorm": self.layernorm,
+               "gelu": self.gelu, "eltwise": self.eltwise}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def _tensor_bits(graph: ir.Graph, name: str) -> int:
+    b = graph.tensors[name].bounds
+    if b is None:
+        q = graph.tensors[name].quant
+        return q.bits + (0 if q.signed else 1)
+    return signed_bits(*b)
+
+
+def _gemm_operands(graph: ir.Graph) -> tuple[list[str], list[str], list[int]]:
+    """(activation operands, on-chip weight operands, reduction lengths) of every engine GEMM."""
+    xs, ws, ks = [], [], []
+    for op in graph.ops:
+        if isinstance(op, ir.GemmOp):
+            xs.append(op.input)
+            ks.append(op.weight.shape[1])
+        elif isinstance(op, ir.AttnScores):
+            xs.append(op.q)
+            ws.append(op.k)
+            ks.append(op.head_dim)
+        elif isinstance(op, ir.AttnContext):
+            xs.append(op.probs)
+            ws.append(op.v)
+            ks.append(graph.tensors[op.probs].shape[-1])
+    return xs, ws, ks
+
+
+def gelu_tables(graph: ir.Graph) -> tuple[tuple[tuple[int, ...], ...], dict[str, int], int, int]:
+    """Distinct GELU tables in graph order, op name -> table index, in_min, output bits."""
+    tables: list[tuple[int, ...]] = []
+    index: dict[str, int] = {}
+    in_mins, out_bits = set(), 8
+    for op in graph.ops_of(ir.Gelu):
+        values = tuple(int(v) for v in op.unit.values)
+        if len(values) & (len(values) - 1):
+            raise InputError(f"GELU '{op.name}': {len(values)} table entries, not a power of two")
+        if values not in tables:
+            tables.append(values)
+        index[op.name] = tables.index(values)
+        in_mins.add(int(op.unit.in_min))
+        out_bits = max(out_bits, signed_bits(min(values), max(values)))
+    if len(in_mins) > 1 or len({len(t) for t in tables}) > 1:
+        raise InputError("GELU tables of different input formats cannot share the RTL table unit")
+    return tuple(tables), index, (in_mins.pop() if in_mins else -128), out_bits
+
+
+def tile_hw(graph: ir.Graph, design: Design, board: Board) -> TileHw:
+    e = design.engine
+    xs, ws, ks = _gemm_operands(graph)
+    if not ks:
+        raise InputError(f"model '{graph.name}' has no matrix products for the GEMM engine")
+    xb = max(_tensor_bits(graph, t) for t in xs)
+    wb = max([8] + [_tensor_bits(graph, t) for t in ws])
+    if e.dsp_packing:
+        if not board.dsp.int8_packing:
+            raise InputError(f"board '{board.name}': its {board.dsp.name} cannot pack two products per DSP "
+                             f"(set dsp_packing to false)")
+        if xb + wb > PACK_SHIFT:
+            raise InputError(f"dsp_packing: operands of {xb} x {wb} bits do not fit two products in one "
+                             f"{board.dsp.name} (need {xb} + {wb} <= {PACK_SHIFT})")
+    gemms = [op for op in graph.ops if isinstance(op, ir.MATMUL_OPS)]
+    accb = max(op.bounds.acc_bits for op in gemms)
+    bias_rows = max([1] + [op.requant.bias.shape[0] for op in graph.ops_of(ir.GemmOp) if op.requant.bias.ndim > 1])
+    bb = max(signed_bits(op.requant.bias.min(), op.requant.bias.max()) for op in gemms)
+    res = [op.residual for op in graph.ops_of(ir.Linear) if op.residual is not None]
+    rb = max([8] + [_tensor_bits(graph, t) for t in res])
+    mults = [int(v) for op in gemms for arr in (op.requant.mult, op.requant.res_mult) if arr is not None
+             for v in (arr.min(), arr.max())]
+    if min(mults) < 0 or max(mults) >= 2 ** MULT_BITS:
+        raise InputError(f"a requantization multiplier does not fit {MULT_BITS} unsigned bits")
+    if max(int(op.requant.shift.max()) for op in gemms) >= 2 ** SHIFT_BITS:
+        raise InputError(f"a requantization shift does not fit {SHIFT_BITS} bits")
+    ob = 8
+    for op in gemms:
+        rq = op.requant
+        ob = max(ob, _tensor_bits(graph, op.output) if rq.qmin is None else signed_bits(rq.qmin, rq.qmax))
+    tables, _, in_min, gelu_ob = gelu_tables(graph)
+    return TileHw(tm=e.tm, tnf=e.tn_fixed, tnp=e.tn_pot, pack=bool(e.dsp_packing), xb=xb, wb=wb, accb=accb,
+                  kc_max=max(math.ceil(k / e.tm) for k in ks), bias_rows=bias_rows, rb=rb, bb=bb, ob=max(ob, gelu_ob),
+                  gelu_tables=tables, gelu_in_min=in_min, gelu_ob=gelu_ob)
+
+
+def softmax_hw(graph: ir.Graph, lanes: int) -> SoftmaxHw | None:
+    ops = graph.ops_of(ir.Softmax)
+    if not ops:
+        return None
+    params: list[E2SoftmaxParams] = [op.unit for op in ops]
+    p = params[0]
+    shared = ("exp_frac", "recip_bits", "sum_frac", "code_max", "out_bits")
+    for q in params[1:]:
+        if any(getattr(q, k) != getattr(p, k) for k in shared):
+            raise InputError("softmax layers with different table parameters cannot share the RTL unit")
+    n_max = max(graph.tensors[op.input].shape[-1] for op in ops)
+    # the smallest shift of stage 2 is (sum_frac - 1) + RECIP_FRAC - out_frac; it must be >= 1
+    if min(p.sum_frac - 1 + RECIP_FRAC - q.out_frac for q in params) < 1:
+        raise InputError("softmax: an output scale finer than the reciprocal table is not supported")
+    return SoftmaxHw(
+        lanes=lanes, xb=max(q.in_bits for q in params),
+        eb=max(q.in_bits + 2 + max(0, q.exp_frac - q.in_frac) for q in params),
+        sb=p.sum_frac + 1 + n_max.bit_length(), exp_frac=p.exp_frac, recip_bits=p.recip_bits,
+        code_max=p.code_max, n_max=n_max, pow_table=tuple(p.pow_table), out_table=tuple(p.out_table),
+        ob=p.out_bits)
+
+
+def layernorm_hw(graph: ir.Graph, lanes: int) -> LayerNormHw | None:
+    ops = graph.ops_of(ir.LayerNorm)
+    if not ops:
+        return None
+    units = [op.unit for op in ops]
+    if any(abs(int(v)) >= 2 ** (ln_num.GAIN_BITS - 1) for u in units for v in (u.gain.min(), u.gain.max())):
+        raise InputError(f"a LayerNorm gain does not fit {ln_num.GAIN_BITS} signed bits")
+    return LayerNormHw(
+        lanes=lanes, xb=max(_tensor_bits(graph, op.input) for op in ops), d_max=max(u.dim for u in units),
+        epsb=unsigned_bits(max(u.eps for u in units)),
+        bb=max(signed_bits(u.bias.min(), u.bias.max()) for u in units),
+        shb=unsigned_bits(max(u.shift for u in units)),
+        ob=max(signed_bits(u.out_min, u.out_max) for u in units))
+
+
+def eltwise_hw(graph: ir.Graph, lanes: int) -> EltwiseHw:
+    ops = graph.ops_of(ir.Add) + graph.ops_of(ir.Requantize)
+    if not ops:
+        return EltwiseHw(lanes=lanes)
+    a = [_tensor_bits(graph, op.a if isinstance(op, ir.Add) else op.input) for op in ops]
+    b = [_tensor_bits(graph, op.b) for op in ops if isinstance(op, ir.Add)]
+    bb = max(signed_bits(op.requant.bias.min(), op.requant.bias.max()) for op in ops)
+    ob = max(signed_bits(op.requant.qmin, op.requant.qmax) for op in ops)
+    k_max = max(graph.tensors[op.output].shape[-1] for op in ops)
+    return EltwiseHw(lanes=lanes, ab=max(a), rb=max([8] + b), bb=max(bb, 2), ob=ob, nb_max=-(-k_max // lanes))
+
+
+def rtl_design(graph: ir.Graph, design: Design, board: Board) -> RtlDesign:
+    """The units of ``design`` for the integer graph ``graph`` (what ``load_build(DIR).graph`` holds)."""
+    if not graph.is_integer():
+        raise InputError("the RTL units are generated from an integer graph (see accelgen.design.integer_graph)")
+    e = design.engine
+    tables, index, in_min, gelu_ob = gelu_tables(graph)
+    gelu = GeluHw(lanes=e.ew_lanes, tables=tables, in_min=in_min, ob=gelu_ob) if tables else None
+    names = tuple(unique_identifiers([f"gelu_{op}" for op in index]).values())
+    return RtlDesign(tile=tile_hw(graph, design, board), softmax=softmax_hw(graph, e.sm_lanes),
+                     layernorm=layernorm_hw(graph, e.ln_lanes), gelu=gelu, eltwise=eltwise_hw(graph, e.ew_lanes),
+                     gelu_index=index, gelu_names=_table_names(index, names))
+
+
+def _table_names(index: dict[str, int], names: tuple[str, ...]) -> tuple[str, ...]:
+    """One identifier per distinct table: the sanitized name of the first layer using it."""
+    out: dict[int, str] = {}
+    for (op, t), name in zip(index.items(), names):
+        out.setdefault(t, name)
+    return tuple(out[t] for t in sorted(out))
+
+
+# ---------------------------------------------------------------------------------------------- ports
+@dataclass(frozen=True)
+class Port:
+    direction: str  # "input" | "output"
+    width: int
+    name: str
+
+
+def _p(direction: str, width: int, name: str) -> Port:
+    return Port(direction, max(int(width), 1), name)
+
+
+def tile_ports(t: TileHw) -> list[Port]:
+    i, o = "input", "output"
+    n = len(t.gelu_tables)
+    return [
+        _p(i, 1, "ld_w_en"), _p(i, 1, "ld_q_en"), _p(i, 1, "ld_b_en"), _p(i, 1, "ld_bank"),
+        _p(i, addr_bits(t.tn), "ld_lane"), _p(i, addr_bits(t.kc_max), "ld_addr"),
+        _p(i, addr_bits(t.bias_rows), "ld_brow"), _p(i, t.tm * t.wb, "ld_w"), _p(i, t.mb, "ld_mult"),
+        _p(i, t.mb, "ld_res_mult"), _p(i, t.shb, "ld_shift"), _p(i, t.bb, "ld_bias"),
+        _p(i, 1, "cmd_valid"), _p(o, 1, "cmd_ready"), _p(i, 1, "cmd_bank"), _p(i, 16, "cmd_rows"),
+        _p(i, clog2(t.kc_max + 1), "cmd_kc"), _p(i, clog2(t.bias_rows + 1), "cmd_bias_rows"),
+        _p(i, 1, "cmd_has_res"), _p(i, 1, "cmd_clamp"), _p(i, t.ob, "cmd_qmin"), _p(i, t.ob, "cmd_qmax"),
+        _p(i, 1, "cmd_gelu"), _p(i, clog2(n) if n > 1 else 1, "cmd_gelu_sel"),
+        _p(i, 1, "x_valid"), _p(o, 1, "x_ready"), _p(i, t.tm * t.xb, "x_data"), _p(i, 1, "x_last"),
+        _p(i, 1, "r_valid"), _p(o, 1, "r_ready"), _p(i, t.tn * t.rb, "r_data"),
+        _p(o, 1, "y_valid"), _p(i, 1, "y_ready"), _p(o, t.tn * t.ob, "y_data"), _p(o, 1, "y_last"),
+        _p(o, 1, "idle"),
+    ]
+
+
+def _stream_ports(in_width: int, out_width: int) -> list[Port]:
+    i, o = "input", "output"
+    return [_p(i, 1, "s_valid"), _p(o, 1, "s_ready"), _p(i, in_width, "s_data"), _p(i, 1, "s_last"),
+            _p(o, 1, "m_valid"), _p(i, 1, "m_ready"), _p(o, out_width, "m_data"), _p(o, 1, "m_last"),
+            _p(o, 1, "idle")]
+
+
+def softmax_ports(s: SoftmaxHw) -> list[Port]:
+    i = "input"
+    return [_p(i, clog2(s.nb_max + 1), "cfg_beats"), _p(i, clog2(s.lanes + 1), "cfg_tail"),
+            _p(i, CFG_BITS, "cfg_in_shift"), _p(i, CFG_BITS, "cfg_out_frac"), _p(i, s.ob, "cfg_out_max"),
+            *_stream_ports(s.lanes * s.xb, s.lanes * s.ob)]
+
+
+def layernorm_ports(n: LayerNormHw) -> list[Port]:
+    i = "input"
+    return [_p(i, clog2(n.nb_max + 1), "cfg_beats"), _p(i, clog2(n.lanes + 1), "cfg_tail"),
+            _p(i, clog2(n.d_max + 1), "cfg_dim"), _p(i, n.epsb, "cfg_eps"), _p(i, n.shb, "cfg_shift"),
+            _p(i, n.ob, "cfg_out_min"), _p(i, n.ob, "cfg_out_max"),
+            _p(i, 1, "ld_en"), _p(i, addr_bits(n.nb_max), "ld_beat"), _p(i, addr_bits(n.lanes), "ld_lane"),
+            _p(i, n.gb, "ld_gain"), _p(i, n.bb, "ld_bias"),
+            *_stream_ports(n.lanes * n.xb, n.lanes * n.ob)]
+
+
+def gelu_ports(g: GeluHw) -> list[Port]:
+    n = len(g.tables)
+    return [_p("input", clog2(n) if n > 1 else 1, "cfg_sel"), *_stream_ports(g.lanes * g.ib, g.lanes * g.ob)]
+
+
+def eltwise_ports(e: EltwiseHw) -> list[Port]:
+    i = "input"
+    return [_p(i, clog2(e.nb_max + 1), "cfg_beats"), _p(i, clog2(e.lanes + 1), "cfg_tail"),
+            _p(i, e.mb, "cfg_mult"), _p(i, e.mb, "cfg_res_mult"), _p(i, e.bb, "cfg_bias"),
+            _p(i, e.shb, "cfg_shift"), _p(i, 1, "cfg_clamp"), _p(i, e.ob, "cfg_qmin"), _p(i, e.ob, "cfg_qmax"),
+            *_stream_ports(e.lanes * (e.ab + e.rb), e.lanes * e.ob)]
+
+
+def unit_ports(kind: str, unit) -> list[Port]:
+    return {"gemm_tile": tile_ports, "e2softmax": softmax_ports, "ailayernorm": layernorm_ports,
+            "gelu": gelu_ports, "eltwise": eltwise_ports}[kind](unit)
+
+
+# ---------------------------------------------------------------------------------------------- parameters
+@dataclass(frozen=True)
+class Param:
+    name: str
+    value: str  # a Verilog constant expression (scalars)
+    table: tuple[str, ...] = ()  # sized literals, most significant (last entry) first, for tables
+    comment: str = ""
+
+
+def sized(value: int, bits: int) -> str:
+    """A sized Verilog literal of ``value`` (negative values as -N'sdM, which is the same bit pattern)."""
+    value = int(value)
+    if value < 0:
+        return f"-{bits}'sd{-value}"
+    return f"{bits}'d{value}"
+
+
+def table_param(name: str, values, bits: int, comment: str) -> Param:
+    """A packed table parameter: entry i at [i*bits +: bits], so the concatenation lists the last first."""
+    entries = tuple(sized(v, bits) for v in reversed([int(v) for v in values]))
+    return Param(name, "", entries, f"{comment} ({len(entries)} x {bits} bits, entry 0 last)")
+
+
+def tile_params(t: TileHw, gelu_names: tuple[str, ...] = ()) -> list[Param]:
+    out = [Param("TM", str(t.tm)), Param("TNF", str(t.tnf)), Param("TNP", str(t.tnp)),
+           Param("PACK", str(int(t.pack))), Param("XB", str(t.xb)), Param("WB", str(t.wb)),
+           Param("PWB", str(t.pwb)), Param("SH", str(t.sh)), Param("ACCB", str(t.accb)),
+           Param("PIPE_LVLS", str(t.pipe_lvls)), Param("KC_MAX", str(t.kc_max)),
+           Param("BIAS_ROWS", str(t.bias_rows)), Param("RB", str(t.rb)), Param("MB", str(t.mb)),
+           Param("BB", str(t.bb)), Param("SHB", str(t.shb)), Param("OB", str(t.ob)),
+           Param("OUT_DEPTH", str(t.out_depth)), Param("LPAD", str(t.lpad)),
+           Param("NGELU", str(len(t.gelu_tables)))]
+    if t.gelu_tables:
+        names = gelu_names or tuple(f"table {i}" for i in range(len(t.gelu_tables)))
+        out += [Param("GELU_IB", str(t.gelu_ib)), Param("GELU_OB", str(t.gelu_ob)),
+                Param("GELU_IN_MIN", str(t.gelu_in_min)),
+                table_param("GELU_TABLES", [v for tab in t.gelu_tables for v in tab], t.gelu_ob,
+                            "GELU tables " + ", ".join(f"{i}: {n}" for i, n in enumerate(names))
+                            + ", from accelgen.numerics.gelu (GeluTable.values)")]
+    return out
+
+
+def softmax_params(s: SoftmaxHw) -> list[Param]:
+    return [Param("L", str(s.lanes)), Param("XB", str(s.xb)), Param("EB", str(s.eb)), Param("SB", str(s.sb)),
+            Param("F", str(s.exp_frac)), Param("M", str(s.recip_bits)), Param("KMAX", str(s.code_max)),
+            Param("TFW", str(s.tfw)), Param("PW", str(s.pw)), Param("RF", str(s.rf)), Param("OB", str(s.ob)),
+            Param("NB_MAX", str(s.nb_max)), Param("BUF", str(s.buf)), Param("OUT_DEPTH", str(s.out_depth)),
+            Param("STATS_DEPTH", str(s.stats_depth)),
+            table_param("TF", s.pow_table, s.tfw, "TF = E2SoftmaxParams.pow_table"),
+            table_param("PT", s.out_table, s.pw, "P = E2SoftmaxParams.out_table")]
+
+
+def layernorm_params(n: LayerNormHw) -> list[Param]:
+    return [Param("L", str(n.lanes)), Param("XB", str(n.xb)), Param("DMAX", str(n.d_max)),
+            Param("EPSB", str(n.epsb)), Param("GB", str(n.gb)), Param("BB", str(n.bb)), Param("SHB", str(n.shb)),
+            Param("OB", str(n.ob)), Param("RSQF", str(n.rsqf)), Param("NF", str(n.nf)), Param("IDX", str(n.idx)),
+            Param("SQW_T", str(n.sqw_t)), Param("RSW", str(n.rsw)), Param("NB_MAX", str(n.nb_max)),
+            Param("BUF", str(n.buf)), Param("OUT_DEPTH", str(n.out_depth)), Param("STATS_DEPTH", str(n.stats_depth)),
+            table_param("SQ", n.squares, n.sqw_t, "SQ = accelgen.numerics.layernorm.SQUARES"),
+            table_param("RSQ", n.rsqrt, n.rsw, "RSQ = accelgen.numerics.layernorm.RSQRT")]
+
+
+def gelu_params(g: GeluHw, names: tuple[str, ...] = ()) -> list[Param]:
+    names = names or tuple(f"table {i}" for i in range(len(g.tables)))
+    return [Param("L", str(g.lanes)), Param("IB", str(g.ib)), Param("OB", str(g.ob)), Param("IN_MIN", str(g.in_min)),
+            Param("NT", str(len(g.tables))), Param("OUT_DEPTH", str(g.out_depth)),
+            table_param("TABLES", [v for t in g.tables for v in t], g.ob,
+                        "GELU tables " + ", ".join(f"{i}: {n}" for i, n in enumerate(names))
+                        + ", from accelgen.numerics.gelu (GeluTable.values)")]
+
+
+def eltwise_params(e: EltwiseHw) -> list[Param]:
+    return [Param("L", str(e.lanes)), Param("AB", str(e.ab)), Param("RB", str(e.rb)), Param("MB", str(e.mb)),
+            Param("BB", str(e.bb)), Param("SHB", str(e.shb)), Param("OB", str(e.ob)), Param("NB_MAX", str(e.nb_max)),
+            Param("OUT_DEPTH", str(e.out_depth))]
+
+
+def unit_params(kind: str, unit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
+    if kind == "gemm_tile":
+        return tile_params(unit, gelu_names)
+    if kind == "gelu":
+        return gelu_params(unit, gelu_names)
+    return {"e2softmax": softmax_params, "ailayernorm": layernorm_params, "eltwise": eltwise_params}[kind](unit)
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+DESCRIPTIONS = {
+    "gemm_tile": "one GEMM output tile: fixed-point (DSP, packed pairs) and power-of-two (LUT) lanes, "
+                 "ping-pong weights, per-channel requantization, fused GELU",
+    "e2softmax": "E2Softmax (docs/numerics.md section 5), streaming, ping-pong row buffer",
+    "ailayernorm": "AILayerNorm (docs/numerics.md section 6), streaming, ping-pong token buffer",
+    "gelu": "GELU table unit (docs/numerics.md section 7)",
+    "eltwise": "elementwise add / requantize (docs/numerics.md section 8)",
+}
+
+
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(str(templates_dir())), undefined=StrictUndefined, trim_blocks=True,
+                       lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+
+
+def _port_decl(p: Port) -> dict:
+    return {"direction": p.direction, "range": "" if p.width == 1 else f"[{p.width - 1}:0] ", "name": p.name}
+
+
+def render_unit(kind: str, unit, module: str, gelu_names: tuple[str, ...] = (), params: list[Param] | None = None,
+                model: str = "") -> str:
+    """The wrapper module ``module`` around the generic core of ``kind`` with ``unit``'s parameters
+    (``params`` overrides them: the tests corrupt a table this way)."""
+    params = unit_params(kind, unit, gelu_names) if params is None else params
+    ports = unit_ports(kind, unit)
+    ctx = {"module": module, "core": CORE[kind], "description": DESCRIPTIONS[kind], "model": model,
+           "params": [asdict(p) for p in params], "ports": [_port_decl(p) for p in ports]}
+    return _env().get_template("rtl_unit.v.j2").render(ctx)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One unit in a simulation harness: module, instance name and port prefix."""
+
+    module: str
+    name: str
+    prefix: str
+    ports: tuple[Port, ...]
+
+
+def render_harness(module: str, instances: list[Instance]) -> str:
+    """A simulation top with every instance's ports (except clk/rst) as top-level ports ``prefix + name``."""
+    ctx = {"module": module, "instances": [
+        {"module": i.module, "name": i.name,
+         "ports": [dict(_port_decl(p), top=i.prefix + p.name) for p in i.ports]} for i in instances]}
+    return _env().get_template("rtl_harness.v.j2").render(ctx)
+
+
+def lib_sources() -> dict[str, str]:
+    """The generic RTL (rtl/ of the package), keyed by its path under lib/."""
+    root = rtl_dir()
+    return {f"lib/{name}": (root / name).read_text() for name in LIB_FILES}
+
+
+def module_name(kind: str, prefix: str = PREFIX) -> str:
+    return f"{prefix}_{kind}"
+
+
+def _layer_config(graph: ir.Graph, rd: RtlDesign) -> dict:
+    """Per-layer runtime configuration of the units (what a controller writes into their cfg ports)."""
+    out: dict = {"softmax": {}, "layernorm": {}, "gelu": {}}
+    if rd.softmax is not None:
+        for op in graph.ops_of(ir.Softmax):
+            n = graph.tensors[op.input].shape[-1]
+            out["softmax"][op.name] = softmax_config(op.unit, n, rd.softmax.lanes)
+    if rd.layernorm is not None:
+        for op in graph.ops_of(ir.LayerNorm):
+            cfg = layernorm_config(op.unit, rd.layernorm.lanes)
+            out["layernorm"][op.name] = cfg
+    out["gelu"] = {name: {"cfg_sel": t} for name, t in rd.gelu_index.items()}
+    return out
+
+
+def softmax_config(p: E2SoftmaxParams, n: int, lanes: int) -> dict[str, int]:
+    beats = -(-n // lanes)
+    return {"cfg_beats": beats, "cfg_tail": n - (beats - 1) * lanes, "cfg_in_shift": p.in_frac - p.exp_frac,
+            "cfg_out_frac": p.out_frac, "cfg_out_max": int(p.out_max)}
+
+
+def layernorm_config(p: ln_num.AILayerNormParams, lanes: int) -> dict[str, int]:
+    beats = -(-p.dim // lanes)
+    return {"cfg_beats": beats, "cfg_tail": p.dim - (beats - 1) * lanes, "cfg_dim": p.dim, "cfg_eps": int(p.eps),
+            "cfg_shift": int(p.shift), "cfg_out_min": int(p.out_min), "cfg_out_max": int(p.out_max)}
+
+
+def render_rtl(graph: ir.Graph, design: Design, board: Board) -> dict[str, str]:
+    """Every file of ``DIR/rtl/``: unit wrappers, the generic sources, sources.f and units.json."""
+    rd = rtl_design(graph, design, board)
+    files: dict[str, str] = {}
+    units = rd.units()
+    for kind, unit in units.items():
+        names = rd.gelu_names if kind in ("gemm_tile", "gelu") else ()
+        files[f"{module_name(kind)}.v"] = render_unit(kind, unit, module_name(kind), names,
+                                                      model=sanitize(design.model))
+    files.update(lib_sources())
+    files["sources.f"] = "".join(f"{name}\n" for name in _compile_order(files))
+    manifest = {
+        "model": design.model, "board": board.name, "part": board.part,
+        "units": {kind: {"module": module_name(kind), "core": CORE[kind], "parameters": _json_unit(unit),
+                         "latency": unit_latency(kind, unit)} for kind, unit in units.items()},
+        "gelu_tables": list(rd.gelu_names),
+        "layers": _layer_config(graph, rd),
+    }
+    files["units.json"] = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    return dict(sorted(files.items()))
+
+
+def _compile_order(files: dict[str, str]) -> list[str]:
+    """Compile order: the generic sources, then the wrappers."""
+    return [f"lib/{n}" for n in LIB_FILES] + sorted(k for k in files if not k.startswith("lib/") and k.endswith(".v"))
+
+
+def _json_unit(unit) -> dict:
+    d = asdict(unit)
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def unit_latency(kind: str, unit) -> int:
+    """Cycles beyond the loop-nest term (docs/rtl.md): per tile, per layer of rows / tokens, per stream."""
+    if kind == "gemm_tile":
+        return unit.latency
+    return {"e2softmax": SOFTMAX_LATENCY, "ailayernorm": LAYERNORM_LATENCY, "gelu": GELU_LATENCY,
+            "eltwise": ELTWISE_LATENCY}[kind]
+
+
+def write_rtl(graph: ir.Graph, design: Design, board: Board, out_dir: str | Path) -> list[Path]:
+    """Write ``render_rtl`` into ``out_dir`` (e.g. DIR/rtl); returns the written paths."""
+    out_dir = Path(out_dir)
+    written = []
+    for rel, text in render_rtl(graph, design, board).items():
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+def pot_code(value: int) -> int:
+    """4-bit power-of-two code of an integer weight 0 or +-2^e (e <= POT_MAX_EXP)."""
+    value = int(value)
+    if value == 0:
+        return POT_ZERO
+    mag = abs(value)
+    e = mag.bit_length() - 1
+    if mag != 1 << e or e > POT_MAX_EXP:
+        raise ValueError(f"{value} is not 0 or +-2^e with e <= {POT_MAX_EXP}")
+    return ((1 if value < 0 else 0) << (POT_CODE_BITS - 1)) | e
+
+
+def pot_codes(values: np.ndarray) -> np.ndarray:
+    return np.vectorize(pot_code, otypes=[np.int64])(values) if values.size else values.astype(np.int64)
