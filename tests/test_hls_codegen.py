@@ -233,8 +233,11 @@ HLS_TEMPLATES = ("accel_config_struct.h.j2", "accel_config.h.j2", "accel_top.h.j
 
 
 def test_templates_hold_no_logic():
-    """Only for/if tags and plain {{ value }} substitutions (no filters, calls or arithmetic)."""
-    for path in [templates_dir() / name for name in HLS_TEMPLATES]:
+    """Every template (HLS and RTL): only for/if tags and plain {{ value }} substitutions (no filters,
+    calls or arithmetic)."""
+    paths = sorted(templates_dir().glob("*.j2"))
+    assert {p.name for p in paths} >= set(HLS_TEMPLATES)
+    for path in paths:
         text = path.read_text()
         for tag in re.findall(r"\{%-?\s*(\w+)", text):
             assert tag in ("for", "endfor", "if", "endif", "else"), (path.name, tag)

@@ -575,7 +575,7 @@ def _env() -> Environment:
 
 
 def _port_decl(p: Port) -> dict:
-    return {"direction": p.direction, "range": "" if p.width == 1 else f"[{p.width - 1}:0] ", "name": p.name}
+    return {"direction": f"{p.direction:<6s}", "range": "" if p.width == 1 else f"[{p.width - 1}:0] ", "name": p.name}
 
 
 def render_unit(kind: str, unit, module: str, gelu_names: tuple[str, ...] = (), params: list[Param] | None = None,
