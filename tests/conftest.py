@@ -7,6 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Compiled (numba) numerics pay their compilation on first use: no per-example deadline.
+settings.register_profile("accelgen", deadline=None)
+settings.load_profile("accelgen")
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -98,7 +98,7 @@ def test_latencies_are_the_perf_model_constants():
 def _most_used_out_index(rows: np.ndarray, p) -> int:
     """The E2Softmax output-table entry the rows use most (so corrupting it must show)."""
     e = exponents(rows, p)
-    ref, s = running_sum(e, p)
+    ref, s = running_sum(rows, p)
     d = (ref[:, None] << p.exp_frac) - e
     lead = leading_one(s)
     mant = (s >> (lead - p.recip_bits)) & (2 ** p.recip_bits - 1)

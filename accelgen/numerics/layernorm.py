@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 from .primitives import RepresentationError, leading_one
 
@@ -28,6 +30,7 @@ def rsqrt_table() -> tuple[int, ...]:
 
 
 RSQRT = rsqrt_table()
+RSQRT_TABLE = np.asarray(RSQRT, dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,31 +61,62 @@ def compressed_square(x: np.ndarray) -> np.ndarray:
     return np.where(s == 0, sq, approx)
 
 
-def statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Stage 1, per token (last axis = channels): (sum x, sum of compressed squares)."""
-    x = x.astype(np.int64)
-    return x.sum(axis=-1), compressed_square(x).sum(axis=-1)
+@lru_cache(maxsize=1)
+def square_of_code() -> tuple[int, np.ndarray]:
+    """(lowest code, compressed square of every 16-bit input code): stage 1 as one table lookup."""
+    lo = -(2 ** 15)
+    return lo, compressed_square(np.arange(lo, -lo))
+
+
+@njit(cache=True, nogil=True)
+def _inv_sqrt(v, rsqrt):  # pragma: no cover - compiled
+    """(r, h) with 1/sqrt(v) ~= r * 2^-(RSQRT_FRAC + h) for v >= 1, v = 2^(2h + parity) * 1.m: r is the
+    table entry for the parity and the RSQRT_IDX_BITS bits after the leading one."""
+    lead = -1
+    t = v
+    while t > 0:
+        t >>= 1
+        lead += 1
+    n = RSQRT_IDX_BITS
+    m = (v >> (lead - n) if lead >= n else v << (n - lead)) & ((1 << n) - 1)
+    return rsqrt[(lead & 1) * (1 << n) + m], lead >> 1
 
 
 def inv_sqrt(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(r, h) with 1/sqrt(v) ~= r * 2^-(RSQRT_FRAC + h), v >= 1: v = 2^(2h + parity) * 1.m."""
-    lead = leading_one(v)
-    h, parity = lead >> 1, lead & 1
-    n = RSQRT_IDX_BITS
-    m = np.where(lead >= n, v >> np.maximum(lead - n, 0), v << np.maximum(n - lead, 0)) & (2 ** n - 1)
-    return np.asarray(RSQRT, dtype=np.int64)[parity * 2 ** n + m], h
+    """Element-wise (r, h) of ``_inv_sqrt`` for an array of v >= 1."""
+    v = np.asarray(v, dtype=np.int64)
+    pairs = [_inv_sqrt(int(x), RSQRT_TABLE) for x in v.reshape(-1)]
+    r = np.array([a for a, _ in pairs], dtype=np.int64).reshape(v.shape)
+    h = np.array([b for _, b in pairs], dtype=np.int64).reshape(v.shape)
+    return r, h
 
 
 def ailayernorm(x: np.ndarray, p: AILayerNormParams) -> np.ndarray:
-    """Stage 2: y = clamp((z * gain + bias) >> shift), z = round((D x - sum x) * r / 2^(15 + h - 10))."""
-    x = x.astype(np.int64)
-    sx, sq = statistics(x)
-    var = np.maximum(p.dim * sq - sx * sx, 0) + p.eps
-    r, h = inv_sqrt(np.maximum(var, 1))
-    shift = RSQRT_FRAC + h - NORM_FRAC
-    num = (p.dim * x - sx[..., None]) * r[..., None]
-    z = (num + (np.int64(1) << (shift - 1))[..., None]) >> shift[..., None]
-    return np.clip((z * p.gain + p.bias) >> p.shift, p.out_min, p.out_max)
+    """Per token: stage 1 sums, then y = clamp((z * gain + bias) >> shift) with
+    z = round((D x - sum x) * r / 2^(15 + h - 10))."""
+    lo, squares = square_of_code()
+    rows = np.ascontiguousarray(x, dtype=np.int64).reshape(-1, x.shape[-1])
+    out = np.empty(rows.shape, dtype=np.int64)
+    _ailayernorm_rows(rows, lo, squares, p.dim, p.eps, RSQRT_TABLE, p.gain, p.bias, p.shift, p.out_min, p.out_max,
+                      out)
+    return out.reshape(x.shape)
+
+
+@njit(cache=True, nogil=True)
+def _ailayernorm_rows(x, lo, squares, dim, eps, rsqrt, gain, bias, shift, out_min, out_max, out):  # pragma: no cover
+    for t in range(x.shape[0]):
+        sx = 0
+        sq = 0
+        for c in range(x.shape[1]):
+            sx += x[t, c]
+            sq += squares[x[t, c] - lo]
+        var = max(dim * sq - sx * sx, 0) + eps
+        r, h = _inv_sqrt(max(var, 1), rsqrt)
+        sh = RSQRT_FRAC + h - NORM_FRAC
+        rnd = 1 << (sh - 1)
+        for c in range(x.shape[1]):
+            z = ((dim * x[t, c] - sx) * r + rnd) >> sh
+            out[t, c] = min(max((z * gain[c] + bias[c]) >> shift, out_min), out_max)
 
 
 def fold_layernorm(gamma: np.ndarray, beta: np.ndarray, eps: float, in_scale: float, out_scale: float,

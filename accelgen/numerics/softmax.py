@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-
-from .primitives import leading_one
+from numba import njit
 
 SUM_FRAC = 15  # a term is 2^(15 - d / 2^exp_frac) with d >= 1
 CODE_MAX = 15  # integer part of the exponent code is 4 bits: k = min(d >> exp_frac, 15)
@@ -99,40 +98,79 @@ def _tables(p: E2SoftmaxParams) -> tuple[int, np.ndarray, np.ndarray]:
     return lo, e.astype(np.int32), _terms(np.arange(d_max + 1, dtype=np.int32), p).astype(np.int32)
 
 
-def running_sum(e: np.ndarray, p: E2SoftmaxParams, terms_of_d=None) -> tuple[np.ndarray, np.ndarray]:
-    """One pass over the last axis in index order: (final reference exponent R, sum S).
-
-    R is one above the integer part of the running maximum. When an element raises R by delta,
-    S >>= delta. Every element then adds TF[d mod 2^F] >> min(d >> F, code_max), d = R * 2^F - e >= 1.
-    """
-    n = e.shape[-1]
-    rows = e.reshape(-1, n)
-    ref = (np.maximum.accumulate(rows, axis=1) >> p.exp_frac) + 1
-    d = (ref << p.exp_frac) - rows
-    terms = _terms(d, p) if terms_of_d is None else np.take(terms_of_d, d)
-    terms = np.ascontiguousarray(terms.T)  # columns contiguous for the loop
-    steps = np.ascontiguousarray(np.minimum(np.diff(ref, axis=1), 31).T)  # S < 2^31: >> 31 clears it
-    s = terms[0].copy()
-    for j in range(1, n):
-        np.right_shift(s, steps[j - 1], out=s)
-        s += terms[j]
-    return ref[:, -1].reshape(e.shape[:-1]), s.reshape(e.shape[:-1])
-
-
 def e2softmax(x: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
-    """Integer softmax over the last axis: y = round(TF[f] * C[m] * 2^(out_frac - k - L - 8))."""
+    """Integer softmax over the last axis (one row at a time, in index order, as the hardware does)."""
     lo, exp_of_x, terms_of_d = _tables(p)
-    e = np.take(exp_of_x, x.astype(np.int32) - lo)
-    ref, s = running_sum(e, p, terms_of_d)
-    d = (ref[..., None] << p.exp_frac) - e
-    lead = leading_one(s).astype(np.int32)
-    mant = (s >> (lead - p.recip_bits)) & (2 ** p.recip_bits - 1)
-    num = np.take(np.asarray(p.out_table, dtype=np.int32), (mant[..., None] << p.exp_frac) + (d & (2 ** p.exp_frac - 1)))
-    # num < 2^24, so any shift of 26 or more gives 0: clamping it keeps everything in 32 bits
-    shift = np.minimum(np.minimum(d >> p.exp_frac, p.code_max) + (lead + RECIP_FRAC - p.out_frac)[..., None], 26)
-    num += np.left_shift(np.int32(1), shift - 1)
-    y = np.right_shift(num, shift, out=num)
-    return np.minimum(y, p.out_max, out=y)
+    rows = np.ascontiguousarray(x, dtype=np.int64).reshape(-1, x.shape[-1])
+    out = np.empty(rows.shape, dtype=np.int64)
+    _e2softmax_rows(rows, lo, exp_of_x, terms_of_d, p.exp_frac, p.recip_bits, np.asarray(p.out_table, np.int64),
+                    p.out_frac, p.out_max, p.code_max, out)
+    return out.reshape(x.shape)
+
+
+def running_sum(x: np.ndarray, p: E2SoftmaxParams) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 1 of every row of inputs ``x``: (final reference exponent R, sum S)."""
+    lo, exp_of_x, terms_of_d = _tables(p)
+    rows = np.ascontiguousarray(x, dtype=np.int64).reshape(-1, x.shape[-1])
+    ref, s = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
+    _stage1_rows(rows, lo, exp_of_x, terms_of_d, p.exp_frac, ref, s)
+    return ref.reshape(x.shape[:-1]), s.reshape(x.shape[:-1])
+
+
+@njit(cache=True, nogil=True)
+def bit_length(v):  # pragma: no cover - compiled
+    n = 0
+    while v > 0:
+        v >>= 1
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _stage1(x, lo, exp_of_x, terms_of_d, frac_bits, e):  # pragma: no cover - compiled
+    """One row in index order: exponents into ``e``; the reference R is one above the integer part of the
+    running maximum; when an element raises R by delta, S >>= delta; every element adds
+    TF[d mod 2^F] >> min(d >> F, code_max) with d = R * 2^F - e (looked up in ``terms_of_d``)."""
+    run = exp_of_x[x[0] - lo]
+    ref = (run >> frac_bits) + 1
+    s = 0
+    for j in range(x.shape[0]):
+        ej = exp_of_x[x[j] - lo]
+        e[j] = ej
+        if ej > run:
+            run = ej
+            new = (run >> frac_bits) + 1
+            if new > ref:
+                s >>= min(new - ref, 62)
+                ref = new
+        s += terms_of_d[(ref << frac_bits) - ej]
+    return ref, s
+
+
+@njit(cache=True, nogil=True)
+def _stage1_rows(x, lo, exp_of_x, terms_of_d, frac_bits, refs, sums):  # pragma: no cover - compiled
+    e = np.empty(x.shape[1], np.int64)
+    for r in range(x.shape[0]):
+        refs[r], sums[r] = _stage1(x[r], lo, exp_of_x, terms_of_d, frac_bits, e)
+
+
+@njit(cache=True, nogil=True)
+def _e2softmax_rows(x, lo, exp_of_x, terms_of_d, frac_bits, recip_bits, out_table, out_frac, out_max, code_max,
+                    out):  # pragma: no cover - compiled
+    """Stage 2 per row: y = min((P[m, d mod 2^F] + 2^(sh-1)) >> sh, out_max) with
+    sh = min(min(d >> F, code_max) + L + 8 - o, 26) (num < 2^24, so larger shifts give 0 anyway)."""
+    e = np.empty(x.shape[1], np.int64)
+    mask = (1 << frac_bits) - 1
+    for r in range(x.shape[0]):
+        ref, s = _stage1(x[r], lo, exp_of_x, terms_of_d, frac_bits, e)
+        lead = bit_length(s) - 1
+        m = (s >> (lead - recip_bits)) & ((1 << recip_bits) - 1)
+        base = lead + RECIP_FRAC - out_frac
+        for j in range(x.shape[1]):
+            d = (ref << frac_bits) - e[j]
+            sh = min(min(d >> frac_bits, code_max) + base, 26)
+            y = (out_table[(m << frac_bits) + (d & mask)] + (1 << (sh - 1))) >> sh
+            out[r, j] = min(y, out_max)
 
 
 def softmax_float_then_quantize(x: np.ndarray, in_scale: float, p: E2SoftmaxParams) -> np.ndarray:
