@@ -20,6 +20,7 @@ from ..design import Design, Engine, LayerChoice
 from ..errors import InfeasibleError, InputError
 from . import cycles as cy
 from .model import Evaluation, Profile, bytes_per_cycle, evaluate, other_cycles
+from .resources import design_resources
 
 DEFAULT_CAPS = {"dsp": 0.8, "lut": 0.7, "ff": 0.5, "bram36": 0.8, "uram": 0.8}
 TM = (4, 8, 16, 32, 64)
@@ -142,29 +143,40 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
     budget = None if target_fps is None else int(clock_mhz * 1e6 / target_fps)
     best, best_key, points, fitting, tried = None, None, [], 0, 0
     fastest_seen: tuple | None = None  # (fps, cost, base design, menu, choice)
+    fixed_of: dict = {}  # cycles of the ops without weights, by what they depend on
+    menu_of: dict = {}  # per-layer options and their solutions, by what they depend on
     for engine in engines(board):
         for on_chip in (True, False):
             tried += 1
-            base = Design(model, model_sha256, board.name, clock_mhz, engine, (), on_chip, dict(caps))
-            probe = evaluate(prof, base, board)  # resources do not depend on the layer choices
-            if not probe.fits(caps):
+            resources = design_resources(engine, board, prof.plan, on_chip)  # independent of layer choices
+            util = resources.utilization(board)
+            if any(util[k] > caps[k] for k in caps):
                 continue
             fitting += 1
-            fixed = sum(other_cycles(w, engine, on_chip, bpc) for w in prof.works if w.unit != "gemm")
-            menu = Menu(prof, engine, on_chip, bpc)
-            fast = menu.fastest()
+            base = Design(model, model_sha256, board.name, clock_mhz, engine, (), on_chip, dict(caps))
+            units = (engine.tm, engine.tn_fixed, engine.sm_lanes, engine.ln_lanes, engine.ew_lanes, on_chip)
+            if units not in fixed_of:
+                fixed_of[units] = sum(other_cycles(w, engine, on_chip, bpc) for w in prof.works if w.unit != "gemm")
+            fixed = fixed_of[units]
+            lanes = (engine.tm, engine.tn_fixed, engine.tn_pot, on_chip)
+            if lanes not in menu_of:
+                menu = Menu(prof, engine, on_chip, bpc)
+                menu_of[lanes] = (menu, menu.fastest(), {})
+            menu, fast, solved = menu_of[lanes]
             fast_cycles, fast_cost = menu.total(fast)
-            score = resource_score(probe.utilization, caps)
+            score = resource_score(util, caps)
             fps = clock_mhz * 1e6 / (fast_cycles + fixed)
-            points.append(Point(engine, on_chip, fps, fast_cost / max(len(prof.weights), 1),
-                                probe.resources.as_dict(), score))
+            points.append(Point(engine, on_chip, fps, fast_cost / max(len(prof.weights), 1), resources.as_dict(),
+                                score))
             if fastest_seen is None or (fps, -fast_cost) > (fastest_seen[0], -fastest_seen[1]):
                 fastest_seen = (fps, fast_cost, base, menu, fast)
             if budget is None:
                 key = (-fps, fast_cost, score)
                 choice = fast
             else:
-                choice = menu.cheapest_within(budget - fixed)
+                if fixed not in solved:
+                    solved[fixed] = menu.cheapest_within(budget - fixed)
+                choice = solved[fixed]
                 if choice is None:
                     continue
                 key = (round(menu.total(choice)[1], 12), score)
