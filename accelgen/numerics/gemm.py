@@ -13,9 +13,10 @@ F32_EXACT = 2 ** 24
 F64_EXACT = 2 ** 53
 
 
-def exact_matmul(x: np.ndarray, w: np.ndarray, max_abs_x: int, max_abs_w: int) -> np.ndarray:
+def exact_matmul(x: np.ndarray, w: np.ndarray, max_abs_x: int, max_abs_w: int, as_int: bool = True) -> np.ndarray:
     """x (..., N, K) @ w (..., K, M) exactly, as int64 (batch axes broadcast as in ``@``).
-    ``max_abs_x`` / ``max_abs_w`` must bound every element's magnitude."""
+    ``max_abs_x`` / ``max_abs_w`` must bound every element's magnitude. With ``as_int=False`` a single
+    float32 product is returned as it is (its values are exact integers), saving a conversion."""
     k = x.shape[-1]
     term = int(max_abs_x) * int(max_abs_w)
     if term == 0:
@@ -26,7 +27,8 @@ def exact_matmul(x: np.ndarray, w: np.ndarray, max_abs_x: int, max_abs_w: int) -
         xf = np.ascontiguousarray(x, dtype=np.float32)
         wf = np.ascontiguousarray(w, dtype=np.float32)
         if chunk >= k:
-            return (xf @ wf).astype(np.int64)
+            product = xf @ wf
+            return product.astype(np.int64) if as_int else product
         acc = None
         for start in range(0, k, chunk):
             part = (xf[..., start:start + chunk] @ wf[..., start:start + chunk, :]).astype(np.int64)

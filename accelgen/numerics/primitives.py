@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from ..ir import Requant
 
@@ -52,15 +53,45 @@ def shift_right(x: np.ndarray, shift: np.ndarray | int) -> np.ndarray:
 
 
 def requantize(acc: np.ndarray, rq: Requant, res: np.ndarray | None = None) -> np.ndarray:
-    """y = clamp((acc * mult + res * res_mult + bias) >> shift, qmin, qmax), channels on the last axis."""
-    total = acc * rq.mult + rq.bias
-    if res is not None:
-        total = total + res * rq.res_mult
-    y = np.right_shift(total, rq.shift, out=total)
-    if rq.qmin is not None:
-        np.maximum(y, rq.qmin, out=y)
-        np.minimum(y, rq.qmax, out=y)
-    return y
+    """y = clamp((acc * mult + res * res_mult + bias) >> shift, qmin, qmax), channels on the last axis.
+
+    ``acc`` holds exact integers (int64, or float32 straight from an exact BLAS product); parameters of
+    size 1 apply to every channel; a 2-D ``bias`` (rows, channels) repeats over the leading axes."""
+    channels = acc.shape[-1]
+    rows = acc.reshape(-1, channels)
+
+    def per_channel(v):
+        return np.ascontiguousarray(np.broadcast_to(v, (channels,)), dtype=np.int64)
+
+    bias = rq.bias.reshape(-1, rq.bias.shape[-1]) if rq.bias.ndim > 1 else rq.bias.reshape(1, -1)
+    bias = np.ascontiguousarray(np.broadcast_to(bias, (bias.shape[0], channels)), dtype=np.int64)
+    lo, hi = (np.iinfo(np.int64).min, np.iinfo(np.int64).max) if rq.qmin is None else (rq.qmin, rq.qmax)
+    out = np.empty(rows.shape, dtype=np.int64)
+    if res is None:
+        _requant_rows(rows, per_channel(rq.mult), per_channel(rq.shift), bias, lo, hi, out)
+    else:
+        _requant_res_rows(rows, res.reshape(rows.shape), per_channel(rq.mult), per_channel(rq.res_mult),
+                          per_channel(rq.shift), bias, lo, hi, out)
+    return out.reshape(acc.shape)
+
+
+@njit(cache=True, nogil=True)
+def _requant_rows(acc, mult, shift, bias, lo, hi, out):  # pragma: no cover - compiled
+    nb = bias.shape[0]
+    for r in range(acc.shape[0]):
+        b = bias[r % nb]
+        for c in range(acc.shape[1]):
+            out[r, c] = min(max((np.int64(acc[r, c]) * mult[c] + b[c]) >> shift[c], lo), hi)
+
+
+@njit(cache=True, nogil=True)
+def _requant_res_rows(acc, res, mult, res_mult, shift, bias, lo, hi, out):  # pragma: no cover - compiled
+    nb = bias.shape[0]
+    for r in range(acc.shape[0]):
+        b = bias[r % nb]
+        for c in range(acc.shape[1]):
+            t = np.int64(acc[r, c]) * mult[c] + np.int64(res[r, c]) * res_mult[c] + b[c]
+            out[r, c] = min(max(t >> shift[c], lo), hi)
 
 
 def leading_one(x: np.ndarray) -> np.ndarray:

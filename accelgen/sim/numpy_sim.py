@@ -121,7 +121,7 @@ class NumpySimulator:
 
     def gemm(self, op: ir.GemmOp, x: np.ndarray, input_name: str) -> np.ndarray:
         return exact_matmul(x, self.weights[op.name], max_abs(self.tensors[input_name].bounds),
-                            op.weight.max_abs)
+                            op.weight.max_abs, as_int=False)
 
     def run_input_quant(self, op: ir.InputQuant, env) -> np.ndarray:
         q = self.tensors[op.output].quant
@@ -148,7 +148,8 @@ class NumpySimulator:
     def run_attn_scores(self, op: ir.AttnScores, env) -> np.ndarray:
         q = env[op.q][:, :, head_index(op.q_cols, op.head_dim)].transpose(0, 2, 1, 3)
         k = env[op.k][:, :, head_index(op.k_cols, op.head_dim)].transpose(0, 2, 3, 1)
-        acc = exact_matmul(q, k, max_abs(self.tensors[op.q].bounds), max_abs(self.tensors[op.k].bounds))
+        acc = exact_matmul(q, k, max_abs(self.tensors[op.q].bounds), max_abs(self.tensors[op.k].bounds),
+                           as_int=False)
         return requantize(acc, op.requant)
 
     def run_softmax(self, op: ir.Softmax, env) -> np.ndarray:
@@ -160,7 +161,8 @@ class NumpySimulator:
     def run_attn_context(self, op: ir.AttnContext, env) -> np.ndarray:
         p = env[op.probs]
         v = env[op.v][:, :, head_index(op.v_cols, op.head_dim)].transpose(0, 2, 1, 3)
-        acc = exact_matmul(p, v, max_abs(self.tensors[op.probs].bounds), max_abs(self.tensors[op.v].bounds))
+        acc = exact_matmul(p, v, max_abs(self.tensors[op.probs].bounds), max_abs(self.tensors[op.v].bounds),
+                           as_int=False)
         b, h, n, dh = acc.shape
         return requantize(acc.transpose(0, 2, 1, 3).reshape(b, n, h * dh), op.requant)
 
