@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 
 from .errors import AccelgenError
 
@@ -181,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Brevitas warns at import about an optional CUDA kernel package it does not need here.
+    warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "build":

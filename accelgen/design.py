@@ -91,6 +91,8 @@ def check_design_against(design: Design, graph: ir.Graph, where: str = "design.j
         raise InputError(f"{where}: engine sizes must be positive")
     if e.weight_memory not in ("bram", "lutram"):
         raise InputError(f"{where}: engine.weight_memory must be 'bram' or 'lutram'")
+    if max(e.sm_lanes, e.ln_lanes, e.ew_lanes) > e.tm:
+        raise InputError(f"{where}: unit lanes (sm/ln/ew) cannot exceed tm (they read consecutive banks)")
     if e.dsp_packing and e.tn_fixed % 2:
         raise InputError(f"{where}: dsp_packing pairs fixed lanes: tn_fixed must be even")
     if any(c.pot_rows for c in design.layers) and e.tn_pot == 0:

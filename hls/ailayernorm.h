@@ -111,15 +111,20 @@ ln_gains:
     return 2 * dim;
 }
 
-// The unit over tokens x D.
+// The unit over tokens x D, LN_LANES consecutive channels per beat: a token costs ceil(D / LN_LANES)
+// beats after the first (plus loading the layer's gains and biases once).
 template <class C>
 void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d,
                      ap_uint<32>& beats) {
     typedef LayerNormTypes<C> L;
+    static_assert(C::LN_LANES >= 1 && C::LN_LANES <= C::TM, "layernorm lanes read consecutive banks");
     static ap_int<16> gain[C::LN_D_MAX];
     static ap_int<64> bias[C::LN_D_MAX];
     static typename L::x_t xbuf[2][C::LN_D_MAX];  // ping-pong token buffer
+#pragma HLS ARRAY_PARTITION variable = gain cyclic factor = C::LN_LANES
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = C::LN_LANES
 #pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = xbuf cyclic factor = C::LN_LANES dim = 2
 #pragma HLS DEPENDENCE variable = mem inter false
     const int rows = d[D_ROWS];
     const int dim = d[D_COLS];
@@ -137,27 +142,34 @@ void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][
     LayerNormStats<C> run;
     run.sx = 0;
     run.sq = 0;
-    const int total = (rows + 1) * dim;
-    int r = 0, c = 0;
+    const int per_token = ceil_div(dim, C::LN_LANES);
+    const int total = (rows + 1) * per_token;
+    int r = 0, b = 0;
 layernorm_beats:
     for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
-        if (r < rows) {
-            const typename L::x_t x = arena_read<C>(mem, in, r, c);
-            xbuf[r & 1][c] = x;
-            const typename L::sq_t sq = compressed_square<C>(x);
-            run.sx = (c == 0 ? typename L::sx_t(0) : run.sx) + x;
-            run.sq = (c == 0 ? typename L::sq_sum_t(0) : run.sq) + sq;
-            if (c == dim - 1) stats[r & 1] = run;
+    layernorm_lanes:
+        for (int l = 0; l < C::LN_LANES; ++l) {
+#pragma HLS UNROLL
+            const int c = b * C::LN_LANES + l;
+            if (c < dim && r < rows) {
+                const typename L::x_t x = arena_read<C>(mem, in, r, c);
+                xbuf[r & 1][c] = x;
+                const typename L::sq_t sq = compressed_square<C>(x);
+                run.sx = (c == 0 ? typename L::sx_t(0) : run.sx) + x;
+                run.sq = (c == 0 ? typename L::sq_sum_t(0) : run.sq) + sq;
+                if (c == dim - 1) stats[r & 1] = run;
+            }
+            if (c < dim && r >= 1) {
+                const int p = (r - 1) & 1;
+                const int y = ln_normalise<C>(xbuf[p][c], stats[p], dim, eps, gain[c], bias[c], shift, out_min,
+                                              out_max);
+                arena_write<C>(mem, out, r - 1, c, act_t<C>(y));
+            }
         }
-        if (r >= 1) {
-            const int p = (r - 1) & 1;
-            const int y = ln_normalise<C>(xbuf[p][c], stats[p], dim, eps, gain[c], bias[c], shift, out_min, out_max);
-            arena_write<C>(mem, out, r - 1, c, act_t<C>(y));
-        }
-        if (++c == dim) {
-            c = 0;
+        if (++b == per_token) {
+            b = 0;
             ++r;
         }
     }

@@ -99,12 +99,16 @@ ap_uint<16> sm_normalise(typename SoftmaxTypes<C>::e_t e, typename SoftmaxTypes<
     return y > ap_uint<64>(out_max) ? ap_uint<16>(out_max) : ap_uint<16>(y);
 }
 
-// The unit over a tensor of rows x N (rows = heads * tokens of an attention map).
+// The unit over a tensor of rows x N (rows = heads * tokens of an attention map), SM_LANES consecutive
+// elements of a row per beat (stage 1 chains their accumulation in index order), so a row costs
+// ceil(N / SM_LANES) beats after the first.
 template <class C>
 void softmax_layer(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d, ap_uint<32>& beats) {
     typedef SoftmaxTypes<C> S;
+    static_assert(C::SM_LANES >= 1 && C::SM_LANES <= C::TM, "softmax lanes read consecutive banks");
     static typename S::e_t ebuf[2][C::SM_N_MAX];  // ping-pong row buffer of exponents
 #pragma HLS ARRAY_PARTITION variable = ebuf complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = ebuf cyclic factor = C::SM_LANES dim = 2
 #pragma HLS DEPENDENCE variable = mem inter false
     const int rows = d[D_ROWS];
     const int n = d[D_COLS];
@@ -122,28 +126,34 @@ void softmax_layer(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d, ap_uint<32>& 
     SoftmaxRun<C> run;
     run.max = run.ref = 0;
     run.sum = 0;
-    const int total = (rows + 1) * n;
-    int r = 0, c = 0;
+    const int per_row = ceil_div(n, C::SM_LANES);
+    const int total = (rows + 1) * per_row;
+    int r = 0, b = 0;
 softmax_beats:
     for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
-        if (r < rows) {
-            const typename S::e_t e = sm_exponent<C>(arena_read<C>(mem, in, r, c), in_frac);
-            ebuf[r & 1][c] = e;
-            sm_accumulate<C>(run, e, c == 0);
-            if (c == n - 1) {
-                ref[r & 1] = run.ref;
-                sum[r & 1] = run.sum;
+    softmax_lanes:
+        for (int l = 0; l < C::SM_LANES; ++l) {
+#pragma HLS UNROLL
+            const int c = b * C::SM_LANES + l;
+            if (c < n && r < rows) {
+                const typename S::e_t e = sm_exponent<C>(arena_read<C>(mem, in, r, c), in_frac);
+                ebuf[r & 1][c] = e;
+                sm_accumulate<C>(run, e, c == 0);
+                if (c == n - 1) {
+                    ref[r & 1] = run.ref;
+                    sum[r & 1] = run.sum;
+                }
+            }
+            if (c < n && r >= 1) {
+                const int p = (r - 1) & 1;
+                const ap_uint<16> y = sm_normalise<C>(ebuf[p][c], ref[p], sum[p], out_frac, out_max);
+                arena_write<C>(mem, out, r - 1, c, act_t<C>(y));
             }
         }
-        if (r >= 1) {
-            const int p = (r - 1) & 1;
-            const ap_uint<16> y = sm_normalise<C>(ebuf[p][c], ref[p], sum[p], out_frac, out_max);
-            arena_write<C>(mem, out, r - 1, c, act_t<C>(y));
-        }
-        if (++c == n) {
-            c = 0;
+        if (++b == per_row) {
+            b = 0;
             ++r;
         }
     }

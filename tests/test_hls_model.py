@@ -35,12 +35,14 @@ INDEP = Path(__file__).parent / "data" / "indep_digits.onnx"
 
 # name -> (model, engine, fixed-point weight bits, power-of-two share of each layer's rows, board)
 DESIGNS = {
-    "default_8x8+4_packed": (default_model_path(), Engine(tm=8, tn_fixed=8, tn_pot=4, dsp_packing=True), 8, 0.5,
+    "default_8x8+4_packed": (default_model_path(), Engine(tm=8, tn_fixed=8, tn_pot=4, dsp_packing=True, sm_lanes=4,
+                                                          ln_lanes=3), 8, 0.5,
                              "zcu102"),
     "default_3x5+3_4bit": (default_model_path(), Engine(tm=3, tn_fixed=5, tn_pot=3, dsp_packing=False), 4, 0.25,
                            "pynqz2"),
     "indep_8x8+4_packed": (INDEP, Engine(tm=8, tn_fixed=8, tn_pot=4, dsp_packing=True), 8, 0.5, "zcu102"),
-    "indep_5x6+2_4bit_packed": (INDEP, Engine(tm=5, tn_fixed=6, tn_pot=2, dsp_packing=True), 4, 0.3, "kv260"),
+    "indep_5x6+2_4bit_packed": (INDEP, Engine(tm=5, tn_fixed=6, tn_pot=2, dsp_packing=True, sm_lanes=5,
+                                              ln_lanes=2), 4, 0.3, "kv260"),
 }
 LAYER_IMAGES = 96  # images of the layer-by-layer comparisons (the CLI test runs all 360 of the default model)
 

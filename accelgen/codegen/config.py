@@ -24,6 +24,7 @@ WORD_BITS_MIN = 64  # DDR words hold at least one 64-bit field
 
 @dataclass(frozen=True)
 class SoftmaxHw:
+    lanes: int  # elements of a row per beat (<= tm)
     n_max: int
     e_bits: int
     s_bits: int
@@ -37,6 +38,7 @@ class SoftmaxHw:
 
 @dataclass(frozen=True)
 class LayerNormHw:
+    lanes: int  # channels of a token per beat (<= tm)
     d_max: int
     x_bits: int
     v_bits: int
@@ -69,28 +71,28 @@ class HwConfig:
     max_steps: int
 
 
-def softmax_hw(params: list[E2SoftmaxParams], n_max: int) -> SoftmaxHw:
+def softmax_hw(params: list[E2SoftmaxParams], n_max: int, lanes: int = 1) -> SoftmaxHw:
     """Widths of the one E2Softmax unit serving every layer: the exponent code e = t >> (f - F) (or
     t << (F - f)) of a b-bit input needs b + 1 bits for t plus the left shift, and one more for R << F;
     the sum stays below 2^W * N."""
     p = params[0] if params else E2SoftmaxParams(in_bits=8, in_frac=8)
     e_bits = max([q.in_bits + 2 + max(0, q.exp_frac - q.in_frac) for q in params] or [p.in_bits + 2])
-    return SoftmaxHw(n_max=max(n_max, 1), e_bits=e_bits, s_bits=p.sum_frac + 1 + max(n_max, 1).bit_length(),
+    return SoftmaxHw(lanes=lanes, n_max=max(n_max, 1), e_bits=e_bits, s_bits=p.sum_frac + 1 + max(n_max, 1).bit_length(),
                      exp_frac=p.exp_frac, recip_bits=p.recip_bits, sum_frac=p.sum_frac, code_max=p.code_max,
                      pow_table=tuple(p.pow_table), out_table=tuple(p.out_table))
 
 
-def layernorm_hw(layers: list[tuple[ln_numerics.AILayerNormParams, tuple[int, int]]]) -> LayerNormHw:
+def layernorm_hw(layers: list[tuple[ln_numerics.AILayerNormParams, tuple[int, int]]], lanes: int = 1) -> LayerNormHw:
     """Widths of the one AILayerNorm unit: the input width, and the variance D * Sq - Sx^2 + eps bounded
     by D^2 * (largest compressed square) + eps."""
     if not layers:
-        return LayerNormHw(d_max=1, x_bits=8, v_bits=1)
+        return LayerNormHw(lanes=lanes, d_max=1, x_bits=8, v_bits=1)
     x_bits = max(ir.signed_bits(*b) for _, b in layers)
     v_max = 0
     for p, (lo, hi) in layers:
         sq = int(ln_numerics.compressed_square(np.arange(lo, hi + 1)).max(initial=0))
         v_max = max(v_max, p.dim * p.dim * sq + max(p.eps, 1))
-    return LayerNormHw(d_max=max(p.dim for p, _ in layers), x_bits=x_bits, v_bits=v_max.bit_length())
+    return LayerNormHw(lanes=lanes, d_max=max(p.dim for p, _ in layers), x_bits=x_bits, v_bits=v_max.bit_length())
 
 
 def gemm_operands(program: Program) -> tuple[list[str], list[str]]:
@@ -164,8 +166,9 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
         gelu_entries=max([len(g.unit.values) for g in gelus] or [1]),
         word_bits=word_bits, depth=program.depth,
         sm=softmax_hw([s.unit for s in softmaxes],
-                      max([graph.tensors[s.input].shape[-1] for s in softmaxes] or [1])),
-        ln=layernorm_hw([(op.unit, graph.tensors[op.input].bounds) for op in graph.ops_of(ir.LayerNorm)]),
+                      max([graph.tensors[s.input].shape[-1] for s in softmaxes] or [1]), engine.sm_lanes),
+        ln=layernorm_hw([(op.unit, graph.tensors[op.input].bounds) for op in graph.ops_of(ir.LayerNorm)],
+                        engine.ln_lanes),
         out_rows=out_view.rows, out_cols=out_view.cols,
         image_words=math.ceil(int(np.prod(image)) * 8 / word_bits),
         dump_elems=dump_elems, max_steps=len(program.steps),
@@ -198,10 +201,10 @@ def config_constants(hw: HwConfig) -> list[Constant]:
         c("KC_MAX", hw.kc_max), c("BIAS_ROWS_MAX", hw.bias_rows_max), c("SLOTS_MAX", hw.slots_max),
         c("GELU_ENTRIES", hw.gelu_entries), c("WORD_BITS", hw.word_bits),
         c("NMEM", NUM_MEMORIES), c("DEPTH", hw.depth),
-        c("SM_N_MAX", hw.sm.n_max), c("SM_E_BITS", hw.sm.e_bits), c("SM_S_BITS", hw.sm.s_bits),
+        c("SM_LANES", hw.sm.lanes), c("SM_N_MAX", hw.sm.n_max), c("SM_E_BITS", hw.sm.e_bits), c("SM_S_BITS", hw.sm.s_bits),
         c("SM_EXP_FRAC", hw.sm.exp_frac), c("SM_RECIP_BITS", hw.sm.recip_bits), c("SM_SUM_FRAC", hw.sm.sum_frac),
         c("SM_CODE_MAX", hw.sm.code_max), c("SM_RECIP_FRAC", RECIP_FRAC),
-        c("LN_D_MAX", hw.ln.d_max), c("LN_X_BITS", hw.ln.x_bits), c("LN_V_BITS", hw.ln.v_bits),
+        c("LN_LANES", hw.ln.lanes), c("LN_D_MAX", hw.ln.d_max), c("LN_X_BITS", hw.ln.x_bits), c("LN_V_BITS", hw.ln.v_bits),
         c("LN_RSQRT_FRAC", ln_numerics.RSQRT_FRAC), c("LN_NORM_FRAC", ln_numerics.NORM_FRAC),
         c("LN_IDX_BITS", ln_numerics.RSQRT_IDX_BITS),
         c("OUT_ROWS", hw.out_rows), c("OUT_COLS", hw.out_cols), c("OUT_WORDS", math.ceil(hw.out_cols / hw.tm)),

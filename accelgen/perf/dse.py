@@ -116,7 +116,7 @@ def engines(board: Board) -> list[Engine]:
     out = []
     for tm, tnf, ratio, lanes, memory in itertools.product(TM, TN_FIXED, POT_PER_FIXED, UNIT_LANES, WEIGHT_MEMORY):
         tnp = int(tnf * ratio)
-        if ratio and tnp < 2:
+        if (ratio and tnp < 2) or lanes > tm:  # unit lanes read consecutive activation banks: at most tm
             continue
         out.append(Engine(tm=tm, tn_fixed=tnf, tn_pot=tnp, dsp_packing=packing, sm_lanes=lanes, ln_lanes=lanes,
                           ew_lanes=lanes, weight_memory=memory))
