@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from . import ir
-from .errors import InputError
 from .resources import default_model_dir
 
 DEFAULT_MODEL = "vit_digits.onnx"

@@ -58,6 +58,17 @@ def preset_export(tmp_path_factory):
     return get
 
 
+def load_script(name: str):
+    """Import scripts/<name>.py as a module (the measurement scripts are not part of the package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_cli(*args: str, cwd: str | Path | None = None):
     """Run the installed console script; returns the CompletedProcess."""
     import subprocess

@@ -11,7 +11,6 @@ from zoo import ZOO
 
 from accelgen import ir
 from accelgen.frontend.importer import import_qonnx
-from accelgen.models.presets import PRESETS
 from accelgen.summary import summarize
 
 pytestmark = pytest.mark.sim

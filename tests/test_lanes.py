@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_script
 from rtl_benches import lanes_bench as lb  # tests/ is on sys.path (pytest rootdir, conftest)
 
 pytestmark = pytest.mark.rtl
@@ -148,11 +148,6 @@ def test_pot_code_table():
 
 
 # ----------------------------------------------------------------------------- (b) cost table
-def _measure_module():
-    spec = importlib.util.spec_from_file_location("measure_lanes", REPO / "scripts" / "measure_lanes.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +159,7 @@ def costs():
 
 def test_lane_costs_table_consistent(costs):
     """Table built from the current RTL, complete grid, fits reproducible from the points."""
-    ml = _measure_module()
+    ml = load_script("measure_lanes")
     now = {f: hashlib.sha256((RTL / f).read_bytes()).hexdigest() for f in RTL_FILES}
     assert costs["rtl_sha256"] == now, "rtl/lanes changed since lane_costs.json: rerun scripts/measure_lanes.py"
     assert [(p["kind"], p["family"], p["module"], p["params"]) for p in costs["points"]] == ml.grid()
@@ -179,7 +174,7 @@ def test_lane_costs_table_consistent(costs):
 
 def test_lane_costs_match_fresh_synthesis(costs):
     """Re-synthesise fixed_lane TM=4 (xcup) with the installed pinned Yosys: identical counts."""
-    ml = _measure_module()
+    ml = load_script("measure_lanes")
     try:
         yosys = ml.find_yosys()
     except FileNotFoundError as e:

@@ -3,11 +3,11 @@ current RTL, the installed Yosys, a fresh synthesis, the perf model that reads i
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from accelgen.perf.resources import Resources, unit_cost
 
@@ -19,11 +19,6 @@ DOC = REPO / "docs" / "rtl.md"
 UNITS = ("requant", "e2softmax", "ailayernorm", "eltwise", "gelu")
 
 
-def synth_units():
-    spec = importlib.util.spec_from_file_location("synth_units", REPO / "scripts" / "synth_units.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +48,7 @@ def test_unit_costs_complete_and_read_by_the_model(costs):
 
 
 def test_unit_costs_match_rtl_yosys_and_points(costs):
-    su = synth_units()
+    su = load_script("synth_units")
     assert costs["rtl_sha256"] == su.rtl_sha256(), "rtl/ changed since unit_costs.json: rerun scripts/synth_units.py"
     try:
         yosys = su.find_yosys()
@@ -67,7 +62,7 @@ def test_unit_costs_match_rtl_yosys_and_points(costs):
 
 def test_fresh_synthesis_of_the_requant_lane(costs):
     """Re-synthesize the smallest unit (requant_lane, xcup) with the pinned Yosys: identical counts."""
-    su = synth_units()
+    su = load_script("synth_units")
     point = next(p for p in su.points() if p["name"] == "requant" and p["family"] == "xcup")
     fresh = su.synth_point(point, su.find_yosys())
     stored = next(p for p in costs["points"] if p["name"] == "requant" and p["family"] == "xcup")
@@ -75,7 +70,7 @@ def test_fresh_synthesis_of_the_requant_lane(costs):
 
 
 def test_docs_tables(costs):
-    su = synth_units()
+    su = load_script("synth_units")
     text = DOC.read_text()
     block = text.split(su.BEGIN.format("resources"))[1].split(su.END.format("resources"))[0]
     assert block.strip() == su.resource_table(costs).strip(), "docs/rtl.md is stale: rerun scripts/synth_units.py"
