@@ -178,3 +178,10 @@ def test_simulate_cli_bad_inputs(tmp_path, digits, make, needle):
 def test_inspect_and_simulate_json_agree_on_layers(default_int):
     data = json.loads(run_cli("inspect", "--json").stdout)
     assert [layer["name"] for layer in data["layers"]] == [op.name for op in default_int.graph.ops]
+
+
+def test_library_entry_point_simulate(default_int, digits):
+    import accelgen
+
+    result = accelgen.simulate(images=digits.images[:8])
+    assert np.array_equal(result.logits, NumpySimulator(default_int.graph).run(digits.images[:8]).logits)
