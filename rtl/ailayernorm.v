@@ -112,17 +112,8 @@ module ailayernorm #(
     localparam QW    = ZW + GB;                             // z * gain
     localparam SW    = ((QW > BB) ? QW : BB) + 1;           // z * gain + bias
     localparam BAW   = (BUF > 1) ? $clog2(BUF) : 1;
-    localparam UW    = $clog2(BUF + 1);
-    localparam SDW   = $clog2(STATS_DEPTH + 1);
-    localparam CW    = $clog2(OUT_DEPTH + 1);
     localparam STW   = SXW + RSW + HW;                      // statistics word {Sx, r, h}
     localparam SH0   = RSQF - NF;                           // sh = SH0 + h
-    /* verilator lint_off WIDTHTRUNC */
-    localparam [UW-1:0]  BUF_C   = BUF;
-    localparam [BAW-1:0] BUF_END = BUF - 1;
-    localparam [SDW-1:0] ROWS_C  = STATS_DEPTH;
-    localparam [CW-1:0]  OUT_C   = OUT_DEPTH;
-    /* verilator lint_on WIDTHTRUNC */
 
     wire [16*SQW_T-1:0]      sq_rom  = SQ;
     wire [(2<<IDX)*RSW-1:0]  rsq_rom = RSQ;
@@ -144,38 +135,30 @@ module ailayernorm #(
         end
     endfunction
 
-    // ------------------------------------------------------------------ stage A: accept
-    reg [NBW-1:0] b_cnt;
-    reg [UW-1:0]  used;
-    reg [SDW-1:0] rows_open;
-    wire          first_beat = (b_cnt == {NBW{1'b0}});
-    wire          last_beat  = (b_cnt == cfg_beats - 1'b1);
-    assign s_ready = (used < BUF_C) && (!first_beat || rows_open < ROWS_C);
-    wire          acc = s_valid && s_ready;
-
-    reg            a_v, a_first, a_last;
-    reg [L-1:0]    a_mask;
+    // ------------------------------------------------------------------ flow control (rtl/row_flow.v)
+    wire            a_v, a_first, a_last;
+    wire [L-1:0]    a_mask;
+    wire [BAW-1:0]  wp, rp;
+    wire            rd, i_v, i_last;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [NBW-1:0]  b2;             // beat of the token in stage 2 (addresses the gain/bias memories)
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [L-1:0]    i_mask;
+    wire [STW-1:0]  i_stats;
+    wire            h_v, y_valid, y_last;
+    wire [STW-1:0]  h_stats;
+    wire [L*OB-1:0] y_o;
+    row_flow #(.L(L), .OB(OB), .NB_MAX(NB_MAX), .BUF(BUF), .STATS_DEPTH(STATS_DEPTH), .OUT_DEPTH(OUT_DEPTH),
+               .STW(STW)) u_flow (
+        .clk(clk), .rst(rst), .cfg_beats(cfg_beats), .cfg_tail(cfg_tail), .s_valid(s_valid), .s_ready(s_ready),
+        .a_v(a_v), .a_first(a_first), .a_last(a_last), .a_mask(a_mask), .wp(wp),
+        .st_in_valid(h_v), .st_in(h_stats), .rd(rd), .rp(rp), .b2(b2),
+        .i_v(i_v), .i_last(i_last), .i_mask(i_mask), .i_stats(i_stats),
+        .y_valid(y_valid), .y_last(y_last), .y(y_o),
+        .m_valid(m_valid), .m_ready(m_ready), .m_data(m_data), .m_last(m_last), .idle(idle));
     reg [L*XB-1:0] a_x;
-    reg [BAW-1:0]  wp;
-    integer j;
-    always @(posedge clk) begin
-        a_x <= s_data;
-        a_first <= first_beat;
-        a_last <= last_beat;
-        for (j = 0; j < L; j = j + 1) a_mask[j] <= !last_beat || (j < cfg_tail);
-        if (rst) begin
-            a_v <= 1'b0;
-            b_cnt <= {NBW{1'b0}};
-            wp <= {BAW{1'b0}};
-        end else begin
-            a_v <= acc;
-            if (acc) b_cnt <= last_beat ? {NBW{1'b0}} : b_cnt + 1'b1;
-            if (a_v) wp <= (wp == BUF_END) ? {BAW{1'b0}} : wp + 1'b1;
-        end
-    end
+    always @(posedge clk) a_x <= s_data;
     // the token buffer (x of every beat)
-    reg  [BAW-1:0]  rp;
-    wire            rd;
     wire [L*XB-1:0] rdata;
     ram_sdp #(.W(L*XB), .DEPTH(BUF)) u_buf (
         .clk(clk), .we(a_v), .waddr(wp), .wdata(a_x), .re(rd), .raddr(rp), .rdata(rdata));
@@ -300,26 +283,17 @@ module ailayernorm #(
     end
 
     // ------------------------------------------------------------------ stage H: 1/sqrt table
-    reg           h_v;
-    reg [STW-1:0] h_stats;
+    reg           h_v_r;
+    reg [STW-1:0] h_stats_r;
     always @(posedge clk) begin
-        h_stats <= {g_sx, rsq_rom[{g_par, g_idx} * RSW +: RSW], g_h};
-        if (rst) h_v <= 1'b0;
-        else     h_v <= g_v;
+        h_stats_r <= {g_sx, rsq_rom[{g_par, g_idx} * RSW +: RSW], g_h};
+        if (rst) h_v_r <= 1'b0;
+        else     h_v_r <= g_v;
     end
-
-    // token statistics queue
-    wire           st_valid;
-    wire [STW-1:0] st_word;
-    wire           st_pop;
-    /* verilator lint_off PINCONNECTEMPTY */
-    axis_fifo #(.W(STW), .DEPTH(STATS_DEPTH)) u_stats (
-        .clk(clk), .rst(rst), .s_valid(h_v), .s_ready(), .s_data(h_stats),
-        .m_valid(st_valid), .m_ready(st_pop), .m_data(st_word), .count());
-    /* verilator lint_on PINCONNECTEMPTY */
+    assign h_v = h_v_r;
+    assign h_stats = h_stats_r;
 
     // ------------------------------------------------------------------ gain / bias memories
-    reg  [NBA-1:0] b2;
     wire [L*GB-1:0] gain_i;
     wire [L*BB-1:0] bias_i;
     generate
@@ -328,49 +302,15 @@ module ailayernorm #(
             reg [GB+BB-1:0] pq;
             always @(posedge clk) begin
                 if (ld_en && ld_lane == g) pm[ld_beat] <= {ld_gain, ld_bias};
-                if (rd) pq <= pm[b2];
+                /* verilator lint_off WIDTHTRUNC */
+                if (rd) pq <= pm[b2[NBA-1:0]];
+                /* verilator lint_on WIDTHTRUNC */
             end
             assign gain_i[g*GB +: GB] = pq[GB+BB-1 -: GB];
             assign bias_i[g*BB +: BB] = pq[BB-1:0];
         end
     endgenerate
 
-    // ------------------------------------------------------------------ stage 2, I: read
-    reg [CW-1:0]  pend;
-    wire          out_pop;
-    /* verilator lint_off WIDTHEXPAND */
-    wire          rd_last = (b2 == cfg_beats - 1'b1);
-    /* verilator lint_on WIDTHEXPAND */
-    assign rd     = st_valid && (pend < OUT_C);
-    assign st_pop = rd && rd_last;
-    reg            i_v, i_last;
-    reg [L-1:0]    i_mask;
-    reg [STW-1:0]  i_stats;
-    always @(posedge clk) begin
-        i_stats <= st_word;
-        i_last <= rd_last;
-        for (j = 0; j < L; j = j + 1) i_mask[j] <= !rd_last || (j < cfg_tail);
-        if (rst) begin
-            i_v <= 1'b0;
-            b2 <= {NBA{1'b0}};
-            rp <= {BAW{1'b0}};
-            used <= {UW{1'b0}};
-            rows_open <= {SDW{1'b0}};
-            pend <= {CW{1'b0}};
-        end else begin
-            i_v <= rd;
-            if (rd) begin
-                b2 <= rd_last ? {NBA{1'b0}} : b2 + 1'b1;
-                rp <= (rp == BUF_END) ? {BAW{1'b0}} : rp + 1'b1;
-            end
-            if (acc && !rd)      used <= used + 1'b1;
-            else if (!acc && rd) used <= used - 1'b1;
-            if ((acc && first_beat) && !st_pop)      rows_open <= rows_open + 1'b1;
-            else if (!(acc && first_beat) && st_pop) rows_open <= rows_open - 1'b1;
-            if (rd && !out_pop)      pend <= pend + 1'b1;
-            else if (!rd && out_pop) pend <= pend - 1'b1;
-        end
-    end
     wire signed [SXW-1:0] i_sx = i_stats[STW-1 -: SXW];
     wire [RSW-1:0]        i_r  = i_stats[HW +: RSW];
     wire [HW-1:0]         i_h  = i_stats[HW-1:0];
@@ -381,7 +321,6 @@ module ailayernorm #(
     reg  [L-1:0] mask_j, mask_k, mask_l, mask_m, mask_n;
     reg  [RSW-1:0] r_j;
     reg  [HW-1:0]  h_j, h_k;
-    wire [L*OB-1:0] y_o;
     generate
         for (g = 0; g < L; g = g + 1) begin : g_norm
             wire signed [XB-1:0]  x  = rdata[g*XB +: XB];
@@ -426,15 +365,6 @@ module ailayernorm #(
         else     v2 <= {v2[4:0], i_v};
     end
 
-    // ------------------------------------------------------------------ output queue
-    wire [L*OB:0] out_word;
-    /* verilator lint_off PINCONNECTEMPTY */
-    axis_fifo #(.W(L*OB + 1), .DEPTH(OUT_DEPTH)) u_out (
-        .clk(clk), .rst(rst), .s_valid(v2[5]), .s_ready(), .s_data({last2[5], y_o}),
-        .m_valid(m_valid), .m_ready(m_ready), .m_data(out_word), .count());
-    /* verilator lint_on PINCONNECTEMPTY */
-    assign out_pop = m_valid && m_ready;
-    assign m_data  = out_word[L*OB-1:0];
-    assign m_last  = out_word[L*OB];
-    assign idle    = (used == {UW{1'b0}}) && (pend == {CW{1'b0}});
+    assign y_valid = v2[5];
+    assign y_last  = last2[5];
 endmodule

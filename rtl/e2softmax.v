@@ -91,18 +91,9 @@ module e2softmax #(
     localparam RW   = EB + 1;                      // R and step
     localparam DW   = EB + F + 2;                  // d = (R << F) - e
     localparam BAW  = (BUF > 1) ? $clog2(BUF) : 1;
-    localparam UW   = $clog2(BUF + 1);
-    localparam SDW  = $clog2(STATS_DEPTH + 1);
-    localparam CW   = $clog2(OUT_DEPTH + 1);
     localparam LDW  = $clog2(SB);                  // lead(S) < SB
     localparam STW  = RW + LDW + M;                // statistics word {R, lead, m}
     localparam SHW  = 10;                          // sh (signed)
-    /* verilator lint_off WIDTHTRUNC */
-    localparam [UW-1:0]  BUF_C   = BUF;
-    localparam [BAW-1:0] BUF_END = BUF - 1;
-    localparam [SDW-1:0] ROWS_C  = STATS_DEPTH;
-    localparam [CW-1:0]  OUT_C   = OUT_DEPTH;
-    /* verilator lint_on WIDTHTRUNC */
 
     wire [NTF*TFW-1:0] tf_rom = TF;
     wire [NPT*PW-1:0]  pt_rom = PT;
@@ -122,32 +113,29 @@ module e2softmax #(
     wire [7:0]        in_sl  = in_neg ? (~cfg_in_shift + 8'd1) : 8'd0;
     wire signed [SHW-1:0] sh_off = RF - $signed({{(SHW-8){cfg_out_frac[7]}}, cfg_out_frac});
 
-    // ------------------------------------------------------------------ stage A: accept
-    reg [NBW-1:0] b_cnt;            // beat within the row (stage 1)
-    reg [UW-1:0]  used;             // beats accepted and not yet read by stage 2
-    reg [SDW-1:0] rows_open;        // rows started and not yet read by stage 2
-    wire          first_beat = (b_cnt == {NBW{1'b0}});
-    wire          last_beat  = (b_cnt == cfg_beats - 1'b1);
-    assign s_ready = (used < BUF_C) && (!first_beat || rows_open < ROWS_C);
-    wire          acc = s_valid && s_ready;
-
-    reg            a_v, a_first, a_last;
-    reg [L-1:0]    a_mask;
+    // ------------------------------------------------------------------ flow control (rtl/row_flow.v)
+    wire            a_v, a_first, a_last;
+    wire [L-1:0]    a_mask;
+    wire [BAW-1:0]  wp, rp;
+    wire            rd, i_v, i_last;
+    wire [L-1:0]    i_mask;
+    wire [STW-1:0]  i_stats;
+    wire            g_v, l_v, l_last;
+    wire [STW-1:0]  g_stats;
+    wire [L*OB-1:0] l_y;
+    /* verilator lint_off PINCONNECTEMPTY */
+    row_flow #(.L(L), .OB(OB), .NB_MAX(NB_MAX), .BUF(BUF), .STATS_DEPTH(STATS_DEPTH), .OUT_DEPTH(OUT_DEPTH),
+               .STW(STW)) u_flow (
+        .clk(clk), .rst(rst), .cfg_beats(cfg_beats), .cfg_tail(cfg_tail), .s_valid(s_valid), .s_ready(s_ready),
+        .a_v(a_v), .a_first(a_first), .a_last(a_last), .a_mask(a_mask), .wp(wp),
+        .st_in_valid(g_v), .st_in(g_stats), .rd(rd), .rp(rp), .b2(),
+        .i_v(i_v), .i_last(i_last), .i_mask(i_mask), .i_stats(i_stats),
+        .y_valid(l_v), .y_last(l_last), .y(l_y),
+        .m_valid(m_valid), .m_ready(m_ready), .m_data(m_data), .m_last(m_last), .idle(idle));
+    /* verilator lint_on PINCONNECTEMPTY */
     reg [L*XB-1:0] a_x;
     integer j;
-    always @(posedge clk) begin
-        a_x <= s_data;
-        a_first <= first_beat;
-        a_last <= last_beat;
-        for (j = 0; j < L; j = j + 1) a_mask[j] <= !last_beat || (j < cfg_tail);
-        if (rst) begin
-            a_v <= 1'b0;
-            b_cnt <= {NBW{1'b0}};
-        end else begin
-            a_v <= acc;
-            if (acc) b_cnt <= last_beat ? {NBW{1'b0}} : b_cnt + 1'b1;
-        end
-    end
+    always @(posedge clk) a_x <= s_data;
 
     // ------------------------------------------------------------------ stage B: exponents
     wire [L*EB-1:0] e_b;
@@ -164,20 +152,12 @@ module e2softmax #(
     reg            b_v, b_first, b_last;
     reg [L-1:0]    b_mask;
     reg [L*EB-1:0] b_e;
-    reg [BAW-1:0]  wp;
     always @(posedge clk) begin
         b_e <= e_b;  b_first <= a_first;  b_last <= a_last;  b_mask <= a_mask;
-        if (rst) begin
-            b_v <= 1'b0;
-            wp <= {BAW{1'b0}};
-        end else begin
-            b_v <= a_v;
-            if (a_v) wp <= (wp == BUF_END) ? {BAW{1'b0}} : wp + 1'b1;
-        end
+        if (rst) b_v <= 1'b0;
+        else     b_v <= a_v;
     end
     // the row buffer: e of every beat, written in stage B, read by stage 2
-    reg  [BAW-1:0]  rp;
-    wire            rd;
     wire [L*EB-1:0] rdata;
     ram_sdp #(.W(L*EB), .DEPTH(BUF)) u_buf (
         .clk(clk), .we(a_v), .waddr(wp), .wdata(e_b), .re(rd), .raddr(rp), .rdata(rdata));
@@ -299,63 +279,19 @@ module e2softmax #(
     end
 
     // ------------------------------------------------------------------ stage G: lead(S), mantissa
-    reg            g_v;
-    reg [STW-1:0]  g_stats;
+    reg            g_v_r;
+    reg [STW-1:0]  g_stats_r;
     always @(posedge clk) begin : stage_g
         integer ld;
         reg [SB-1:0] mv;
         ld = lead1(f_s);
         mv = f_s >> (ld - M);
-        g_stats <= {f_r, ld[LDW-1:0], mv[M-1:0]};
-        if (rst) g_v <= 1'b0;
-        else     g_v <= f_v;
+        g_stats_r <= {f_r, ld[LDW-1:0], mv[M-1:0]};
+        if (rst) g_v_r <= 1'b0;
+        else     g_v_r <= f_v;
     end
-
-    // row statistics queue
-    wire           st_valid;
-    wire [STW-1:0] st_word;
-    wire           st_pop;
-    /* verilator lint_off PINCONNECTEMPTY */
-    axis_fifo #(.W(STW), .DEPTH(STATS_DEPTH)) u_stats (
-        .clk(clk), .rst(rst), .s_valid(g_v), .s_ready(), .s_data(g_stats),
-        .m_valid(st_valid), .m_ready(st_pop), .m_data(st_word), .count());
-    /* verilator lint_on PINCONNECTEMPTY */
-
-    // ------------------------------------------------------------------ stage 2, I: read
-    reg [NBW-1:0] b2;               // beat within the row (stage 2)
-    reg [CW-1:0]  pend;             // output credits in use
-    wire          out_pop;
-    wire          rd_last = (b2 == cfg_beats - 1'b1);
-    assign rd     = st_valid && (pend < OUT_C);
-    assign st_pop = rd && rd_last;
-    reg            i_v, i_last;
-    reg [L-1:0]    i_mask;
-    reg [STW-1:0]  i_stats;
-    always @(posedge clk) begin
-        i_stats <= st_word;
-        i_last <= rd_last;
-        for (j = 0; j < L; j = j + 1) i_mask[j] <= !rd_last || (j < cfg_tail);
-        if (rst) begin
-            i_v <= 1'b0;
-            b2 <= {NBW{1'b0}};
-            rp <= {BAW{1'b0}};
-            used <= {UW{1'b0}};
-            rows_open <= {SDW{1'b0}};
-            pend <= {CW{1'b0}};
-        end else begin
-            i_v <= rd;
-            if (rd) begin
-                b2 <= rd_last ? {NBW{1'b0}} : b2 + 1'b1;
-                rp <= (rp == BUF_END) ? {BAW{1'b0}} : rp + 1'b1;
-            end
-            if (acc && !rd)      used <= used + 1'b1;
-            else if (!acc && rd) used <= used - 1'b1;
-            if ((acc && first_beat) && !st_pop)      rows_open <= rows_open + 1'b1;
-            else if (!(acc && first_beat) && st_pop) rows_open <= rows_open - 1'b1;
-            if (rd && !out_pop)      pend <= pend + 1'b1;
-            else if (!rd && out_pop) pend <= pend - 1'b1;
-        end
-    end
+    assign g_v = g_v_r;
+    assign g_stats = g_stats_r;
 
     // ------------------------------------------------------------------ stage J: code, index, shift
     wire [RW-1:0]  i_r    = i_stats[STW-1 -: RW];
@@ -415,23 +351,15 @@ module e2softmax #(
             assign y_l[g*OB +: OB] = !k_mask[g] ? {OB{1'b0}} : (q > omx) ? cfg_out_max : q[OB-1:0];
         end
     endgenerate
-    reg            l_v, l_last;
-    reg [L*OB-1:0] l_y;
+    reg            l_v_r, l_last_r;
+    reg [L*OB-1:0] l_y_r;
     always @(posedge clk) begin
-        l_y <= y_l;  l_last <= k_last;
-        if (rst) l_v <= 1'b0;
-        else     l_v <= k_v;
+        l_y_r <= y_l;  l_last_r <= k_last;
+        if (rst) l_v_r <= 1'b0;
+        else     l_v_r <= k_v;
     end
+    assign l_v = l_v_r;
+    assign l_last = l_last_r;
+    assign l_y = l_y_r;
 
-    // ------------------------------------------------------------------ output queue
-    wire [L*OB:0] out_word;
-    /* verilator lint_off PINCONNECTEMPTY */
-    axis_fifo #(.W(L*OB + 1), .DEPTH(OUT_DEPTH)) u_out (
-        .clk(clk), .rst(rst), .s_valid(l_v), .s_ready(), .s_data({l_last, l_y}),
-        .m_valid(m_valid), .m_ready(m_ready), .m_data(out_word), .count());
-    /* verilator lint_on PINCONNECTEMPTY */
-    assign out_pop = m_valid && m_ready;
-    assign m_data  = out_word[L*OB-1:0];
-    assign m_last  = out_word[L*OB];
-    assign idle    = (used == {UW{1'b0}}) && (pend == {CW{1'b0}});
 endmodule
