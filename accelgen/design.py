@@ -44,7 +44,6 @@ class Design:
     clock_mhz: float
     engine: Engine
     layers: tuple[LayerChoice, ...]
-    activations_on_chip: bool = True  # False: layer inputs/outputs stream through DDR
     caps: dict[str, float] = field(default_factory=dict)
     search: dict = field(default_factory=dict)  # how the DSE chose it: target FPS and the Pareto front
 

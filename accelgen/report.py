@@ -36,7 +36,7 @@ def report_dict(model: str, board: Board, design: Design, ev: Evaluation, accura
         "target_fps": target_fps, "fps": round(ev.fps, 3), "latency_ms": round(ev.latency_ms, 4),
         "cycles": ev.cycles, "ddr_bytes_per_frame": ev.ddr_bytes,
         "ddr_gbps_usable": round(board.ddr_gbps(design.clock_mhz), 3),
-        "engine": vars(design.engine), "activations_on_chip": design.activations_on_chip,
+        "engine": vars(design.engine),
         "resources": resources,
         "memory_bound_layers": [layer.name for layer in ev.layers if layer.bound == "memory"],
         "weight_error_cost": round(cost, 8),
@@ -61,8 +61,7 @@ def summary_lines(data: dict) -> list[str]:
              f"  {data['fps']:.1f} FPS (target {data['target_fps'] if data['target_fps'] else 'max'}), "
              f"latency {data['latency_ms']:.3f} ms, {data['ddr_bytes_per_frame'] / 1e6:.2f} MB DDR traffic per frame",
              f"  engine tm={e['tm']} fixed lanes={e['tn_fixed']} PoT lanes={e['tn_pot']} "
-             f"packing={'on' if e['dsp_packing'] else 'off'} softmax/LN lanes={e['sm_lanes']}/{e['ln_lanes']}, "
-             f"activations {'on chip' if data['activations_on_chip'] else 'in DDR'}"]
+             f"packing={'on' if e['dsp_packing'] else 'off'} softmax/LN lanes={e['sm_lanes']}/{e['ln_lanes']}"]
     rows = [("resource", "used", "available", "util", "cap")]
     for k, r in data["resources"].items():
         util = r["used"] / r["available"] if r["available"] else 0.0
@@ -89,11 +88,11 @@ def report_markdown(data: dict) -> str:
                      "-" if layer["weight_bits"] is None else str(layer["weight_bits"]), f"{layer['ddr_bytes']:,}"))
     lines += ["```", *format_table(rows, right=(3, 5, 6, 7)), "```", "", "## Pareto front", "",
               "FPS vs weight-error cost vs resources of the engines the search kept (fastest assignment each).", ""]
-    rows = [("FPS", "cost", "tm", "fixed", "PoT", "on chip", "DSP", "LUT", "FF", "BRAM36", "URAM")]
+    rows = [("FPS", "cost", "tm", "fixed", "PoT", "DSP", "LUT", "FF", "BRAM36", "URAM")]
     for p in data["pareto_front"]:
         e, r = p["engine"], p["resources"]
         rows.append((f"{p['fps']:.1f}", f"{p['weight_error_cost']:.4g}", str(e["tm"]), str(e["tn_fixed"]),
-                     str(e["tn_pot"]), "yes" if p["activations_on_chip"] else "no", f"{r['dsp']:,}",
+                     str(e["tn_pot"]), f"{r['dsp']:,}",
                      f"{r['lut']:,}", f"{r['ff']:,}", str(r["bram36"]), str(r["uram"])))
-    lines += ["```", *format_table(rows, right=tuple(range(11))), "```", ""]
+    lines += ["```", *format_table(rows, right=tuple(range(10))), "```", ""]
     return "\n".join(lines)

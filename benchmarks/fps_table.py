@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print("| model | board | FPS (max) | latency ms | engine tm x (fixed+PoT) | DSP | LUT | BRAM36 | URAM | "
-          "acts | memory-bound layers | roofline FPS (compute / DDR) |")
+          "softmax/LN lanes | memory-bound layers | roofline FPS (compute / DDR) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for arch in args.archs:
         with tempfile.TemporaryDirectory() as tmp:
@@ -46,7 +46,7 @@ def main() -> None:
             mem = sum(1 for layer in ev.layers if layer.bound == "memory")
             print(f"| {arch} | {name} | {ev.fps:.1f} | {ev.latency_ms:.2f} | {e.tm} x ({e.tn_fixed}+{e.tn_pot}) | "
                   f"{r['dsp']:,} | {r['lut']:,} | {r['bram36']} | {r['uram']} | "
-                  f"{'on chip' if found.design.activations_on_chip else 'DDR'} | {mem} | "
+                  f"{e.sm_lanes}/{e.ln_lanes} | {mem} | "
                   f"{compute:.1f} / {memory:.1f} |")
 
 

@@ -82,6 +82,20 @@ read_banks:
     window_rotate<C>(bank, c0, out);
 }
 
+// Write in[0 .. count-1] to columns c0 .. c0 + count - 1 (count <= TM) of one row: one write per bank.
+template <class C>
+void window_write(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef t, int row, int c0, int count,
+                  const act_t<C> in[C::TM]) {
+#pragma HLS INLINE
+    const int rot = c0 % C::TM;
+write_banks:
+    for (int b = 0; b < C::TM; ++b) {
+#pragma HLS UNROLL
+        const WindowBank wb = window_bank<C>(t, row, c0, c0 + count, b);
+        if (wb.valid) mem[t.mem][b][wb.word] = in[b >= rot ? b - rot : b + C::TM - rot];
+    }
+}
+
 }  // namespace accel
 
 #endif  // ACCELGEN_ACCEL_ARENA_H

@@ -16,9 +16,12 @@
 
 namespace accel {
 
-// Image -> patch rows: patch t = py * (W/P) + px, column k = ch * P*P + ky * P + kx.
+// Image -> patch rows: patch t = py * (W/P) + px, column k = ch * P*P + ky * P + kx. Each beat places
+// C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank.
 template <class C>
 int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
+    static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM && (C::WORD_BITS / 8) % C::IMG_LANES == 0,
+                  "image lanes: consecutive banks of one DDR word");
     const int chans = d[D_IMG_C], height = d[D_IMG_H], width = d[D_IMG_W], patch = d[D_PATCH];
     const TensorRef out = d.out();
     const int per_word = C::WORD_BITS / 8;
@@ -27,16 +30,22 @@ int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::N
     ap_uint<C::WORD_BITS> w = 0;
     int ch = 0, y = 0, x = 0;
 image_load:
-    for (int e = 0; e < n; ++e) {
+    for (int e = 0; e < n; e += C::IMG_LANES) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 150528
         if (e % per_word == 0) w = images[base + e / per_word];
-        const int f = e % per_word;
-        const act_t<C> v = ap_int<8>(w.range(8 * f + 7, 8 * f));
+        const int f0 = e % per_word;
+        act_t<C> v[C::TM];
+    image_pixels:
+        for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+            v[i] = i < C::IMG_LANES ? act_t<C>(ap_int<8>(w.range(8 * (f0 + i) + 7, 8 * (f0 + i)))) : act_t<C>(0);
+        }
         const int row = (y / patch) * (width / patch) + x / patch;
         const int col = ch * patch * patch + (y % patch) * patch + x % patch;
-        arena_write<C>(mem, out, row, col, v);
-        if (++x == width) {
+        window_write<C>(mem, out, row, col, C::IMG_LANES, v);
+        x += C::IMG_LANES;
+        if (x == width) {
             x = 0;
             if (++y == height) {
                 y = 0;
@@ -44,7 +53,7 @@ image_load:
             }
         }
     }
-    return n;
+    return n / C::IMG_LANES;
 }
 
 // Constant rows (the class token) before the patch-embedding rows.

@@ -23,6 +23,7 @@
 //   for each tile: for each lane in use (fixed-point rows first, then power-of-two rows):
 //     meta (64 bits: channel[15:0] slot[23:16] shift[31:24] mult[47:32] res_mult[63:48])
 //     bias (64 bits each: one, or bias_rows for the patch embedding's per-(row, channel) table)
+//       (items: the meta, then the biases in groups of bias_per_item, then the weight vectors)
 //     KC weight vectors (TM x wbits for fixed rows, TM x 4-bit codes for power-of-two rows)
 #ifndef ACCELGEN_GEMM_ENGINE_H
 #define ACCELGEN_GEMM_ENGINE_H
@@ -115,6 +116,24 @@ int gemm_tiles(const GemmJob& g) {
     return fixed > pot ? fixed : pot;
 }
 
+template <class C>
+constexpr int item_width() {
+    return max_int(META_BITS, C::TM * 8);
+}
+
+// Biases of the patch-embedding table per item (the table's biases are consecutive in the bit stream).
+template <class C>
+constexpr int bias_per_item() {
+    return item_width<C>() / BIAS_BITS;
+}
+
+// Bias items of one lane: one bias, or the table's rows in groups of bias_per_item.
+template <class C>
+int bias_items(const GemmJob& g) {
+#pragma HLS INLINE
+    return g.bias_rows > 0 ? ceil_div(g.bias_rows, bias_per_item<C>()) : 1;
+}
+
 // Items of one DDR tile: per lane in use, one meta item, the bias items and KC weight vectors.
 template <class C>
 struct TileShape {
@@ -128,7 +147,7 @@ TileShape<C> tile_shape(const GemmJob& g, int t) {
     TileShape<C> s;
     s.fixed = lanes_in_tile(g.fixed_rows, C::TN_FIXED, t);
     s.pot = C::TN_POT == 0 ? 0 : lanes_in_tile(g.pot_rows, at_least_one(C::TN_POT), t);
-    s.per_lane = 1 + (g.bias_rows > 0 ? g.bias_rows : 1) + ceil_div(g.k, C::TM);
+    s.per_lane = 1 + bias_items<C>(g) + ceil_div(g.k, C::TM);
     return s;
 }
 
@@ -146,22 +165,20 @@ inline void cursor_next(TileCursor& c, int per_lane) {
     }
 }
 
-// Width of the item at the cursor.
+// Width of the item at the cursor: the meta, a group of up to BIAS_PER_ITEM biases, or a weight vector.
 template <class C>
 int item_bits(const GemmJob& g, const TileShape<C>& s, TileCursor c) {
 #pragma HLS INLINE
-    const int bias_items = g.bias_rows > 0 ? g.bias_rows : 1;
-    if (c.pos <= bias_items) return META_BITS;
+    if (c.pos == 0) return META_BITS;
+    if (c.pos <= bias_items<C>(g)) {
+        const int left = g.bias_rows - (c.pos - 1) * bias_per_item<C>();
+        return BIAS_BITS * (g.bias_rows == 0 ? 1 : (left < bias_per_item<C>() ? left : bias_per_item<C>()));
+    }
     return C::TM * (c.lane < s.fixed ? g.wbits : 4);
 }
 
 template <class C>
 using word_t = ap_uint<C::WORD_BITS>;
-
-template <class C>
-constexpr int item_width() {
-    return max_int(META_BITS, C::TM * 8);
-}
 
 template <class C>
 using item_t = ap_uint<item_width<C>()>;
@@ -180,10 +197,12 @@ ddr_burst:
 }
 
 // Process 2: cut the bit stream into items (GELU items, then each tile's meta / bias / vector items).
+// Each beat may both emit an item and take a word, so items flow at one per beat while words last.
 template <class C>
 void gearbox(hls::stream<word_t<C> >& words, GemmJob g, hls::stream<item_t<C> >& items) {
     if (g.kind != K_GEMM) return;
-    typedef ap_uint<C::WORD_BITS + item_width<C>()> buf_t;
+    const int buf_bits = C::WORD_BITS + item_width<C>();
+    typedef ap_uint<buf_bits> buf_t;
     const int tiles = gemm_tiles<C>(g);
     int gelu_left = g.gelu ? ceil_div(C::GELU_ENTRIES, GELU_PER_ITEM) : 0;
     int t = 0;  // every tile holds at least one lane (tiles = max over the two schemes)
@@ -199,10 +218,12 @@ gear:
         const bool more = gelu_left > 0 || t < tiles;
         if (!more && read >= g.param_words) break;
         const int need = gelu_left > 0 ? META_BITS : item_bits<C>(g, shape, cur);
-        if (more && have >= need) {
+        const bool emit = more && have >= need;
+        const int kept = emit ? have - need : have;
+        const bool fetch = read < g.param_words && kept + C::WORD_BITS <= buf_bits;
+        if (emit) {
             items.write(item_t<C>(buf.range(need - 1, 0)));
             buf >>= need;
-            have -= need;
             if (gelu_left > 0) {
                 --gelu_left;
             } else {
@@ -213,7 +234,9 @@ gear:
                     shape = tile_shape<C>(g, t < tiles ? t : 0);
                 }
             }
-        } else {
+        }
+        have = kept;
+        if (fetch) {
             const word_t<C> w = words.read();
             ++read;
             if (more) {
@@ -231,6 +254,7 @@ template <class C>
 struct EngineTypes {
     static const int LANES = C::TN_FIXED + C::TN_POT;
     static const int TNP = at_least_one(C::TN_POT);
+    static const int BIAS_PER_ITEM = bias_per_item<C>();
     typedef ap_int<C::X_BITS> x_t;
     typedef ap_int<C::W_BITS> w_t;
     typedef ap_int<C::ACC_BITS> acc_t;
@@ -290,7 +314,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias,
 #pragma HLS INLINE
     const bool fixed = c.lane < shape.fixed;
     const int lane = fixed ? c.lane : C::TN_FIXED + (c.lane - shape.fixed);
-    const int bias_items = g.bias_rows > 0 ? g.bias_rows : 1;
+    const int n_bias = bias_items<C>(g);
     if (c.pos == 0) {
         const int chan = ap_uint<16>(item.range(15, 0)).to_int();
         const int slot = ap_uint<8>(item.range(23, 16)).to_int();
@@ -299,10 +323,15 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias,
         lp[half][lane].mult = item.range(47, 32);
         lp[half][lane].res_mult = item.range(63, 48);
         sel[half][slot][chan % C::TM] = lane + 1;
-    } else if (c.pos <= bias_items) {
-        bias[half][lane][c.pos - 1] = bias_t(item.range(BIAS_BITS - 1, 0));
+    } else if (c.pos <= n_bias) {
+    unpack_biases:
+        for (int j = 0; j < bias_per_item<C>(); ++j) {
+#pragma HLS UNROLL
+            const int row = (c.pos - 1) * bias_per_item<C>() + j;
+            if (j == 0 || row < g.bias_rows) bias[half][lane][row] = bias_t(item.range(BIAS_BITS * j + BIAS_BITS - 1, BIAS_BITS * j));
+        }
     } else {
-        const int kc = c.pos - 1 - bias_items;
+        const int kc = c.pos - 1 - n_bias;
     unpack:
         for (int i = 0; i < C::TM; ++i) {
 #pragma HLS UNROLL
@@ -498,15 +527,18 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
     static accs_t<C> acc;
     static latch_t<C> lat;
     static gelu_tables_t<C> gelu;
-#pragma HLS ARRAY_PARTITION variable = wf complete dim = 1
+// One bank per lane holding both halves (the half is an address bit: the fill writes one half while the
+// lanes read the other, one simple dual-port memory), a TM-wide vector per word.
 #pragma HLS ARRAY_PARTITION variable = wf complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = wf complete dim = 4
-#pragma HLS ARRAY_PARTITION variable = wp complete dim = 1
+#pragma HLS ARRAY_RESHAPE variable = wf complete dim = 4
+#pragma HLS BIND_STORAGE variable = wf type = ram_s2p
 #pragma HLS ARRAY_PARTITION variable = wp complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = wp complete dim = 4
+#pragma HLS ARRAY_RESHAPE variable = wp complete dim = 4
+#pragma HLS BIND_STORAGE variable = wp type = ram_s2p
 #pragma HLS ARRAY_PARTITION variable = lp complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = EngineTypes<C>::BIAS_PER_ITEM dim = 3
 #pragma HLS ARRAY_PARTITION variable = sel complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = lat complete dim = 0

@@ -56,7 +56,7 @@ def kernel_config(tm: int, tn_fixed: int, tn_pot: int, packing: bool, *, act_bit
     return HwConfig(tm=tm, tn_fixed=tn_fixed, tn_pot=tn_pot, dsp_packing=packing, x_bits=x_bits, w_bits=w_bits,
                     acc_bits=40, sum_bits=63, act_bits=act_bits, out_bits=48, kc_max=kc_max,
                     bias_rows_max=bias_rows_max, slots_max=tn_fixed + tn_pot + 1, gelu_entries=256,
-                    word_bits=word_bits, depth=depth, sm=sm, ln=ln, out_rows=out_rows, out_cols=out_cols,
+                    word_bits=word_bits, img_lanes=1, depth=depth, sm=sm, ln=ln, out_rows=out_rows, out_cols=out_cols,
                     image_words=1, dump_elems=1, max_steps=1)
 
 

@@ -287,6 +287,18 @@ def test_tcl_scripts_target_the_board(model):
         assert "write_bitstream" in vivado and ".hwh" in vivado
 
 
+def test_the_perf_model_streams_weights_through_the_ports_the_kernel_has(model):
+    """The perf model's weight bandwidth assumes WEIGHT_PORTS HP ports: the generated kernel reads its
+    parameter blob through that many m_axi bundles, each on its own HP port."""
+    from accelgen.perf.model import WEIGHT_PORTS
+
+    graph, design = model
+    top = hp.render_hls_project(graph, design, load_board("zcu102"))["accel_top.cpp"]
+    bundles = {b for port, b in re.findall(r"m_axi port = (\w+) offset = slave bundle = (\w+)", top) if port == "params"}
+    others = {b for port, b in re.findall(r"m_axi port = (\w+) offset = slave bundle = (\w+)", top) if port != "params"}
+    assert len(bundles) == WEIGHT_PORTS and not bundles & others
+
+
 def test_params_map_covers_the_blob(model):
     graph, design = model
     art = hp.build_artifacts(graph, design, load_board(design.board))

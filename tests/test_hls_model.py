@@ -73,6 +73,21 @@ def test_whole_model_csim_equals_numpy_layer_by_layer(builds, name):
     assert result.cycles > 0
 
 
+@pytest.mark.parametrize("name", list(DESIGNS))
+def test_hls_cycle_counter_agrees_with_the_perf_model(builds, name):
+    """The generated design's own cycle counter (its loops' trip counts) is what the perf model predicts
+    for the design, within 15% (the model charges each tile the RTL pipeline's 14 cycles, the HLS loop a
+    drain row), so the report's FPS is the generated accelerator's."""
+    from accelgen.frontend.importer import import_qonnx
+    from accelgen.perf.model import evaluate, profile
+
+    folder, _ = builds[name]
+    build = load_build(folder)
+    modelled = evaluate(profile(import_qonnx(build.model_path)), build.design, build.board).cycles
+    counted = run_csim(build, default_model_data().images[:2]).cycles / 2
+    assert 0.85 <= counted / modelled <= 1.15, (counted, modelled)
+
+
 def test_csim_builds_are_clean_under_wall_wextra(builds):
     """No warning located in our sources (kernel headers, generated files) under -Wall -Wextra; the
     third-party ap_types headers come in through -isystem."""

@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..numerics import layernorm as ln_numerics
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
 from ..passes.mixed_scheme import POT_MAX_EXP
+from ..perf.cycles import image_lanes
 from .program import NUM_MEMORIES, Program
 
 PACK_SHIFT = 18  # field shift of the packed DSP multiply (Xilinx WP486): w_a << 18 + w_b
@@ -61,6 +62,7 @@ class HwConfig:
     slots_max: int
     gelu_entries: int
     word_bits: int
+    img_lanes: int  # image pixels placed per beat (accelgen.perf.cycles.image_lanes)
     depth: int
     sm: SoftmaxHw
     ln: LayerNormHw
@@ -165,6 +167,7 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
         bias_rows_max=max(bias_rows), slots_max=max(slots),
         gelu_entries=max([len(g.unit.values) for g in gelus] or [1]),
         word_bits=word_bits, depth=program.depth,
+        img_lanes=image_lanes(graph.ops_of(ir.PatchEmbed)[0].patch, image[-1], tm, word_bits),
         sm=softmax_hw([s.unit for s in softmaxes],
                       max([graph.tensors[s.input].shape[-1] for s in softmaxes] or [1]), engine.sm_lanes),
         ln=layernorm_hw([(op.unit, graph.tensors[op.input].bounds) for op in graph.ops_of(ir.LayerNorm)],
@@ -199,7 +202,7 @@ def config_constants(hw: HwConfig) -> list[Constant]:
         c("X_BITS", hw.x_bits), c("W_BITS", hw.w_bits), c("ACC_BITS", hw.acc_bits), c("SUM_BITS", hw.sum_bits),
         c("ACT_BITS", hw.act_bits), c("OUT_BITS", hw.out_bits),
         c("KC_MAX", hw.kc_max), c("BIAS_ROWS_MAX", hw.bias_rows_max), c("SLOTS_MAX", hw.slots_max),
-        c("GELU_ENTRIES", hw.gelu_entries), c("WORD_BITS", hw.word_bits),
+        c("GELU_ENTRIES", hw.gelu_entries), c("WORD_BITS", hw.word_bits), c("IMG_LANES", hw.img_lanes),
         c("NMEM", NUM_MEMORIES), c("DEPTH", hw.depth),
         c("SM_LANES", hw.sm.lanes), c("SM_N_MAX", hw.sm.n_max), c("SM_E_BITS", hw.sm.e_bits), c("SM_S_BITS", hw.sm.s_bits),
         c("SM_EXP_FRAC", hw.sm.exp_frac), c("SM_RECIP_BITS", hw.sm.recip_bits), c("SM_SUM_FRAC", hw.sm.sum_frac),

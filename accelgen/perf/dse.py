@@ -1,6 +1,6 @@
 """Design-space exploration: engine shape x per-layer power-of-two share and weight bits, under caps.
 
-For every engine (tm, fixed lanes, PoT lanes, unit lanes, activations on chip or not) that fits the
+For every engine (tm, fixed lanes, PoT lanes, unit lanes; activations stay on chip) that fits the
 board's caps, each weight layer gets a menu of options (output tiles T -> the fewest PoT rows that fit T
 tiles, 8- or 4-bit fixed rows), each with its exact cycles (perf/cycles.py) and accuracy cost (mean
 relative squared weight error of the layer). Meeting a cycle budget at the least total cost is a
@@ -27,6 +27,7 @@ TM = (4, 8, 16, 32, 64)
 TN_FIXED = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 POT_PER_FIXED = (0, 0.25, 0.5, 1, 2, 4)
 UNIT_LANES = (1, 2, 4, 8, 16)
+SOFTMAX_LANE_FACTOR = (1, 2)  # softmax rows (one per head and query) outnumber LayerNorm tokens
 WEIGHT_MEMORY = ("bram", "lutram")
 TILE_STEPS = 24  # options per layer between the fewest tiles (most PoT rows) and no PoT rows
 BITS = (8, 4)
@@ -37,7 +38,6 @@ class Point:
     """One evaluated design on the Pareto front."""
 
     engine: Engine
-    activations_on_chip: bool
     fps: float
     cost: float
     resources: dict[str, int]
@@ -57,13 +57,12 @@ class Exploration:
 class Menu:
     """Per-layer options (cycles, cost, PoT rows, bits) of one engine, padded to a matrix."""
 
-    def __init__(self, prof: Profile, engine: Engine, on_chip: bool, bpc: float):
+    def __init__(self, prof: Profile, engine: Engine, bpc: float):
         w = prof.weights
         m = np.array([x.m for x in w])[:, None]
         k = np.array([x.k for x in w])[:, None]
         rows = np.array([x.rows for x in w])[:, None]
-        extra = np.array([x.extra_bytes + (0 if on_chip else prof.works[x.index].act_in_bytes
-                                           + prof.works[x.index].act_out_bytes) for x in w])[:, None]
+        extra = np.array([x.extra_bytes for x in w])[:, None]
         t_max = -(-m // engine.tn_fixed)
         t_min = -(-m // (engine.tn_fixed + engine.tn_pot)) if engine.tn_pot else t_max
         steps = np.linspace(0.0, 1.0, TILE_STEPS)[None, :]
@@ -73,7 +72,8 @@ class Menu:
         m_pot = np.clip(m - tiles * engine.tn_fixed, 0, m)
         compute = cy.gemm_tile_compute(rows, k, engine.tm)
         ddr = cy.weight_bytes(m, k, m_pot, bits) + extra
-        self.cycles = cy.gemm_cycles(compute, cy.load_cycles(ddr, bpc), tiles)
+        items = cy.fill_items(m, k, engine.tm, np.array([x.bias_rows for x in w])[:, None])
+        self.cycles = cy.gemm_cycles(compute, cy.gemm_load(ddr, bpc, items), tiles)
         self.cost = np.stack([x.cost(m_pot[i], bits[i]) for i, x in enumerate(w)]) if w else np.zeros((0, 1))
         self.m_pot, self.bits = m_pot, bits
 
@@ -114,11 +114,12 @@ class Menu:
 def engines(board: Board) -> list[Engine]:
     packing = board.dsp.int8_packing
     out = []
-    for tm, tnf, ratio, lanes, memory in itertools.product(TM, TN_FIXED, POT_PER_FIXED, UNIT_LANES, WEIGHT_MEMORY):
-        tnp = int(tnf * ratio)
-        if (ratio and tnp < 2) or lanes > tm:  # unit lanes read consecutive activation banks: at most tm
+    for tm, tnf, ratio, lanes, sm_factor, memory in itertools.product(TM, TN_FIXED, POT_PER_FIXED, UNIT_LANES,
+                                                                       SOFTMAX_LANE_FACTOR, WEIGHT_MEMORY):
+        tnp, sm_lanes = int(tnf * ratio), lanes * sm_factor
+        if (ratio and tnp < 2) or sm_lanes > tm:  # unit lanes read consecutive activation banks: at most tm
             continue
-        out.append(Engine(tm=tm, tn_fixed=tnf, tn_pot=tnp, dsp_packing=packing, sm_lanes=lanes, ln_lanes=lanes,
+        out.append(Engine(tm=tm, tn_fixed=tnf, tn_pot=tnp, dsp_packing=packing, sm_lanes=sm_lanes, ln_lanes=lanes,
                           ew_lanes=lanes, weight_memory=memory))
     return out
 
@@ -131,7 +132,7 @@ def make_design(prof: Profile, base: Design, menu: Menu, choice: np.ndarray) -> 
     layers = tuple(LayerChoice(w.name, int(menu.bits[i, choice[i]]), w.pot_rows(int(menu.m_pot[i, choice[i]])))
                    for i, w in enumerate(prof.weights))
     return Design(model=base.model, model_sha256=base.model_sha256, board=base.board, clock_mhz=base.clock_mhz,
-                  engine=base.engine, layers=layers, activations_on_chip=base.activations_on_chip, caps=base.caps)
+                  engine=base.engine, layers=layers, caps=base.caps)
 
 
 def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: float, caps: dict[str, float],
@@ -146,42 +147,42 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
     fixed_of: dict = {}  # cycles of the ops without weights, by what they depend on
     menu_of: dict = {}  # per-layer options and their solutions, by what they depend on
     for engine in engines(board):
-        for on_chip in (True, False):
-            tried += 1
-            resources = design_resources(engine, board, prof.plan, on_chip)  # independent of layer choices
-            util = resources.utilization(board)
-            if any(util[k] > caps[k] for k in caps):
+        tried += 1
+        resources = design_resources(engine, board, prof.plan)  # independent of layer choices
+        util = resources.utilization(board)
+        if any(util[k] > caps[k] for k in caps):
+            continue
+        fitting += 1
+        base = Design(model, model_sha256, board.name, clock_mhz, engine, (), dict(caps))
+        units = (engine.tm, engine.tn_fixed, engine.sm_lanes, engine.ln_lanes, engine.ew_lanes)
+        if units not in fixed_of:
+            fixed_of[units] = sum(other_cycles(w, engine, bpc, board.hp_ports.width_bits)
+                                  for w in prof.works if w.unit != "gemm")
+        fixed = fixed_of[units]
+        lanes = (engine.tm, engine.tn_fixed, engine.tn_pot)
+        if lanes not in menu_of:
+            menu = Menu(prof, engine, bpc)
+            menu_of[lanes] = (menu, menu.fastest(), {})
+        menu, fast, solved = menu_of[lanes]
+        fast_cycles, fast_cost = menu.total(fast)
+        score = resource_score(util, caps)
+        fps = clock_mhz * 1e6 / (fast_cycles + fixed)
+        points.append(Point(engine, fps, fast_cost / max(len(prof.weights), 1), resources.as_dict(),
+                            score))
+        if fastest_seen is None or (fps, -fast_cost) > (fastest_seen[0], -fastest_seen[1]):
+            fastest_seen = (fps, fast_cost, base, menu, fast)
+        if budget is None:
+            key = (-fps, fast_cost, score)
+            choice = fast
+        else:
+            if fixed not in solved:
+                solved[fixed] = menu.cheapest_within(budget - fixed)
+            choice = solved[fixed]
+            if choice is None:
                 continue
-            fitting += 1
-            base = Design(model, model_sha256, board.name, clock_mhz, engine, (), on_chip, dict(caps))
-            units = (engine.tm, engine.tn_fixed, engine.sm_lanes, engine.ln_lanes, engine.ew_lanes, on_chip)
-            if units not in fixed_of:
-                fixed_of[units] = sum(other_cycles(w, engine, on_chip, bpc) for w in prof.works if w.unit != "gemm")
-            fixed = fixed_of[units]
-            lanes = (engine.tm, engine.tn_fixed, engine.tn_pot, on_chip)
-            if lanes not in menu_of:
-                menu = Menu(prof, engine, on_chip, bpc)
-                menu_of[lanes] = (menu, menu.fastest(), {})
-            menu, fast, solved = menu_of[lanes]
-            fast_cycles, fast_cost = menu.total(fast)
-            score = resource_score(util, caps)
-            fps = clock_mhz * 1e6 / (fast_cycles + fixed)
-            points.append(Point(engine, on_chip, fps, fast_cost / max(len(prof.weights), 1), resources.as_dict(),
-                                score))
-            if fastest_seen is None or (fps, -fast_cost) > (fastest_seen[0], -fastest_seen[1]):
-                fastest_seen = (fps, fast_cost, base, menu, fast)
-            if budget is None:
-                key = (-fps, fast_cost, score)
-                choice = fast
-            else:
-                if fixed not in solved:
-                    solved[fixed] = menu.cheapest_within(budget - fixed)
-                choice = solved[fixed]
-                if choice is None:
-                    continue
-                key = (round(menu.total(choice)[1], 12), score)
-            if best_key is None or key < best_key:
-                best_key, best = key, (base, menu, choice)
+            key = (round(menu.total(choice)[1], 12), score)
+        if best_key is None or key < best_key:
+            best_key, best = key, (base, menu, choice)
     if fastest_seen is None:
         raise InfeasibleError(f"no accelerator fits {board.name} within the utilisation caps "
                               f"({', '.join(f'{k} <= {v:.0%}' for k, v in caps.items())})")
@@ -201,7 +202,7 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
 
 
 def front_entry(p: Point) -> dict:
-    return {"engine": vars(p.engine), "activations_on_chip": p.activations_on_chip, "fps": round(p.fps, 3),
+    return {"engine": vars(p.engine), "fps": round(p.fps, 3),
             "weight_error_cost": round(p.cost, 8), "resources": p.resources}
 
 

@@ -30,6 +30,7 @@ class WeightLayer:
     k: int
     m: int
     extra_bytes: int  # streamed besides weights (the patch embedding's bias/position table)
+    bias_rows: int  # rows of that table (0: one bias per output channel)
     pot_order: np.ndarray  # rows by increasing power-of-two error
     cum_pot: np.ndarray  # (m+1,): sum of the first j PoT errors in pot_order, divided by m
     cum_fix4_rest: np.ndarray  # (m+1,): 4-bit fixed-point error of the rows after the first j, / m
@@ -57,8 +58,9 @@ def weight_layer(index: int, work: Work, op: ir.GemmOp) -> WeightLayer:
     m = op.weight.shape[0]
     cum_pot = np.concatenate([[0.0], np.cumsum(pot_err[order])]) / m
     cum_fix4_rest = (fix4.sum() - np.concatenate([[0.0], np.cumsum(fix4)])) / m
-    extra = work.rows * work.m * cy.BIAS_TABLE_BYTES if isinstance(op, ir.PatchEmbed) and op.pos is not None else 0
-    return WeightLayer(index, op.name, work.rows, work.k, work.m, extra, order, cum_pot, cum_fix4_rest)
+    bias_rows = work.rows if isinstance(op, ir.PatchEmbed) and op.pos is not None else 0
+    return WeightLayer(index, op.name, work.rows, work.k, work.m, bias_rows * work.m * cy.BIAS_TABLE_BYTES, bias_rows,
+                       order, cum_pot, cum_fix4_rest)
 
 
 def profile(graph: ir.Graph) -> Profile:
@@ -86,33 +88,39 @@ def design_cost(prof: Profile, design: Design) -> float:
     return total / max(len(prof.weights), 1)
 
 
+WEIGHT_PORTS = 1  # HP ports the generated accelerator streams its weights through (one m_axi bundle)
+
+
 def bytes_per_cycle(board: Board, clock_mhz: float) -> float:
-    return board.ddr_gbps(clock_mhz) * 1e9 / (clock_mhz * 1e6)
+    """DDR bytes per cycle of the weight stream: the DDR's usable share, capped by the port(s) it uses."""
+    return min(board.ddr_gbps(clock_mhz) * 1e9 / (clock_mhz * 1e6), WEIGHT_PORTS * board.hp_ports.width_bits / 8)
 
 
-def fixed_unit_cycles(work: Work, engine: Engine) -> int:
-    """Cycles of the ops that do not stream weights (attention products and the nonlinear units)."""
+def fixed_unit_cycles(work: Work, engine: Engine, word_bits: int) -> int:
+    """Cycles of the ops that do not stream weights (image load, attention products, nonlinear units)."""
+    if work.unit == "input":
+        return cy.input_cycles(work.rows, work.k, work.m, engine.tm, word_bits)
     if work.unit == "attn":
-        return cy.attention_cycles(work.rows, work.k, work.m, work.heads, engine.tm, engine.tn_fixed)
+        fill = (cy.key_fill(work.k, work.m, engine.tm) if work.kind == ir.AttnScores.kind
+                else cy.value_fill(work.k, work.m, engine.tm, engine.tn_fixed))
+        return cy.attention_cycles(work.rows, work.k, work.m, work.heads, engine.tm, engine.tn_fixed, fill)
     if work.unit == "softmax":
         return cy.softmax_cycles(work.rows, work.k, engine.sm_lanes)
     if work.unit == "layernorm":
-        return cy.layernorm_cycles(work.rows, work.k, engine.ln_lanes)
+        return cy.layernorm_cycles(work.rows, work.k, engine.ln_lanes) + cy.layernorm_param_cycles(work.k)
     if work.unit == "eltwise":
         return cy.eltwise_cycles(work.rows, work.k, engine.ew_lanes)
     return 0
 
 
-def spill_cycles(work: Work, on_chip: bool, bpc: float) -> int:
-    """Without on-chip activations, a non-GEMM op also waits for its activations from DDR."""
-    if on_chip or work.unit in ("host", "fused", "gemm"):
-        return 0
-    return int(np.ceil((work.act_in_bytes + work.act_out_bytes) / bpc))
+def ddr_cycles(work: Work, bpc: float) -> int:
+    """Activations live on chip; only the image comes from DDR."""
+    return int(np.ceil(work.act_out_bytes / bpc)) if work.unit == "input" else 0
 
 
-def other_cycles(work: Work, engine: Engine, on_chip: bool, bpc: float) -> int:
+def other_cycles(work: Work, engine: Engine, bpc: float, word_bits: int) -> int:
     """Cycles of an op that streams no weights: its unit's compute, or its DDR traffic if that is longer."""
-    return max(fixed_unit_cycles(work, engine), spill_cycles(work, on_chip, bpc))
+    return max(fixed_unit_cycles(work, engine, word_bits), ddr_cycles(work, bpc))
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,7 @@ class Evaluation:
 
 
 def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
-    engine, clock, on_chip = design.engine, design.clock_mhz, design.activations_on_chip
+    engine, clock = design.engine, design.clock_mhz
     bpc = bytes_per_cycle(board, clock)
     choices = {c.name: c for c in design.layers}
     weight_of = {w.index: w for w in prof.weights}
@@ -164,18 +172,18 @@ def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
             bits = 8 if choice is None else choice.weight_bits
             m_pot = 0 if choice is None else len(choice.pot_rows)
             tiles = cy.gemm_tiles(wl.m - m_pot, m_pot, engine.tn_fixed, engine.tn_pot)
-            ddr = cy.weight_bytes(wl.m, wl.k, m_pot, bits) + wl.extra_bytes + \
-                (0 if on_chip else work.act_in_bytes + work.act_out_bytes)
-            t = cy.gemm_timing(wl.rows, wl.k, tiles, engine.tm, ddr, bpc)
+            ddr = cy.weight_bytes(wl.m, wl.k, m_pot, bits) + wl.extra_bytes
+            items = int(cy.fill_items(wl.m, wl.k, engine.tm, wl.bias_rows))
+            t = cy.gemm_timing(wl.rows, wl.k, tiles, engine.tm, ddr, bpc, items)
             layers.append(LayerPerf(work.name, work.kind, work.unit, t.cycles, t.bound, ddr, work.macs,
                                     m_pot / wl.m, bits))
             continue
-        compute = fixed_unit_cycles(work, engine)
-        spill = spill_cycles(work, on_chip, bpc)
-        bound = "-" if compute == 0 and spill == 0 else ("memory" if spill > compute else "compute")
-        ddr = work.act_out_bytes if work.unit == "host" else (0 if on_chip or work.unit == "fused"
-                                                              else work.act_in_bytes + work.act_out_bytes)
-        layers.append(LayerPerf(work.name, work.kind, work.unit, other_cycles(work, engine, on_chip, bpc), bound,
+        word_bits = board.hp_ports.width_bits
+        compute = fixed_unit_cycles(work, engine, word_bits)
+        transfer = ddr_cycles(work, bpc)
+        bound = "-" if compute == 0 and transfer == 0 else ("memory" if transfer > compute else "compute")
+        ddr = work.act_out_bytes if work.unit == "input" else 0
+        layers.append(LayerPerf(work.name, work.kind, work.unit, max(compute, transfer), bound,
                                 ddr, work.macs, None, None))
-    res = design_resources(engine, board, prof.plan, on_chip)
+    res = design_resources(engine, board, prof.plan)
     return Evaluation(tuple(layers), sum(layer.cycles for layer in layers), clock, res, res.utilization(board))

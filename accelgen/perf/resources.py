@@ -98,17 +98,17 @@ class BufferPlan:
 
 def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
     """Ping-pong weight tiles: every lane reads tm weights per cycle from its own bank (block RAM, or
-    LUT RAM — cheaper when the banks are shallow, i.e. k/tm is small)."""
-    depth = -(-plan.k_max // engine.tm)
-    fixed = banked_buffer(engine.tm * ACT_BITS, depth, 2 * engine.tn_fixed, engine.weight_memory)
-    pot = banked_buffer(engine.tm * POT_CODE_BITS, depth, 2 * engine.tn_pot, engine.weight_memory)
+    LUT RAM — cheaper when the banks are shallow, i.e. k/tm is small). The two halves are the two
+    address halves of one simple dual-port bank: the fill writes one while the lane reads the other."""
+    depth = 2 * -(-plan.k_max // engine.tm)
+    fixed = banked_buffer(engine.tm * ACT_BITS, depth, engine.tn_fixed, engine.weight_memory)
+    pot = banked_buffer(engine.tm * POT_CODE_BITS, depth, engine.tn_pot, engine.weight_memory)
     return fixed + pot
 
 
-def activation_buffers(engine: Engine, plan: BufferPlan, on_chip: bool, board: Board) -> Blocks:
-    """On chip: one pool holding the live set, read tm bytes per cycle (URAM where the part has it).
-    Spilled to DDR: two input rows and two output rows."""
-    depth = -(-plan.live_bytes // engine.tm) if on_chip else 4 * -(-plan.k_max // engine.tm)
+def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks:
+    """One on-chip pool holding the live set, read tm bytes per cycle (URAM where the part has it)."""
+    depth = -(-plan.live_bytes // engine.tm)
     return banked_buffer(engine.tm * ACT_BITS, depth, 1, "uram" if board.resources["uram"] > 0 else "bram")
 
 
@@ -120,13 +120,13 @@ def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
     return softmax + layernorm + gelu
 
 
-def design_resources(engine: Engine, board: Board, plan: BufferPlan, act_on_chip: bool) -> Resources:
+def design_resources(engine: Engine, board: Board, plan: BufferPlan) -> Resources:
     fam = board.yosys_family
     compute = (lanes(engine, fam)
                + unit_cost(fam, "requant").times(engine.tn_fixed + engine.tn_pot)
                + unit_cost(fam, "e2softmax").times(engine.sm_lanes)
                + unit_cost(fam, "ailayernorm").times(engine.ln_lanes)
                + unit_cost(fam, "eltwise").times(engine.ew_lanes))
-    memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, act_on_chip, board) \
+    memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, board) \
         + unit_buffers(engine, plan)
     return compute + blocks_resources(memory)

@@ -13,9 +13,11 @@ class Work:
     """One op as the hardware sees it.
 
     ``unit`` is the hardware unit that runs it: "gemm" (weights from DDR), "attn" (GEMM engine, fixed
-    lanes, operands on chip), "softmax", "layernorm", "eltwise", or "fused"/"host" (no cycles of its own).
+    lanes, operands on chip), "input" (the image loader), "softmax", "layernorm", "eltwise", or "fused" (no
+    cycles of its own).
     For GEMMs: ``rows`` x ``k`` @ ``k`` x ``m`` per head; for softmax: ``rows`` rows of ``k`` elements; for
-    LayerNorm: ``rows`` tokens of ``k`` channels; for eltwise: ``rows`` x ``k`` elements.
+    LayerNorm: ``rows`` tokens of ``k`` channels; for eltwise: ``rows`` x ``k`` elements; for the input:
+    ``rows`` (channels x height) image rows of ``k`` pixels, cut into patches of ``m`` pixels.
     """
 
     name: str
@@ -54,7 +56,8 @@ def _bytes(graph: ir.Graph, name: str) -> int:
 @op_work.register
 def _(op: ir.InputQuant, graph: ir.Graph) -> Work:
     c, h, w = _shape(graph, op.output)
-    return Work(op.name, op.kind, "host", rows=1, k=c * h * w, act_out_bytes=_bytes(graph, op.output))
+    patch = next(p.patch for p in graph.ops_of(ir.PatchEmbed))
+    return Work(op.name, op.kind, "input", rows=c * h, k=w, m=patch, act_out_bytes=_bytes(graph, op.output))
 
 
 @op_work.register
