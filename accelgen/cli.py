@@ -26,20 +26,20 @@ def cmd_boards(args: argparse.Namespace) -> int:
     from .summary import format_table
 
     names = board_names() if args.name is None else [load_board(args.name).name]
-    rows = [("board", "part", "LUT", "FF", "BRAM36", "URAM", "DSP", "MHz", "DDR GB/s peak/usable",
+    rows = [("board", "part", "LUT", "FF", "BRAM36", "URAM", "DSP", "MHz", "DDR GB/s peak/usable/weights",
              "peak MAC/cycle DSP+LUT", "ridge MAC/B", "PYNQ")]
     for name in names:
         b = load_board(name)
         r, roof = b.resources, roofline(b)
         rows.append((b.name, b.part, f"{r['lut']:,}", f"{r['ff']:,}", str(r["bram36"]), str(r["uram"]),
                      f"{r['dsp']:,}", f"{b.default_clock_mhz:g}",
-                     f"{b.ddr.peak_gbps:.1f} / {b.ddr_gbps(b.default_clock_mhz):.1f}",
+                     f"{b.ddr.peak_gbps:.1f} / {b.ddr_gbps(b.default_clock_mhz):.1f} / {roof.ddr_gbps:.1f}",
                      f"{roof.dsp_macs_per_cycle:,.0f} + {roof.lut_macs_per_cycle:,.0f}",
                      f"{roof.ridge_macs_per_byte:.0f}", "yes" if b.pynq_supported else "no"))
     print("\n".join(format_table(rows, right=(2, 3, 4, 5, 6, 7, 9, 10))))
     print("peak MAC/cycle: the largest engine within the default caps (DSP 80%, two 8-bit products per DSP48E2; "
           "power-of-two lanes in 70% of the LUTs);\nridge: arithmetic intensity above which a layer is "
-          "compute-bound at that peak (the DDR roofline).")
+          "compute-bound at that peak and the weight stream's bandwidth (one HP port: the DDR roofline).")
     return 0
 
 

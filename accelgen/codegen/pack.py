@@ -151,27 +151,33 @@ def gemm_rows(op: ir.GemmOp) -> GemmRows:
 
 
 def gemm_stream(rows: GemmRows, plan: TilePlan, tm: int, gelu: np.ndarray | None = None) -> np.ndarray:
-    """The bit stream of a GEMM region (module docstring)."""
+    """The bit stream of a GEMM region (module docstring), built a scheme at a time: every row of a
+    scheme has the same length (meta, biases, weight vectors)."""
     m, k = rows.values.shape
     kc = math.ceil(k / tm)
     padded = np.zeros((m, kc * tm), np.int64)
     padded[:, :k] = rows.values
+    order = [(row, slot, lane >= len(tile.fixed)) for tile in plan.tiles
+             for lane, (row, slot) in enumerate(zip(tile.fixed + tile.pot, tile.slots))]
+    for row, _, is_pot in order:
+        if bool(rows.pot[row]) != is_pot:
+            raise ValueError(f"row {row} is on a lane of the other scheme")
+    if not order:
+        return np.zeros(0, np.uint8) if gelu is None else bits_of(gelu, 8)
+    ids = np.array([row for row, _, _ in order])
+    metas = [meta_word(row, slot, int(rows.shift[row]), int(rows.mult[row]), int(rows.res_mult[row]))
+             for row, slot, _ in order]
+    biases = rows.bias[:, ids].T if rows.bias.ndim > 1 else rows.bias[ids, None]
+    head = np.concatenate([bits_of(np.array(metas, dtype=object), META_BITS).reshape(len(order), META_BITS),
+                           bits_of(np.asarray(biases, dtype=object), BIAS_BITS).reshape(len(order), -1)], axis=1)
+    pot = np.array([is_pot for _, _, is_pot in order])
+    body = {False: bits_of(padded[ids[~pot]], rows.weight_bits).reshape(-1, kc * tm * rows.weight_bits),
+            True: bits_of(pot_codes(padded[ids[pot]]), POT_CODE_BITS).reshape(-1, kc * tm * POT_CODE_BITS)}
+    position = np.where(pot, np.cumsum(pot) - 1, np.cumsum(~pot) - 1)
     parts = [] if gelu is None else [bits_of(gelu, 8)]
-    table = rows.bias.ndim > 1
-    for tile in plan.tiles:
-        for lane, (row, slot) in enumerate(zip(tile.fixed + tile.pot, tile.slots)):
-            is_pot = lane >= len(tile.fixed)
-            if bool(rows.pot[row]) != is_pot:
-                raise ValueError(f"row {row} is on a lane of the other scheme")
-            meta = meta_word(row, slot, int(rows.shift[row]), int(rows.mult[row]), int(rows.res_mult[row]))
-            parts.append(bits_of(np.array([meta], dtype=object), META_BITS))
-            bias = rows.bias[:, row] if table else rows.bias[row:row + 1]
-            parts.append(bits_of(np.asarray(bias, dtype=object), BIAS_BITS))
-            if is_pot:
-                parts.append(bits_of(pot_codes(padded[row]), POT_CODE_BITS))
-            else:
-                parts.append(bits_of(padded[row], rows.weight_bits))
-    return np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+    for i, is_pot in enumerate(pot):
+        parts += [head[i], body[bool(is_pot)][position[i]]]
+    return np.concatenate(parts)
 
 
 def layernorm_stream(unit, word_bits: int) -> np.ndarray:

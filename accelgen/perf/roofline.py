@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..board import Board
 from .dse import DEFAULT_CAPS
+from .model import bytes_per_cycle
 from .resources import lane_fit
 
 REFERENCE_TM = 16  # lane costs are taken at a typical reduction width
@@ -15,7 +16,7 @@ REFERENCE_TM = 16  # lane costs are taken at a typical reduction width
 class Roofline:
     dsp_macs_per_cycle: float  # fixed-point lanes on DSPs (two 8-bit products per DSP with packing)
     lut_macs_per_cycle: float  # power-of-two lanes in LUTs
-    ddr_gbps: float  # usable DDR bandwidth at the board's default clock
+    ddr_gbps: float  # DDR bandwidth of the accelerator's weight stream at the board's default clock
     clock_mhz: float
 
     @property
@@ -40,4 +41,5 @@ def roofline(board: Board, caps: dict[str, float] = DEFAULT_CAPS) -> Roofline:
     lut_per_mac = pot.lut / REFERENCE_TM
     return Roofline(dsp_macs_per_cycle=board.resources["dsp"] * caps["dsp"] * per_dsp,
                     lut_macs_per_cycle=board.resources["lut"] * caps["lut"] / lut_per_mac,
-                    ddr_gbps=board.ddr_gbps(board.default_clock_mhz), clock_mhz=board.default_clock_mhz)
+                    ddr_gbps=bytes_per_cycle(board, board.default_clock_mhz) * board.default_clock_mhz / 1e3,
+                    clock_mhz=board.default_clock_mhz)
