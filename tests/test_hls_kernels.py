@@ -73,7 +73,10 @@ def configs():
                     layernorm=[(p, LN_RANGE[1]) for p in LAYERNORM[1]], **common),
         kernel_config(3, 5, 0, True, x_bits=9, kc_max=14, softmax=[(p, SOFTMAX_N) for p in SOFTMAX[2]],
                     layernorm=[(p, LN_RANGE[2]) for p in LAYERNORM[2]], **common),
+        # 128-bit items: two biases of a bias table per item (GEMM tests only)
+        kernel_config(16, 4, 4, True, kc_max=6, **common),
     )
+GEMM_CONFIGS = range(4)
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +312,9 @@ def gemm_beats(hw, plan, rows: int, k: int, bias_rows: int, gelu: bool) -> int:
     """The engine's beats for a DDR layer (docs/hls.md): the GELU table and the first tile's items, then
     per tile max((rows + 1) * max(KC, S), items of the next tile)."""
     kc = math.ceil(k / hw.tm)
-    items = [(len(t.fixed) + len(t.pot)) * (1 + max(bias_rows, 1) + kc) for t in plan.tiles] + [0]
+    biases_per_item = max(64, 8 * hw.tm) // 64  # an item: a 64-bit field or a TM-wide weight vector
+    bias_items = math.ceil(bias_rows / biases_per_item) if bias_rows else 1
+    items = [(len(t.fixed) + len(t.pot)) * (1 + bias_items + kc) for t in plan.tiles] + [0]
     beats = (math.ceil(hw.gelu_entries / 8) if gelu else 0) + items[0]
     return beats + sum(max((rows + 1) * max(kc, plan.slots), items[t + 1]) for t in range(len(plan.tiles)))
 
@@ -380,9 +385,9 @@ def run_cases(driver, work, cases: list[Case]) -> None:
 
 def test_gemm_engine_random_layers(driver, work):
     """Random shapes (K and M not multiples of the tile), both schemes, 8- and 4-bit weights, residual,
-    bias tables, fused GELU, logits output, on all three engine configurations."""
+    bias tables, fused GELU, logits output, on all four engine configurations."""
     rng = np.random.default_rng(11)
-    cases = [gemm_case(rng, cfg, driver.configs[cfg]) for cfg in range(3) for _ in range(40)]
+    cases = [gemm_case(rng, cfg, driver.configs[cfg]) for cfg in GEMM_CONFIGS for _ in range(40)]
     run_cases(driver, work, cases)
 
 
