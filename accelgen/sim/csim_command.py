@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 
@@ -37,8 +38,10 @@ def cmd_csim(args: argparse.Namespace) -> int:
     if result.mismatch is not None:
         raise VerificationError(result.mismatch.message())
     build_note = "cached build" if result.compile_seconds == 0 else f"compiled in {result.compile_seconds:.1f} s"
+    report = build.folder / "report.json"
+    modelled = f", the report models {json.loads(report.read_text())['cycles']:,}" if report.is_file() else ""
     print(f"csim: {len(images)} images, logits equal to the NumPy simulator ({build_note}, ran in "
-          f"{result.run_seconds:.2f} s, {result.cycles // len(images)} cycles per image)"
+          f"{result.run_seconds:.2f} s); cycle counter {result.cycles // len(images):,} per image{modelled}"
           + ("" if args.output is None else f"; wrote {args.output}"))
     return 0
 
