@@ -89,24 +89,8 @@ module gelu_unit #(
     // padding registers
     wire          p_v;
     wire [L*OB:0] p_word;
-    generate
-        if (PAD == 0) begin : g_nopad
-            assign p_v    = t_v;
-            assign p_word = {t_last, t_y};
-        end else begin : g_pad
-            reg [L*OB:0] pw [0:PAD-1];
-            reg [PAD:0]  pv;                // bit PAD unused (keeps PAD = 1 legal)
-            integer k;
-            always @(posedge clk) begin
-                pw[0] <= {t_last, t_y};
-                for (k = 1; k < PAD; k = k + 1) pw[k] <= pw[k-1];
-                if (rst) pv <= {(PAD+1){1'b0}};
-                else     pv <= {pv[PAD-1:0], t_v};
-            end
-            assign p_v    = pv[PAD-1];
-            assign p_word = pw[PAD-1];
-        end
-    endgenerate
+    delay_line #(.W(L*OB + 1), .DEPTH(PAD)) u_pad (
+        .clk(clk), .rst(rst), .in_valid(t_v), .in_data({t_last, t_y}), .out_valid(p_v), .out_data(p_word));
 
     wire [L*OB:0] out_word;
     /* verilator lint_off PINCONNECTEMPTY */

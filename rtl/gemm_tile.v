@@ -396,24 +396,8 @@ module gemm_tile #(
     // ------------------------------------------------------------- latency padding
     wire          p_v;
     wire [TN*OB:0] p_word;
-    generate
-        if (DPAD == 0) begin : g_nopad
-            assign p_v    = g_v;
-            assign p_word = {g_last, g_y};
-        end else begin : g_pad
-            reg [TN*OB:0] pw [0:DPAD-1];
-            reg [DPAD:0]   pv;             // bit DPAD unused (keeps DPAD = 1 legal)
-            integer k;
-            always @(posedge clk) begin
-                pw[0] <= {g_last, g_y};
-                for (k = 1; k < DPAD; k = k + 1) pw[k] <= pw[k-1];
-                if (rst) pv <= {(DPAD+1){1'b0}};
-                else     pv <= {pv[DPAD-1:0], g_v};
-            end
-            assign p_v    = pv[DPAD-1];
-            assign p_word = pw[DPAD-1];
-        end
-    endgenerate
+    delay_line #(.W(TN*OB + 1), .DEPTH(DPAD)) u_pad (
+        .clk(clk), .rst(rst), .in_valid(g_v), .in_data({g_last, g_y}), .out_valid(p_v), .out_data(p_word));
 
     // ------------------------------------------------------------- output queue
     wire [TN*OB:0] out_word;

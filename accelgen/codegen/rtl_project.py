@@ -59,8 +59,8 @@ GELU_LATENCY = 5
 
 # Generic sources in compile order (relative to the rtl package).
 LIB_FILES = ("lanes/adder_tree.v", "lanes/fixed_lane.v", "lanes/pot_lane.v", "lanes/dsp_pack2.v",
-             "axis_fifo.v", "ram_sdp.v", "row_flow.v", "requant_lane.v", "gemm_tile.v", "e2softmax.v", "ailayernorm.v",
-             "gelu_unit.v", "eltwise_unit.v")
+             "axis_fifo.v", "ram_sdp.v", "delay_line.v", "row_flow.v", "requant_lane.v", "gemm_tile.v",
+             "e2softmax.v", "ailayernorm.v", "gelu_unit.v", "eltwise_unit.v")
 UNIT_KINDS = ("gemm_tile", "e2softmax", "ailayernorm", "gelu", "eltwise")
 CORE = {"gemm_tile": "gemm_tile", "e2softmax": "e2softmax", "ailayernorm": "ailayernorm", "gelu": "gelu_unit",
         "eltwise": "eltwise_unit"}
