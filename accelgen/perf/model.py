@@ -29,11 +29,15 @@ class WeightLayer:
     rows: int
     k: int
     m: int
-    extra_bytes: int  # streamed besides weights (the patch embedding's bias/position table)
-    bias_rows: int  # rows of that table (0: one bias per output channel)
+    bias_rows: int  # rows of the patch embedding's bias/position table (0: one bias per output channel)
     pot_order: np.ndarray  # rows by increasing power-of-two error
     cum_pot: np.ndarray  # (m+1,): sum of the first j PoT errors in pot_order, divided by m
     cum_fix4_rest: np.ndarray  # (m+1,): 4-bit fixed-point error of the rows after the first j, / m
+
+    @property
+    def extra_bytes(self) -> int:
+        """DDR bytes streamed besides the weights: the bias/position table."""
+        return self.bias_rows * self.m * cy.BIAS_TABLE_BYTES
 
     def cost(self, m_pot: np.ndarray, bits: np.ndarray) -> np.ndarray:
         """Mean relative squared weight error of the layer with the ``m_pot`` best rows as PoT."""
@@ -59,8 +63,7 @@ def weight_layer(index: int, work: Work, op: ir.GemmOp) -> WeightLayer:
     cum_pot = np.concatenate([[0.0], np.cumsum(pot_err[order])]) / m
     cum_fix4_rest = (fix4.sum() - np.concatenate([[0.0], np.cumsum(fix4)])) / m
     bias_rows = work.rows if isinstance(op, ir.PatchEmbed) and op.pos is not None else 0
-    return WeightLayer(index, op.name, work.rows, work.k, work.m, bias_rows * work.m * cy.BIAS_TABLE_BYTES, bias_rows,
-                       order, cum_pot, cum_fix4_rest)
+    return WeightLayer(index, op.name, work.rows, work.k, work.m, bias_rows, order, cum_pot, cum_fix4_rest)
 
 
 def profile(graph: ir.Graph) -> Profile:
