@@ -118,7 +118,7 @@ def fixed_unit_cycles(work: Work, engine: Engine, word_bits: int) -> int:
 
 def ddr_cycles(work: Work, bpc: float) -> int:
     """Activations live on chip; only the image comes from DDR."""
-    return int(np.ceil(work.act_out_bytes / bpc)) if work.unit == "input" else 0
+    return int(np.ceil(work.ddr_bytes / bpc))
 
 
 def other_cycles(work: Work, engine: Engine, bpc: float, word_bits: int) -> int:
@@ -185,8 +185,7 @@ def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
         compute = fixed_unit_cycles(work, engine, word_bits)
         transfer = ddr_cycles(work, bpc)
         bound = "-" if compute == 0 and transfer == 0 else ("memory" if transfer > compute else "compute")
-        ddr = work.act_out_bytes if work.unit == "input" else 0
         layers.append(LayerPerf(work.name, work.kind, work.unit, max(compute, transfer), bound,
-                                ddr, work.macs, None, None))
+                                work.ddr_bytes, work.macs, None, None))
     res = design_resources(engine, board, prof.plan)
     return Evaluation(tuple(layers), sum(layer.cycles for layer in layers), clock, res, res.utilization(board))

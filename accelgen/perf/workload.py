@@ -27,8 +27,7 @@ class Work:
     k: int
     m: int = 0
     heads: int = 1
-    act_in_bytes: int = 0  # activation bytes read and written (if they spill to DDR)
-    act_out_bytes: int = 0
+    ddr_bytes: int = 0  # activation bytes it reads from DDR (the image; other activations stay on chip)
 
     @property
     def macs(self) -> int:
@@ -57,51 +56,44 @@ def _bytes(graph: ir.Graph, name: str) -> int:
 def _(op: ir.InputQuant, graph: ir.Graph) -> Work:
     c, h, w = _shape(graph, op.output)
     patch = next(p.patch for p in graph.ops_of(ir.PatchEmbed))
-    return Work(op.name, op.kind, "input", rows=c * h, k=w, m=patch, act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "input", rows=c * h, k=w, m=patch, ddr_bytes=_bytes(graph, op.output))
 
 
 @op_work.register
 def _(op: ir.PatchEmbed, graph: ir.Graph) -> Work:
     m, k = op.weight.shape
     rows = _shape(graph, op.output)[0] - op.num_prefix
-    return Work(op.name, op.kind, "gemm", rows=rows, k=k, m=m, act_in_bytes=_bytes(graph, op.input),
-                act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "gemm", rows=rows, k=k, m=m)
 
 
 @op_work.register
 def _(op: ir.Linear, graph: ir.Graph) -> Work:
     m, k = op.weight.shape
-    res = 0 if op.residual is None else _bytes(graph, op.residual)
-    return Work(op.name, op.kind, "gemm", rows=_shape(graph, op.output)[0], k=k, m=m,
-                act_in_bytes=_bytes(graph, op.input) + res, act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "gemm", rows=_shape(graph, op.output)[0], k=k, m=m)
 
 
 @op_work.register
 def _(op: ir.AttnScores, graph: ir.Graph) -> Work:
     heads, n_q, n_k = _shape(graph, op.output)
-    return Work(op.name, op.kind, "attn", rows=n_q, k=op.head_dim, m=n_k, heads=heads,
-                act_in_bytes=_bytes(graph, op.q) + _bytes(graph, op.k), act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "attn", rows=n_q, k=op.head_dim, m=n_k, heads=heads)
 
 
 @op_work.register
 def _(op: ir.AttnContext, graph: ir.Graph) -> Work:
     heads, n_q, n_k = _shape(graph, op.probs)
-    return Work(op.name, op.kind, "attn", rows=n_q, k=n_k, m=op.head_dim, heads=heads,
-                act_in_bytes=_bytes(graph, op.probs) + _bytes(graph, op.v), act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "attn", rows=n_q, k=n_k, m=op.head_dim, heads=heads)
 
 
 @op_work.register
 def _(op: ir.Softmax, graph: ir.Graph) -> Work:
     heads, n_q, n_k = _shape(graph, op.input)
-    return Work(op.name, op.kind, "softmax", rows=heads * n_q, k=n_k, act_in_bytes=_bytes(graph, op.input),
-                act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "softmax", rows=heads * n_q, k=n_k)
 
 
 @op_work.register
 def _(op: ir.LayerNorm, graph: ir.Graph) -> Work:
     n, d = _shape(graph, op.output)
-    return Work(op.name, op.kind, "layernorm", rows=n, k=d, act_in_bytes=_bytes(graph, op.input),
-                act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "layernorm", rows=n, k=d)
 
 
 @op_work.register
@@ -109,22 +101,19 @@ def _(op: ir.Gelu, graph: ir.Graph) -> Work:
     producer = graph.producer(op.input)
     n, d = _shape(graph, op.output)
     unit = "fused" if isinstance(producer, ir.GemmOp) else "eltwise"
-    return Work(op.name, op.kind, unit, rows=n, k=d, act_in_bytes=_bytes(graph, op.input),
-                act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, unit, rows=n, k=d)
 
 
 @op_work.register
 def _(op: ir.Requantize, graph: ir.Graph) -> Work:
     shape = _shape(graph, op.output)
-    return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(graph, op.output) // shape[0],
-                act_in_bytes=_bytes(graph, op.input), act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(graph, op.output) // shape[0])
 
 
 @op_work.register
 def _(op: ir.Add, graph: ir.Graph) -> Work:
     shape = _shape(graph, op.output)
-    return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(graph, op.output) // shape[0],
-                act_in_bytes=_bytes(graph, op.a) + _bytes(graph, op.b), act_out_bytes=_bytes(graph, op.output))
+    return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(graph, op.output) // shape[0])
 
 
 def workload(graph: ir.Graph) -> tuple[Work, ...]:
