@@ -20,7 +20,7 @@ from accelgen.codegen.descriptors import DESC_WORDS, FIELDS, decode, encode, spl
 from accelgen.codegen.names import sanitize, unique_identifiers
 from accelgen.codegen.pack import (BIAS_BITS, META_BITS, POT_CODE_BITS, GemmRows, bits_of, from_bytes, gemm_stream,
                                    meta_word, pad_to_words, pot_codes, to_bytes, value_of)
-from accelgen.codegen.program import build_program, lifetimes, plan_tiles, separated_pairs
+from accelgen.hw.plan import build_program, lifetimes, plan_tiles, separated_pairs
 from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.errors import InputError
 from accelgen.frontend.importer import import_qonnx

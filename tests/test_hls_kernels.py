@@ -24,7 +24,7 @@ from accelgen import ir
 from accelgen.codegen.descriptors import FIELDS, KINDS, split64
 from accelgen.codegen.pack import (GemmRows, bits_of, gelu_entries, gemm_stream, layernorm_stream, pad_to_words,
                                    to_bytes)
-from accelgen.codegen.program import plan_tiles
+from accelgen.hw.plan import plan_tiles
 from accelgen.numerics.gelu import GeluTable, build_gelu_table, gelu_lookup
 from accelgen.numerics.layernorm import ailayernorm, compressed_square, fold_layernorm, inv_sqrt
 from accelgen.numerics.primitives import requantize

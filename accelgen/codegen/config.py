@@ -14,13 +14,9 @@ from ..board import Board
 from ..errors import InputError
 from ..numerics import layernorm as ln_numerics
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
+from ..hw.constants import MAX_PACKED_OPERAND_BITS, NUM_MEMORIES, PACK_SHIFT, WORD_BITS_MIN
+from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes
 from ..passes.mixed_scheme import POT_MAX_EXP
-from ..perf.cycles import image_lanes
-from .program import NUM_MEMORIES, Program
-
-PACK_SHIFT = 18  # field shift of the packed DSP multiply (Xilinx WP486): w_a << 18 + w_b
-MAX_PACKED_OPERAND_BITS = PACK_SHIFT  # x and w widths must sum to at most the shift
-WORD_BITS_MIN = 64  # DDR words hold at least one 64-bit field
 
 
 @dataclass(frozen=True)
@@ -62,7 +58,7 @@ class HwConfig:
     slots_max: int
     gelu_entries: int
     word_bits: int
-    img_lanes: int  # image pixels placed per beat (accelgen.perf.cycles.image_lanes)
+    img_lanes: int  # image pixels placed per beat (accelgen.hw.plan.image_lanes)
     depth: int
     sm: SoftmaxHw
     ln: LayerNormHw
@@ -148,8 +144,6 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
     slots = [p.slots for p in program.tiles.values()]
     if graph.ops_of(ir.AttnScores) or graph.ops_of(ir.AttnContext):
         slots.append(math.ceil((engine.tn_fixed + tm - 1) / tm))
-    gelus = [o for s in program.steps for o in s.ops if isinstance(o, ir.Gelu)]
-    placed = [t for t in program.places]
     out_view = program.views[graph.output]
     softmaxes = graph.ops_of(ir.Softmax)
     image = graph.tensors[program.steps[0].output].shape
@@ -161,11 +155,11 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
         x_bits=x_bits, w_bits=w_bits,
         acc_bits=max(op.bounds.acc_bits for op in gemms),
         sum_bits=max(op.bounds.sum_bits for op in requants),
-        act_bits=max(bits_of_tensor(graph, t) for t in placed),
+        act_bits=activation_bits(graph, program.places),
         out_bits=bits_of_tensor(graph, graph.output),
         kc_max=max(math.ceil(k / tm) for k in kc),
         bias_rows_max=max(bias_rows), slots_max=max(slots),
-        gelu_entries=max([len(g.unit.values) for g in gelus] or [1]),
+        gelu_entries=gelu_table_entries(graph),
         word_bits=word_bits, depth=program.depth,
         img_lanes=image_lanes(graph.ops_of(ir.PatchEmbed)[0].patch, image[-1], tm, word_bits),
         sm=softmax_hw([s.unit for s in softmaxes],

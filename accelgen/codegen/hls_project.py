@@ -29,7 +29,7 @@ from .config import HwConfig, config_constants, config_tables, hw_config
 from .descriptors import DESC_WORDS, FIELDS, KINDS
 from .names import unique_identifiers
 from .pack import Blob, pack_program
-from .program import Program, build_program
+from ..hw.plan import Program, build_program
 from .steps import DumpEntry, descriptors, dump_layout
 
 VERSION = "0.1.0"

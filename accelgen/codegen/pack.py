@@ -1,18 +1,8 @@
 """The DDR parameter blob: every step's constants in exactly the layout the accelerator reads.
 
 The blob is a sequence of words (Config::WORD_BITS bits, stored little-endian: bit i of a region is bit
-i % W of its word i // W). Regions start on word boundaries:
-
-- ``gemm``   (patch embedding, linear layers): one bit stream read by the engine's gearbox
-             (hls/gemm_engine.h): [GELU table, 8 bits per entry, when fused], then for each output tile
-             and each lane in use (fixed-point rows first, then power-of-two rows):
-             meta (64: channel | slot << 16 | shift << 24 | mult << 32 | res_mult << 48),
-             bias (64 each: one, or one per row of the patch embedding's bias table),
-             ceil(K / TM) weight vectors of TM values (fixed rows: `weight_bits`-bit two's complement;
-             power-of-two rows: 4-bit codes {sign, exponent}, exponent 7 = zero), zero padded past K.
-- ``prefix`` (class-token rows of the patch embedding): 16-bit values, row-major.
-- ``layernorm``: D 64-bit biases, then from the next word D 16-bit gains.
-- ``gelu``   (a GELU not fused into a GEMM): the table, 8 bits per entry.
+i % W of its word i // W). Regions start on word boundaries; their layout and closed-form sizes are
+described in accelgen/hw/stream.py (the perf model prices those sizes; tests tie them to what is packed).
 """
 
 from __future__ import annotations
@@ -24,14 +14,11 @@ from functools import singledispatch
 import numpy as np
 
 from .. import ir
+from ..hw.constants import (BIAS_BITS, GELU_ENTRY_BITS, LN_BIAS_BITS, LN_GAIN_BITS, META_BITS, META_FIELDS,
+                            POT_CODE_BITS, POT_ZERO_CODE, PREFIX_BITS)
+from ..hw.plan import Program, Step, TilePlan, pot_mask
 from ..passes.mixed_scheme import POT_MAX_EXP
 from .config import HwConfig
-from .program import Program, Step, TilePlan, pot_mask
-
-META_BITS = 64
-BIAS_BITS = 64
-POT_CODE_BITS = 4
-POT_ZERO_CODE = POT_MAX_EXP + 1  # exponent 7, sign 0
 
 
 @dataclass(frozen=True)
@@ -104,7 +91,7 @@ def value_of(bits: np.ndarray, signed: bool) -> int:
 
 
 def pot_codes(values: np.ndarray) -> np.ndarray:
-    """4-bit codes of power-of-two weights: (sign << 3) | exponent, 0 -> exponent 7 (sign 0)."""
+    """Codes of power-of-two weights: (sign << exponent bits) | exponent; 0 -> POT_ZERO_CODE (sign 0)."""
     v = np.asarray(values, dtype=np.int64)
     mag = np.abs(v)
     exp = np.where(mag > 0, np.log2(np.maximum(mag, 1)).round().astype(np.int64), POT_ZERO_CODE)
@@ -114,11 +101,13 @@ def pot_codes(values: np.ndarray) -> np.ndarray:
 
 
 def meta_word(chan: int, slot: int, shift: int, mult: int, res_mult: int) -> int:
-    for value, bits, what in ((chan, 16, "channel"), (slot, 8, "slot"), (shift, 8, "shift"), (mult, 16, "mult"),
-                              (res_mult, 16, "res_mult")):
-        if not 0 <= value < 2 ** bits:
-            raise ValueError(f"row meta: {what} {value} does not fit {bits} bits")
-    return chan | slot << 16 | shift << 24 | mult << 32 | res_mult << 48
+    values = {"channel": chan, "slot": slot, "shift": shift, "mult": mult, "res_mult": res_mult}
+    word = 0
+    for what, (at, bits) in META_FIELDS.items():
+        if not 0 <= values[what] < 2 ** bits:
+            raise ValueError(f"row meta: {what} {values[what]} does not fit {bits} bits")
+        word |= values[what] << at
+    return word
 
 
 def gelu_entries(table, entries: int) -> np.ndarray:
@@ -163,7 +152,7 @@ def gemm_stream(rows: GemmRows, plan: TilePlan, tm: int, gelu: np.ndarray | None
         if bool(rows.pot[row]) != is_pot:
             raise ValueError(f"row {row} is on a lane of the other scheme")
     if not order:
-        return np.zeros(0, np.uint8) if gelu is None else bits_of(gelu, 8)
+        return np.zeros(0, np.uint8) if gelu is None else bits_of(gelu, GELU_ENTRY_BITS)
     ids = np.array([row for row, _, _ in order])
     metas = [meta_word(row, slot, int(rows.shift[row]), int(rows.mult[row]), int(rows.res_mult[row]))
              for row, slot, _ in order]
@@ -174,15 +163,15 @@ def gemm_stream(rows: GemmRows, plan: TilePlan, tm: int, gelu: np.ndarray | None
     body = {False: bits_of(padded[ids[~pot]], rows.weight_bits).reshape(-1, kc * tm * rows.weight_bits),
             True: bits_of(pot_codes(padded[ids[pot]]), POT_CODE_BITS).reshape(-1, kc * tm * POT_CODE_BITS)}
     position = np.where(pot, np.cumsum(pot) - 1, np.cumsum(~pot) - 1)
-    parts = [] if gelu is None else [bits_of(gelu, 8)]
+    parts = [] if gelu is None else [bits_of(gelu, GELU_ENTRY_BITS)]
     for i, is_pot in enumerate(pot):
         parts += [head[i], body[bool(is_pot)][position[i]]]
     return np.concatenate(parts)
 
 
 def layernorm_stream(unit, word_bits: int) -> np.ndarray:
-    biases = pad_to_words(bits_of(np.asarray(unit.bias, dtype=object), 64), word_bits)
-    return np.concatenate([biases, bits_of(unit.gain, 16)])
+    biases = pad_to_words(bits_of(np.asarray(unit.bias, dtype=object), LN_BIAS_BITS), word_bits)
+    return np.concatenate([biases, bits_of(unit.gain, LN_GAIN_BITS)])
 
 
 @singledispatch
@@ -196,7 +185,7 @@ def _(op: ir.GemmOp, step: Step, program: Program, hw: HwConfig):
     gelu = None if step.gelu is None else gelu_entries(step.gelu.unit, hw.gelu_entries)
     regions = [("gemm", gemm_stream(gemm_rows(op), program.tiles[step.name], hw.tm, gelu))]
     if isinstance(op, ir.PatchEmbed) and op.prefix_q is not None:
-        regions.append(("prefix", bits_of(np.asarray(op.prefix_q, np.int64).ravel(), 16)))
+        regions.append(("prefix", bits_of(np.asarray(op.prefix_q, np.int64).ravel(), PREFIX_BITS)))
     return regions
 
 
@@ -207,7 +196,7 @@ def _(op: ir.LayerNorm, step: Step, program: Program, hw: HwConfig):
 
 @step_regions.register
 def _(op: ir.Gelu, step: Step, program: Program, hw: HwConfig):
-    return [("gelu", bits_of(gelu_entries(op.unit, hw.gelu_entries), 8))]
+    return [("gelu", bits_of(gelu_entries(op.unit, hw.gelu_entries), GELU_ENTRY_BITS))]
 
 
 def pack_program(program: Program, hw: HwConfig) -> Blob:

@@ -10,7 +10,7 @@ import numpy as np
 from .. import ir
 from .descriptors import KINDS, encode, split64
 from .pack import Blob
-from .program import Place, Program, Step, row_range, regular_step
+from ..hw.plan import Place, Program, Step, row_range, regular_step
 
 
 @dataclass(frozen=True)

@@ -57,12 +57,11 @@ class Exploration:
 class Menu:
     """Per-layer options (cycles, cost, PoT rows, bits) of one engine, padded to a matrix."""
 
-    def __init__(self, prof: Profile, engine: Engine, bpc: float):
+    def __init__(self, prof: Profile, engine: Engine, bpc: float, word_bits: int):
         w = prof.weights
         m = np.array([x.m for x in w])[:, None]
         k = np.array([x.k for x in w])[:, None]
         rows = np.array([x.rows for x in w])[:, None]
-        extra = np.array([x.extra_bytes for x in w])[:, None]
         t_max = -(-m // engine.tn_fixed)
         t_min = -(-m // (engine.tn_fixed + engine.tn_pot)) if engine.tn_pot else t_max
         steps = np.linspace(0.0, 1.0, TILE_STEPS)[None, :]
@@ -71,8 +70,9 @@ class Menu:
         bits = np.tile(np.array(BITS), TILE_STEPS)[None, :].repeat(len(w), axis=0)
         m_pot = np.clip(m - tiles * engine.tn_fixed, 0, m)
         compute = cy.gemm_tile_compute(rows, k, engine.tm)
-        ddr = cy.weight_bytes(m, k, m_pot, bits) + extra
-        items = cy.fill_items(m, k, engine.tm, np.array([x.bias_rows for x in w])[:, None])
+        ddr = np.stack([x.ddr_bytes(m_pot[i], bits[i], engine.tm, word_bits) for i, x in enumerate(w)]) \
+            if w else np.zeros((0, 1), np.int64)
+        items = np.array([x.items(engine.tm) for x in w], np.int64)[:, None]
         self.cycles = cy.gemm_cycles(compute, cy.gemm_load(ddr, bpc, items), tiles)
         self.cost = np.stack([x.cost(m_pot[i], bits[i]) for i, x in enumerate(w)]) if w else np.zeros((0, 1))
         self.m_pot, self.bits = m_pot, bits
@@ -161,7 +161,7 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
         fixed = fixed_of[units]
         lanes = (engine.tm, engine.tn_fixed, engine.tn_pot)
         if lanes not in menu_of:
-            menu = Menu(prof, engine, bpc)
+            menu = Menu(prof, engine, bpc, board.hp_ports.width_bits)
             menu_of[lanes] = (menu, menu.fastest(), {})
         menu, fast, solved = menu_of[lanes]
         fast_cycles, fast_cost = menu.total(fast)

@@ -1,11 +1,10 @@
-"""On-chip memory: which activations live together, and how buffers map onto BRAM36 / URAM blocks."""
+"""On-chip memory: how buffers map onto BRAM36 / URAM blocks and LUTs."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from .. import ir
 
 # (width bits, depth) aspect ratios of one block
 BRAM36_SHAPES = ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768))
@@ -45,22 +44,3 @@ def banked_buffer(width_bits: int, depth: int, banks: int, memory: str) -> Block
     if memory == "uram":
         return Blocks(uram=banks * blocks_for(width_bits, depth, URAM_SHAPES))
     return Blocks(bram36=banks * blocks_for(width_bits, depth))
-
-
-def live_activation_bytes(graph: ir.Graph) -> int:
-    """The largest total size of activation tensors alive at the same time (produced and still needed)."""
-    last_use: dict[str, int] = {}
-    for i, op in enumerate(graph.ops):
-        for name in op.inputs:
-            last_use[name] = i
-    last_use[graph.output] = len(graph.ops)
-    peak = 0
-    live: dict[str, int] = {}
-    for i, op in enumerate(graph.ops):
-        spec = graph.tensors[op.output]
-        bits = 8 if spec.quant is None else spec.quant.bits
-        live[op.output] = math.prod(spec.shape) * math.ceil(bits / 8)
-        peak = max(peak, sum(live.values()))
-        for name in [n for n in live if last_use.get(n, -1) <= i]:
-            del live[name]
-    return peak

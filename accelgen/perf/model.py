@@ -13,9 +13,11 @@ import numpy as np
 from .. import ir
 from ..board import Board
 from ..design import Design, Engine
+from ..hw import stream
+from ..hw.plan import ActivationMemories, fused_gelus, gelu_table_entries, schedule, tile_count
+from ..passes import to_integer
 from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
 from . import cycles as cy
-from .memory import live_activation_bytes
 from .resources import BufferPlan, Resources, design_resources
 from .workload import Work, workload
 
@@ -30,14 +32,21 @@ class WeightLayer:
     k: int
     m: int
     bias_rows: int  # rows of the patch embedding's bias/position table (0: one bias per output channel)
+    gelu_entries: int  # entries of the GELU table fused into its requantization (0: none)
+    extra_parts: tuple[int, ...]  # bits of the step's other blob regions (the class-token rows)
     pot_order: np.ndarray  # rows by increasing power-of-two error
     cum_pot: np.ndarray  # (m+1,): sum of the first j PoT errors in pot_order, divided by m
     cum_fix4_rest: np.ndarray  # (m+1,): 4-bit fixed-point error of the rows after the first j, / m
 
-    @property
-    def extra_bytes(self) -> int:
-        """DDR bytes streamed besides the weights: the bias/position table."""
-        return self.bias_rows * self.m * cy.BIAS_TABLE_BYTES
+    def ddr_bytes(self, m_pot, bits, tm: int, word_bits: int):
+        """DDR bytes of the step's blob regions (hw/stream.py), for ``m_pot`` PoT rows and ``bits``-bit
+        fixed rows (works on NumPy arrays too)."""
+        gemm = stream.gemm_bits(self.m, self.k, m_pot, bits, tm, self.bias_rows, self.gelu_entries)
+        return stream.region_bytes(gemm, word_bits) + sum(stream.region_bytes(b, word_bits) for b in self.extra_parts)
+
+    def items(self, tm: int) -> int:
+        """Tile-buffer items of the layer's stream, one per engine beat."""
+        return int(stream.gemm_items(self.m, self.k, tm, self.bias_rows, self.gelu_entries))
 
     def cost(self, m_pot: np.ndarray, bits: np.ndarray) -> np.ndarray:
         """Mean relative squared weight error of the layer with the ``m_pot`` best rows as PoT."""
@@ -55,27 +64,34 @@ class Profile:
     plan: BufferPlan
 
 
-def weight_layer(index: int, work: Work, op: ir.GemmOp) -> WeightLayer:
+def weight_layer(index: int, work: Work, op: ir.GemmOp, lowered: ir.GemmOp, gelu_entries: int) -> WeightLayer:
+    """``op`` as imported (its weight errors) and ``lowered`` to integers (its bias table)."""
     pot_err = pot_row_errors(op.weight)
     order = np.argsort(pot_err, kind="stable")
     fix4 = fixed_row_errors(op.weight, 4)[order]
     m = op.weight.shape[0]
     cum_pot = np.concatenate([[0.0], np.cumsum(pot_err[order])]) / m
     cum_fix4_rest = (fix4.sum() - np.concatenate([[0.0], np.cumsum(fix4)])) / m
-    bias_rows = work.rows if isinstance(op, ir.PatchEmbed) and op.pos is not None else 0
-    return WeightLayer(index, op.name, work.rows, work.k, work.m, bias_rows, order, cum_pot, cum_fix4_rest)
+    bias = lowered.requant.bias
+    bias_rows = bias.shape[0] if bias.ndim > 1 else 0
+    return WeightLayer(index, op.name, work.rows, work.k, work.m, bias_rows, gelu_entries, work.ddr_parts, order,
+                       cum_pot, cum_fix4_rest)
 
 
 def profile(graph: ir.Graph) -> Profile:
-    works = workload(graph)
-    weights = tuple(weight_layer(i, w, op) for i, (w, op) in enumerate(zip(works, graph.ops)) if w.unit == "gemm")
-    gelus = [op.unit.values.size if op.unit is not None else 2 ** graph.tensors[op.input].quant.bits
-             for op in graph.ops_of(ir.Gelu)]
+    """What the model needs of the plan of ``graph`` (hw/plan.py): loop bounds, stream sizes, memories.
+    Table sizes and activation widths come from the integer graph (weight schemes do not change them)."""
+    lowered = graph if graph.is_integer() else to_integer(graph)
+    works = workload(lowered)
+    fused = fused_gelus(schedule(graph))
+    table = gelu_table_entries(lowered)
+    weights = tuple(weight_layer(i, w, op, low, table if op.name in fused else 0)
+                    for i, (w, op, low) in enumerate(zip(works, graph.ops, lowered.ops)) if w.unit == "gemm")
     plan = BufferPlan(k_max=max(max(w.k for w in works if w.unit in ("gemm", "attn")), 1),
                       tokens_max=max(w.k for w in works if w.unit == "softmax") if any(
                           w.unit == "softmax" for w in works) else 1,
                       dim_max=max([w.k for w in works if w.unit == "layernorm"] or [1]),
-                      live_bytes=live_activation_bytes(graph), gelu_entries=max(gelus or [0]))
+                      activations=ActivationMemories(lowered), gelu_entries=table if graph.ops_of(ir.Gelu) else 0)
     return Profile(graph.name, works, weights, plan)
 
 
@@ -116,14 +132,14 @@ def fixed_unit_cycles(work: Work, engine: Engine, word_bits: int) -> int:
     return 0
 
 
-def ddr_cycles(work: Work, bpc: float) -> int:
-    """Activations live on chip; only the image comes from DDR."""
-    return int(np.ceil(work.ddr_bytes / bpc))
+def ddr_cycles(work: Work, bpc: float, word_bits: int) -> int:
+    """Activations live on chip; only the image and the units' parameters come from DDR."""
+    return int(np.ceil(work.ddr_bytes(word_bits) / bpc))
 
 
 def other_cycles(work: Work, engine: Engine, bpc: float, word_bits: int) -> int:
     """Cycles of an op that streams no weights: its unit's compute, or its DDR traffic if that is longer."""
-    return max(fixed_unit_cycles(work, engine, word_bits), ddr_cycles(work, bpc))
+    return max(fixed_unit_cycles(work, engine, word_bits), ddr_cycles(work, bpc, word_bits))
 
 
 @dataclass(frozen=True)
@@ -168,24 +184,25 @@ def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
     bpc = bytes_per_cycle(board, clock)
     choices = {c.name: c for c in design.layers}
     weight_of = {w.index: w for w in prof.weights}
+    word_bits = board.hp_ports.width_bits
     layers = []
     for i, work in enumerate(prof.works):
         if work.unit == "gemm":
             wl, choice = weight_of[i], choices.get(work.name)
             bits = 8 if choice is None else choice.weight_bits
             m_pot = 0 if choice is None else len(choice.pot_rows)
-            tiles = cy.gemm_tiles(wl.m - m_pot, m_pot, engine.tn_fixed, engine.tn_pot)
-            ddr = cy.weight_bytes(wl.m, wl.k, m_pot, bits) + wl.extra_bytes
-            items = int(cy.fill_items(wl.m, wl.k, engine.tm, wl.bias_rows))
-            t = cy.gemm_timing(wl.rows, wl.k, tiles, engine.tm, ddr, bpc, items)
+            if m_pot and engine.tn_pot == 0:
+                raise ValueError("power-of-two rows need power-of-two lanes")
+            tiles = int(tile_count(wl.m - m_pot, m_pot, engine.tn_fixed, engine.tn_pot))
+            ddr = int(wl.ddr_bytes(m_pot, bits, engine.tm, word_bits))
+            t = cy.gemm_timing(wl.rows, wl.k, tiles, engine.tm, ddr, bpc, wl.items(engine.tm))
             layers.append(LayerPerf(work.name, work.kind, work.unit, t.cycles, t.bound, ddr, work.macs,
                                     m_pot / wl.m, bits))
             continue
-        word_bits = board.hp_ports.width_bits
         compute = fixed_unit_cycles(work, engine, word_bits)
-        transfer = ddr_cycles(work, bpc)
+        transfer = ddr_cycles(work, bpc, word_bits)
         bound = "-" if compute == 0 and transfer == 0 else ("memory" if transfer > compute else "compute")
         layers.append(LayerPerf(work.name, work.kind, work.unit, max(compute, transfer), bound,
-                                work.ddr_bytes, work.macs, None, None))
+                                work.ddr_bytes(word_bits), work.macs, None, None))
     res = design_resources(engine, board, prof.plan)
     return Evaluation(tuple(layers), sum(layer.cycles for layer in layers), clock, res, res.utilization(board))

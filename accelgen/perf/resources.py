@@ -15,10 +15,11 @@ from importlib import resources
 
 from ..board import RESOURCE_KINDS, Board
 from ..design import Engine
+from ..hw.constants import NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
+from ..hw.plan import ActivationMemories, activation_memory_kind
 from .memory import Blocks, banked_buffer
 
-ACT_BITS = 8
-POT_CODE_BITS = 4
+ACT_BITS = 8  # elements of the units' row / token buffers
 SOFTMAX_ROW_BITS = 16  # exponent values held in the E2Softmax ping-pong row buffer
 
 
@@ -87,12 +88,13 @@ def blocks_resources(b: Blocks) -> Resources:
 
 @dataclass(frozen=True)
 class BufferPlan:
-    """Sizes the buffers depend on: the largest reduction length, token count, width and live set."""
+    """Sizes the buffers depend on: the largest reduction length, token count and width, the activation
+    memories of the plan and the GELU table entries (0: no GELU)."""
 
     k_max: int
     tokens_max: int
     dim_max: int
-    live_bytes: int
+    activations: ActivationMemories
     gelu_entries: int
 
 
@@ -101,15 +103,16 @@ def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
     LUT RAM — cheaper when the banks are shallow, i.e. k/tm is small). The two halves are the two
     address halves of one simple dual-port bank: the fill writes one while the lane reads the other."""
     depth = 2 * -(-plan.k_max // engine.tm)
-    fixed = banked_buffer(engine.tm * ACT_BITS, depth, engine.tn_fixed, engine.weight_memory)
+    fixed = banked_buffer(engine.tm * WEIGHT_ITEM_BITS, depth, engine.tn_fixed, engine.weight_memory)
     pot = banked_buffer(engine.tm * POT_CODE_BITS, depth, engine.tn_pot, engine.weight_memory)
     return fixed + pot
 
 
 def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks:
-    """One on-chip pool holding the live set, read tm bytes per cycle (URAM where the part has it)."""
-    depth = -(-plan.live_bytes // engine.tm)
-    return banked_buffer(engine.tm * ACT_BITS, depth, 1, "uram" if board.resources["uram"] > 0 else "bram")
+    """The placement's activation memories (hw/plan.py): NUM_MEMORIES x TM banks of its depth."""
+    depth = plan.activations.depth(engine.tm)
+    kind = activation_memory_kind(depth, board.resources["uram"] > 0)
+    return banked_buffer(plan.activations.bits, depth, NUM_MEMORIES * engine.tm, kind)
 
 
 def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import singledispatch
 
 from .. import ir
+from ..hw import stream
+from ..hw.plan import fused_gelus, gelu_table_entries, schedule
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,25 @@ class Work:
     k: int
     m: int = 0
     heads: int = 1
-    ddr_bytes: int = 0  # activation bytes it reads from DDR (the image; other activations stay on chip)
+    ddr_parts: tuple[int, ...] = ()  # bits of the word-aligned DDR regions it reads besides GEMM weights
+
+    def ddr_bytes(self, word_bits: int) -> int:
+        return sum(int(stream.region_bytes(bits, word_bits)) for bits in self.ddr_parts)
 
     @property
     def macs(self) -> int:
         return self.rows * self.k * self.m * self.heads if self.unit in ("gemm", "attn") else 0
 
 
+@dataclass(frozen=True)
+class Context:
+    graph: ir.Graph
+    fused: frozenset[str]  # GELUs fused into their linear layer (hw/plan.py)
+    gelu_entries: int  # entries of every GELU table
+
+
 @singledispatch
-def op_work(op: ir.Op, graph: ir.Graph) -> Work:
+def op_work(op: ir.Op, ctx: Context) -> Work:
     raise NotImplementedError(op.kind)
 
 
@@ -53,68 +65,71 @@ def _bytes(graph: ir.Graph, name: str) -> int:
 
 
 @op_work.register
-def _(op: ir.InputQuant, graph: ir.Graph) -> Work:
-    c, h, w = _shape(graph, op.output)
-    patch = next(p.patch for p in graph.ops_of(ir.PatchEmbed))
-    return Work(op.name, op.kind, "input", rows=c * h, k=w, m=patch, ddr_bytes=_bytes(graph, op.output))
+def _(op: ir.InputQuant, ctx: Context) -> Work:
+    c, h, w = _shape(ctx.graph, op.output)
+    patch = next(p.patch for p in ctx.graph.ops_of(ir.PatchEmbed))
+    return Work(op.name, op.kind, "input", rows=c * h, k=w, m=patch, ddr_parts=(stream.image_bits(c * h * w),))
 
 
 @op_work.register
-def _(op: ir.PatchEmbed, graph: ir.Graph) -> Work:
+def _(op: ir.PatchEmbed, ctx: Context) -> Work:
     m, k = op.weight.shape
-    rows = _shape(graph, op.output)[0] - op.num_prefix
-    return Work(op.name, op.kind, "gemm", rows=rows, k=k, m=m)
+    rows = _shape(ctx.graph, op.output)[0] - op.num_prefix
+    prefix = () if op.prefix_q is None else (stream.prefix_bits(op.prefix_q.size),)
+    return Work(op.name, op.kind, "gemm", rows=rows, k=k, m=m, ddr_parts=prefix)
 
 
 @op_work.register
-def _(op: ir.Linear, graph: ir.Graph) -> Work:
+def _(op: ir.Linear, ctx: Context) -> Work:
     m, k = op.weight.shape
-    return Work(op.name, op.kind, "gemm", rows=_shape(graph, op.output)[0], k=k, m=m)
+    return Work(op.name, op.kind, "gemm", rows=_shape(ctx.graph, op.output)[0], k=k, m=m)
 
 
 @op_work.register
-def _(op: ir.AttnScores, graph: ir.Graph) -> Work:
-    heads, n_q, n_k = _shape(graph, op.output)
+def _(op: ir.AttnScores, ctx: Context) -> Work:
+    heads, n_q, n_k = _shape(ctx.graph, op.output)
     return Work(op.name, op.kind, "attn", rows=n_q, k=op.head_dim, m=n_k, heads=heads)
 
 
 @op_work.register
-def _(op: ir.AttnContext, graph: ir.Graph) -> Work:
-    heads, n_q, n_k = _shape(graph, op.probs)
+def _(op: ir.AttnContext, ctx: Context) -> Work:
+    heads, n_q, n_k = _shape(ctx.graph, op.probs)
     return Work(op.name, op.kind, "attn", rows=n_q, k=n_k, m=op.head_dim, heads=heads)
 
 
 @op_work.register
-def _(op: ir.Softmax, graph: ir.Graph) -> Work:
-    heads, n_q, n_k = _shape(graph, op.input)
+def _(op: ir.Softmax, ctx: Context) -> Work:
+    heads, n_q, n_k = _shape(ctx.graph, op.input)
     return Work(op.name, op.kind, "softmax", rows=heads * n_q, k=n_k)
 
 
 @op_work.register
-def _(op: ir.LayerNorm, graph: ir.Graph) -> Work:
-    n, d = _shape(graph, op.output)
-    return Work(op.name, op.kind, "layernorm", rows=n, k=d)
+def _(op: ir.LayerNorm, ctx: Context) -> Work:
+    n, d = _shape(ctx.graph, op.output)
+    return Work(op.name, op.kind, "layernorm", rows=n, k=d, ddr_parts=stream.layernorm_parts(d))
 
 
 @op_work.register
-def _(op: ir.Gelu, graph: ir.Graph) -> Work:
-    producer = graph.producer(op.input)
-    n, d = _shape(graph, op.output)
-    unit = "fused" if isinstance(producer, ir.GemmOp) else "eltwise"
-    return Work(op.name, op.kind, unit, rows=n, k=d)
+def _(op: ir.Gelu, ctx: Context) -> Work:
+    n, d = _shape(ctx.graph, op.output)
+    if op.name in ctx.fused:
+        return Work(op.name, op.kind, "fused", rows=n, k=d)
+    return Work(op.name, op.kind, "eltwise", rows=n, k=d, ddr_parts=(stream.gelu_table_bits(ctx.gelu_entries),))
 
 
 @op_work.register
-def _(op: ir.Requantize, graph: ir.Graph) -> Work:
-    shape = _shape(graph, op.output)
-    return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(graph, op.output) // shape[0])
+def _(op: ir.Requantize, ctx: Context) -> Work:
+    shape = _shape(ctx.graph, op.output)
+    return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(ctx.graph, op.output) // shape[0])
 
 
 @op_work.register
-def _(op: ir.Add, graph: ir.Graph) -> Work:
-    shape = _shape(graph, op.output)
-    return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(graph, op.output) // shape[0])
+def _(op: ir.Add, ctx: Context) -> Work:
+    shape = _shape(ctx.graph, op.output)
+    return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(ctx.graph, op.output) // shape[0])
 
 
 def workload(graph: ir.Graph) -> tuple[Work, ...]:
-    return tuple(op_work(op, graph) for op in graph.ops)
+    fused = frozenset(g.name for g in fused_gelus(schedule(graph)).values())
+    ctx = Context(graph, fused, gelu_table_entries(graph))
+    return tuple(op_work(op, ctx) for op in graph.ops)

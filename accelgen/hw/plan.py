@@ -1,8 +1,10 @@
-"""The hardware program of a design: the steps the accelerator runs per image, where every tensor lives in
-the on-chip activation memories, and how each GEMM's output rows are dealt to tiles and lanes.
+"""The plan of a design (its "program"): the steps the accelerator runs per image (with the GELU-fusion
+rule), where every tensor lives in the on-chip activation memories, and how each GEMM's output rows are
+dealt to tiles and lanes.
 
-Everything here is decided at compile time and reaches the hardware through the layer descriptors
-(descriptors.py) and the parameter blob (pack.py); the C++ units only follow it (docs/hls.md).
+Everything here is decided at compile time; the perf model prices it, and it reaches the hardware through
+the layer descriptors (codegen/descriptors.py) and the parameter blob (codegen/pack.py); the C++ units only
+follow it (docs/hls.md).
 """
 
 from __future__ import annotations
@@ -16,10 +18,7 @@ import numpy as np
 from .. import ir
 from ..design import Engine
 from ..errors import InputError
-
-NUM_MEMORIES = 2  # activation memories; operands read in the same cycle sit in different ones
-MAX_ACT_BITS = 16  # on-chip activation element width limit (constant rows are packed as 16-bit values)
-MAX_GELU_ENTRIES = 256  # GELU tables index 8-bit inputs
+from .constants import LUTRAM_MAX_DEPTH, MAX_ACT_BITS, MAX_GELU_ENTRIES, NUM_MEMORIES
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +122,17 @@ def schedule(graph: ir.Graph) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def fused_gelus(steps: tuple[Step, ...]) -> dict[str, ir.Gelu]:
+    """Linear layer name -> the GELU its requantization applies."""
+    return {s.op.name: s.gelu for s in steps if s.gelu is not None}
+
+
+def gelu_table_entries(graph: ir.Graph) -> int:
+    """Entries of every GELU table the accelerator holds (the largest table; smaller ones are zero padded),
+    1 when there is no GELU."""
+    return max([len(g.unit.values) for g in graph.ops_of(ir.Gelu)] or [1])
+
+
 def image_patch(graph: ir.Graph) -> ir.PatchEmbed:
     """The patch embedding that reads the quantized image (the only consumer the hardware supports)."""
     users = consumers(graph)[graph.ops[0].output] if graph.ops else []
@@ -157,8 +167,29 @@ def tensor_views(graph: ir.Graph) -> dict[str, View]:
     return views
 
 
+def image_lanes(patch: int, width: int, tm: int, word_bits: int) -> int:
+    """Pixels the input loader places per cycle: a run of consecutive pixels inside one DDR word and one
+    patch row, so they land in consecutive columns of one patch row, one per memory bank (at most tm)."""
+    per_word = word_bits // 8
+    return max(n for n in range(1, min(patch, per_word, tm) + 1)
+               if patch % n == 0 and width % n == 0 and per_word % n == 0)
+
+
 # ----------------------------------------------------------------------------------------------
 # Tensor placement
+
+
+def activation_bits(graph: ir.Graph, placed) -> int:
+    """Element width of the activation memories: the widest tensor placed in them."""
+    return max(ir.signed_bits(*graph.tensors[t].bounds) for t in placed)
+
+
+def activation_memory_kind(depth: int, has_uram: bool) -> str:
+    """What each activation bank is built from: LUT RAM when shallow, else URAM where the part has it,
+    else block RAM (emitted as the banks' storage binding, hls/accel_network.h)."""
+    if depth <= LUTRAM_MAX_DEPTH:
+        return "lutram"
+    return "uram" if has_uram else "bram"
 
 
 def lifetimes(steps: tuple[Step, ...]) -> dict[str, tuple[int, int]]:
@@ -242,6 +273,15 @@ def place_tensors(steps: tuple[Step, ...], views: dict[str, View], output: str, 
 # Output tiles
 
 
+def tile_count(m_fixed, m_pot, tn_fixed: int, tn_pot: int):
+    """Output tiles when fixed rows go to fixed lanes and power-of-two rows to PoT lanes in parallel
+    (works on NumPy arrays too)."""
+    fixed = -(-m_fixed // tn_fixed)
+    if tn_pot == 0:
+        return fixed
+    return np.maximum(fixed, -(-m_pot // tn_pot))
+
+
 def plan_tiles(pot_mask: np.ndarray, tn_fixed: int, tn_pot: int, tm: int) -> TilePlan:
     """Fixed rows go to the fixed lanes and power-of-two rows to the PoT lanes, both in row order,
     tile after tile (tiles = the larger of the two counts). A lane's store slot is the number of earlier
@@ -250,7 +290,7 @@ def plan_tiles(pot_mask: np.ndarray, tn_fixed: int, tn_pot: int, tm: int) -> Til
     fixed, pot = rows[~pot_mask], rows[pot_mask]
     if len(pot) and tn_pot == 0:
         raise InputError("power-of-two rows need power-of-two lanes (tn_pot > 0)")
-    count = max(math.ceil(len(fixed) / tn_fixed), math.ceil(len(pot) / tn_pot) if len(pot) else 0)
+    count = tile_count(len(fixed), len(pot), tn_fixed, tn_pot)
     tiles = []
     for t in range(count):
         f = tuple(int(r) for r in fixed[t * tn_fixed:(t + 1) * tn_fixed])
@@ -328,6 +368,24 @@ def check_supported(graph: ir.Graph, steps: tuple[Step, ...]) -> None:
             for s in graph.ops_of(ir.Softmax)}) > 1:
         raise InputError(f"model '{graph.name}': the one E2Softmax unit needs the same exponent/mantissa "
                          f"parameters in every layer")
+
+
+class ActivationMemories:
+    """The activation memories a graph's plan needs at any TM: NUM_MEMORIES memories of TM banks of
+    ``depth(tm)`` words of ``bits`` bits (the placement depends on TM only, so the search prices it
+    without building whole programs)."""
+
+    def __init__(self, graph: ir.Graph):
+        self.steps = schedule(graph)
+        self.views = tensor_views(graph)
+        self.output = graph.output
+        self._depth: dict[int, int] = {}
+        self.bits = activation_bits(graph, [s.output for s in self.steps if s.output != graph.output])
+
+    def depth(self, tm: int) -> int:
+        if tm not in self._depth:
+            self._depth[tm] = place_tensors(self.steps, self.views, self.output, tm)[1]
+        return self._depth[tm]
 
 
 def build_program(graph: ir.Graph, engine: Engine) -> Program:

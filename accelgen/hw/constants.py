@@ -1,0 +1,54 @@
+"""Constants of the hardware template: field widths and encodings of the parameter stream, on-chip
+memory organisation and the pipeline latencies of the units. The generated C++ config and Verilog
+parameters receive them by emission (codegen), never as copied literals."""
+
+from __future__ import annotations
+
+from ..passes.mixed_scheme import POT_MAX_EXP
+
+# Parameter stream (hw/stream.py, hls/gemm_engine.h)
+META_BITS = 64  # one output row's meta: channel | slot | shift | mult | res_mult
+BIAS_BITS = 64  # one requantization bias B
+ITEM_MIN_BITS = META_BITS  # a tile-buffer item is max(META_BITS, TM * WEIGHT_ITEM_BITS) bits
+WEIGHT_ITEM_BITS = 8  # widest weight element of a weight vector item
+GELU_ENTRY_BITS = 8  # GELU table entries (signed 8-bit outputs, 8-bit inputs)
+MAX_GELU_ENTRIES = 1 << GELU_ENTRY_BITS
+PREFIX_BITS = 16  # class-token rows of the patch embedding
+LN_BIAS_BITS = 64  # AILayerNorm per-channel biases
+LN_GAIN_BITS = 16  # AILayerNorm per-channel gains
+IMAGE_PIXEL_BITS = 8  # the quantized image, as the host writes it
+WORD_BITS_MIN = 64  # DDR words hold at least one 64-bit field
+
+# Row meta fields: (name, shift, bits)
+META_CHANNEL = (0, 16)
+META_SLOT = (16, 8)
+META_SHIFT = (24, 8)
+META_MULT = (32, 16)
+META_RES_MULT = (48, 16)
+META_FIELDS = {"channel": META_CHANNEL, "slot": META_SLOT, "shift": META_SHIFT, "mult": META_MULT,
+               "res_mult": META_RES_MULT}
+
+# Requantization operands (hls/requant.h)
+MULT_BITS = 16  # unsigned dyadic multipliers, normalised to [2^15, 2^16)
+SHIFT_BITS = 6  # requantization shifts are <= 62
+
+# Power-of-two weights: 4-bit codes {sign, 3-bit exponent}; exponent POT_MAX_EXP + 1 means zero
+POT_CODE_BITS = 4
+POT_EXP_BITS = POT_CODE_BITS - 1
+POT_ZERO_CODE = POT_MAX_EXP + 1
+
+# Fixed-point DSP packing (Xilinx WP486): x * ((w_a << PACK_SHIFT) + w_b)
+PACK_SHIFT = 18
+MAX_PACKED_OPERAND_BITS = PACK_SHIFT  # x and w widths must sum to at most the shift
+
+# On-chip activation memories: operands read in the same cycle sit in different ones
+NUM_MEMORIES = 2
+MAX_ACT_BITS = 16  # on-chip activation element width limit (constant rows are packed as 16-bit values)
+LUTRAM_MAX_DEPTH = 256  # banks up to this deep are LUT RAM (RAM256X1D), deeper ones block RAM / URAM
+
+# Pipeline latencies (cycles beyond the loop-nest term) of the RTL units (rtl/*.v), also the HLS model's
+GEMM_PIPELINE = 14  # rtl/gemm_tile.v: weight read 1, lanes padded to 7, requant 4, GELU 1, out queue 1
+SOFTMAX_LATENCY = 12  # rtl/e2softmax.v: stage 1 (7) + statistics queue (1) + stage 2 (4) + out queue
+LAYERNORM_LATENCY = 16  # rtl/ailayernorm.v: sums (4) + variance, rsqrt (4) + queue + normalise (7) + queue
+ELTWISE_LATENCY = 5  # rtl/eltwise_unit.v: requant 4 + out queue
+GELU_LATENCY = ELTWISE_LATENCY  # rtl/gelu_unit.v is padded to the eltwise latency

@@ -1,0 +1,157 @@
+"""The perf model prices exactly what is generated (architecture rule 8): per step, the model's DDR bytes
+equal the blob regions the packer writes, its tile-buffer items equal the items the packed stream cuts
+into, and its activation memories equal the placement the generated config declares. The designs are
+the ones the search picks for the default model on every board, plus hand-made mixed-scheme ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from accelgen import ir
+from accelgen.board import load_board
+from accelgen.codegen import hls_project as hp
+from accelgen.codegen.pack import from_bytes, value_of
+from accelgen.design import Design, Engine, LayerChoice, integer_graph
+from accelgen.frontend.importer import import_qonnx
+from accelgen.hw.constants import BIAS_BITS, GELU_ENTRY_BITS, META_BITS, META_CHANNEL, NUM_MEMORIES, POT_CODE_BITS
+from accelgen.hw.plan import activation_memory_kind
+from accelgen.hw.stream import item_bits
+from accelgen.model_source import default_model_path
+from accelgen.passes.mixed_scheme import choose_pot_rows
+from accelgen.perf.dse import DEFAULT_CAPS, explore
+from accelgen.perf.memory import banked_buffer
+from accelgen.perf.model import evaluate, profile
+from accelgen.perf.resources import activation_buffers
+
+pytestmark = pytest.mark.unit
+
+BOARDS = ("zcu102", "zcu104", "kv260", "ultra96v2", "pynqz2")
+INDEP = Path(__file__).parent / "data" / "indep_digits.onnx"
+
+
+def hand_design(graph: ir.Graph, engine: Engine, bits: int, share: float, board: str) -> Design:
+    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share)))
+                   for op in graph.ops_of(ir.GemmOp))
+    return Design("m.onnx", "0" * 64, board, 150.0, engine, layers)
+
+
+def search_cases():
+    return [("default", board, fps) for board in BOARDS for fps in (30.0, None)]
+
+
+HAND = [("default", Engine(tm=8, tn_fixed=8, tn_pot=4, dsp_packing=True), 4, 0.5, "zcu102"),
+        ("indep", Engine(tm=5, tn_fixed=3, tn_pot=2, dsp_packing=False), 8, 0.3, "pynqz2"),
+        ("indep", Engine(tm=16, tn_fixed=16, tn_pot=0, dsp_packing=True), 8, 0.0, "kv260")]
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return {"default": import_qonnx(default_model_path()), "indep": import_qonnx(INDEP)}
+
+
+@pytest.fixture(scope="module")
+def profiles(graphs):
+    return {name: profile(g) for name, g in graphs.items()}
+
+
+def case(graphs, profiles, which):
+    """(profile, evaluation, artifacts) of one design."""
+    if which[0] == "search":
+        _, model, board_name, fps = which
+        board = load_board(board_name)
+        design = explore(profiles[model], board, fps, board.default_clock_mhz, DEFAULT_CAPS, "m.onnx", "0").design
+    else:
+        _, model, engine, bits, share, board_name = which
+        board = load_board(board_name)
+        design = hand_design(graphs[model], engine, bits, share, board_name)
+    art = hp.build_artifacts(integer_graph(graphs[model], design), design, board)
+    return profiles[model], evaluate(profiles[model], design, board), art
+
+
+CASES = [("search", *c) for c in search_cases()] + [("hand", *h) for h in HAND]
+IDS = [f"{c[2]}-fps{c[3] or 'max'}" if c[0] == "search" else f"hand-{c[1]}-tm{c[2].tm}" for c in CASES]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=IDS)
+def built(request, graphs, profiles):
+    return case(graphs, profiles, request.param)
+
+
+def step_bytes(art, step) -> int:
+    """Bytes the accelerator reads from DDR for one step: its blob regions (and the image)."""
+    words = sum(r.words for r in art.blob.regions if r.step == step.name)
+    if isinstance(step.op, ir.InputQuant):
+        words += art.hw.image_words
+    return words * art.hw.word_bits // 8
+
+
+def test_model_ddr_bytes_are_the_blob_regions(built):
+    _, ev, art = built
+    model = {layer.name: layer.ddr_bytes for layer in ev.layers}
+    for step in art.program.steps:
+        assert sum(model[op.name] for op in step.ops) == step_bytes(art, step), step.name
+    assert ev.ddr_bytes == len(art.blob.data) + art.hw.image_words * art.hw.word_bits // 8
+
+
+def cut_items(bits: np.ndarray, word_bits: int, plan, k: int, tm: int, weight_bits: int, bias_rows: int,
+              gelu_entries: int) -> int:
+    """Cut a GEMM region into tile-buffer items the way the gearbox does (hls/gemm_engine.h), checking
+    every meta item names the row the tile plan puts on its lane; returns the item count."""
+    pos = items = 0
+
+    def take(width: int) -> int:
+        nonlocal pos, items
+        value = value_of(bits[pos:pos + width], False)
+        pos, items = pos + width, items + 1
+        return value
+
+    for _ in range(-(-gelu_entries * GELU_ENTRY_BITS // META_BITS) if gelu_entries else 0):
+        take(META_BITS)
+    per_item = item_bits(tm) // BIAS_BITS
+    for tile in plan.tiles:
+        for lane, row in enumerate(tile.fixed + tile.pot):
+            at, width = META_CHANNEL
+            assert take(META_BITS) >> at & ((1 << width) - 1) == row
+            left = max(bias_rows, 1)
+            while left > 0:
+                take(BIAS_BITS * min(left, per_item if bias_rows else 1))
+                left -= per_item if bias_rows else 1
+            element = weight_bits if lane < len(tile.fixed) else POT_CODE_BITS
+            for _ in range(-(-k // tm)):
+                take(tm * element)
+    assert 0 <= len(bits) - pos < word_bits, "the region ends within its last word"
+    return items
+
+
+def test_model_items_are_the_items_the_stream_cuts_into(built):
+    prof, _, art = built
+    data = from_bytes(art.blob.data)
+    layers = {w.name: w for w in prof.weights}
+    checked = 0
+    for step in art.program.steps:
+        if not isinstance(step.op, ir.GemmOp):
+            continue
+        region = art.blob.region(step.name, "gemm")
+        bits = data[region.offset * art.hw.word_bits:(region.offset + region.words) * art.hw.word_bits]
+        bias = step.op.requant.bias
+        items = cut_items(bits, art.hw.word_bits, art.program.tiles[step.name], step.op.weight.shape[1], art.hw.tm, step.op.weight.bits,
+                          bias.shape[0] if bias.ndim > 1 else 0, art.hw.gelu_entries if step.gelu else 0)
+        assert layers[step.op.name].items(art.hw.tm) == items, step.name
+        checked += 1
+    assert checked == len(prof.weights)
+
+
+def test_model_memories_are_the_placement(built):
+    prof, _, art = built
+    acts = prof.plan.activations
+    assert acts.depth(art.hw.tm) == art.program.depth == art.hw.depth
+    assert acts.bits == art.hw.act_bits
+    constants = {c.name: c.value for c in hp.config_constants(art.hw)}
+    assert (constants["NMEM"], constants["TM"], constants["DEPTH"]) == (NUM_MEMORIES, art.hw.tm, art.hw.depth)
+    board = art.board
+    kind = activation_memory_kind(art.hw.depth, board.resources["uram"] > 0)
+    assert activation_buffers(art.design.engine, prof.plan, board) == \
+        banked_buffer(art.hw.act_bits, art.hw.depth, NUM_MEMORIES * art.hw.tm, kind)
