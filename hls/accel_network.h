@@ -50,14 +50,13 @@ ap_uint<32> run_step(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_
     return beats;
 }
 
+// `mem` is the activation memories, declared by the generated top with the storage the plan chose
+// (accelgen/hw/plan.py: LUT RAM, block RAM or URAM banks).
 template <class C>
 void run_network(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_BITS>* images,
                  ap_uint<C::WORD_BITS>* logits, ap_int<64>* dump, const int descs[C::MAX_STEPS * DESC_WORDS],
-                 int n_steps, int n_images, bool dump_enable, ap_uint<64>& cycles) {
-    static act_t<C> mem[C::NMEM][C::TM][C::DEPTH];
-#pragma HLS ARRAY_PARTITION variable = mem complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = mem complete dim = 2
-#pragma HLS BIND_STORAGE variable = mem type = ram_s2p
+                 int n_steps, int n_images, bool dump_enable, ap_uint<64>& cycles,
+                 act_t<C> mem[C::NMEM][C::TM][C::DEPTH]) {
     static out_buffer_t<C> outbuf;
 #pragma HLS ARRAY_PARTITION variable = outbuf complete dim = 2
     ap_uint<64> total = 0;

@@ -18,13 +18,14 @@
 // writes at most one channel per bank, so a row's outputs take S = (largest bank occupancy) beats,
 // overlapped with the next row's KC reduction beats.
 //
-// The parameter blob region of a DDR layer is one bit stream (accelgen/codegen/pack.py):
-//   [GELU table: GELU_ENTRIES 8-bit entries, when fused]
+// The parameter blob region of a DDR layer is one bit stream (layout and sizes: accelgen/hw/stream.py;
+// field widths and positions: Config, emitted from accelgen/hw/constants.py):
+//   [GELU table: GELU_ENTRIES entries, when fused]
 //   for each tile: for each lane in use (fixed-point rows first, then power-of-two rows):
-//     meta (64 bits: channel[15:0] slot[23:16] shift[31:24] mult[47:32] res_mult[63:48])
-//     bias (64 bits each: one, or bias_rows for the patch embedding's per-(row, channel) table)
+//     meta (META_BITS: channel, slot, shift, mult, res_mult at META_*_AT)
+//     bias (BIAS_BITS each: one, or bias_rows for the patch embedding's per-(row, channel) table)
 //       (items: the meta, then the biases in groups of bias_per_item, then the weight vectors)
-//     KC weight vectors (TM x wbits for fixed rows, TM x 4-bit codes for power-of-two rows)
+//     KC weight vectors (TM x wbits for fixed rows, TM x POT_CODE_BITS codes for power-of-two rows)
 #ifndef ACCELGEN_GEMM_ENGINE_H
 #define ACCELGEN_GEMM_ENGINE_H
 
@@ -38,10 +39,11 @@
 
 namespace accel {
 
-static const int META_BITS = 64;
-static const int BIAS_BITS = 64;
-static const int GELU_ENTRY_BITS = 8;
-static const int GELU_PER_ITEM = META_BITS / GELU_ENTRY_BITS;
+// Field widths and positions come from the generated Config (accelgen/hw/constants.py).
+template <class C>
+constexpr int gelu_per_item() {
+    return C::META_BITS / C::GELU_ENTRY_BITS;
+}
 
 // Everything one GEMM step needs, decoded once from its descriptor.
 struct GemmJob {
@@ -118,13 +120,13 @@ int gemm_tiles(const GemmJob& g) {
 
 template <class C>
 constexpr int item_width() {
-    return max_int(META_BITS, C::TM * 8);
+    return max_int(C::ITEM_MIN_BITS, C::TM * C::WEIGHT_ITEM_BITS);
 }
 
 // Biases of the patch-embedding table per item (the table's biases are consecutive in the bit stream).
 template <class C>
 constexpr int bias_per_item() {
-    return item_width<C>() / BIAS_BITS;
+    return item_width<C>() / C::BIAS_BITS;
 }
 
 // Bias items of one lane: one bias, or the table's rows in groups of bias_per_item.
@@ -169,12 +171,12 @@ inline void cursor_next(TileCursor& c, int per_lane) {
 template <class C>
 int item_bits(const GemmJob& g, const TileShape<C>& s, TileCursor c) {
 #pragma HLS INLINE
-    if (c.pos == 0) return META_BITS;
+    if (c.pos == 0) return C::META_BITS;
     if (c.pos <= bias_items<C>(g)) {
         const int left = g.bias_rows - (c.pos - 1) * bias_per_item<C>();
-        return BIAS_BITS * (g.bias_rows == 0 ? 1 : (left < bias_per_item<C>() ? left : bias_per_item<C>()));
+        return C::BIAS_BITS * (g.bias_rows == 0 ? 1 : (left < bias_per_item<C>() ? left : bias_per_item<C>()));
     }
-    return C::TM * (c.lane < s.fixed ? g.wbits : 4);
+    return C::TM * (c.lane < s.fixed ? g.wbits : C::POT_CODE_BITS);
 }
 
 template <class C>
@@ -204,7 +206,7 @@ void gearbox(hls::stream<word_t<C> >& words, GemmJob g, hls::stream<item_t<C> >&
     const int buf_bits = C::WORD_BITS + item_width<C>();
     typedef ap_uint<buf_bits> buf_t;
     const int tiles = gemm_tiles<C>(g);
-    int gelu_left = g.gelu ? ceil_div(C::GELU_ENTRIES, GELU_PER_ITEM) : 0;
+    int gelu_left = g.gelu ? ceil_div(C::GELU_ENTRIES, gelu_per_item<C>()) : 0;
     int t = 0;  // every tile holds at least one lane (tiles = max over the two schemes)
     TileShape<C> shape = tile_shape<C>(g, 0);
     TileCursor cur = {0, 0};
@@ -217,7 +219,7 @@ gear:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 8192
         const bool more = gelu_left > 0 || t < tiles;
         if (!more && read >= g.param_words) break;
-        const int need = gelu_left > 0 ? META_BITS : item_bits<C>(g, shape, cur);
+        const int need = gelu_left > 0 ? C::META_BITS : item_bits<C>(g, shape, cur);
         const bool emit = more && have >= need;
         const int kept = emit ? have - need : have;
         const bool fetch = read < g.param_words && kept + C::WORD_BITS <= buf_bits;
@@ -279,7 +281,7 @@ struct LaneParams {
 template <class C>
 using wfix_t = typename EngineTypes<C>::w_t[2][C::TN_FIXED][C::KC_MAX][C::TM];
 template <class C>
-using wpot_t = pot_code_t[2][EngineTypes<C>::TNP][C::KC_MAX][C::TM];
+using wpot_t = pot_code_t<C::POT_CODE_BITS>[2][EngineTypes<C>::TNP][C::KC_MAX][C::TM];
 template <class C>
 using lanes_t = LaneParams[2][EngineTypes<C>::LANES];
 template <class C>
@@ -291,7 +293,7 @@ using accs_t = typename EngineTypes<C>::acc_t[EngineTypes<C>::LANES];
 template <class C>
 using latch_t = typename EngineTypes<C>::acc_t[2][EngineTypes<C>::LANES];
 template <class C>
-using gelu_tables_t = ap_int<GELU_ENTRY_BITS>[C::TM][C::GELU_ENTRIES];
+using gelu_tables_t = ap_int<C::GELU_ENTRY_BITS>[C::TM][C::GELU_ENTRIES];
 
 template <class C>
 void clear_slots(slots_t<C>& sel, int half) {
@@ -307,6 +309,13 @@ clear_sel:
     }
 }
 
+// Field of a row meta item: `BITS` bits from bit `AT`.
+template <int AT, int BITS, class Item>
+ap_uint<BITS> meta_field(const Item& item) {
+#pragma HLS INLINE
+    return item.range(AT + BITS - 1, AT);
+}
+
 // Apply one DDR item of a tile to buffer half `half`.
 template <class C>
 void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias, slots_t<C>& sel, int half,
@@ -316,19 +325,19 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias,
     const int lane = fixed ? c.lane : C::TN_FIXED + (c.lane - shape.fixed);
     const int n_bias = bias_items<C>(g);
     if (c.pos == 0) {
-        const int chan = ap_uint<16>(item.range(15, 0)).to_int();
-        const int slot = ap_uint<8>(item.range(23, 16)).to_int();
+        const int chan = meta_field<C::META_CHANNEL_AT, C::META_CHANNEL_BITS>(item).to_int();
+        const int slot = meta_field<C::META_SLOT_AT, C::META_SLOT_BITS>(item).to_int();
         lp[half][lane].col = chan;
-        lp[half][lane].shift = item.range(31, 24);
-        lp[half][lane].mult = item.range(47, 32);
-        lp[half][lane].res_mult = item.range(63, 48);
+        lp[half][lane].shift = meta_field<C::META_SHIFT_AT, C::META_SHIFT_BITS>(item);
+        lp[half][lane].mult = meta_field<C::META_MULT_AT, C::META_MULT_BITS>(item);
+        lp[half][lane].res_mult = meta_field<C::META_RES_MULT_AT, C::META_RES_MULT_BITS>(item);
         sel[half][slot][chan % C::TM] = lane + 1;
     } else if (c.pos <= n_bias) {
     unpack_biases:
         for (int j = 0; j < bias_per_item<C>(); ++j) {
 #pragma HLS UNROLL
             const int row = (c.pos - 1) * bias_per_item<C>() + j;
-            if (j == 0 || row < g.bias_rows) bias[half][lane][row] = bias_t(item.range(BIAS_BITS * j + BIAS_BITS - 1, BIAS_BITS * j));
+            if (j == 0 || row < g.bias_rows) bias[half][lane][row] = bias_t(item.range(C::BIAS_BITS * j + C::BIAS_BITS - 1, C::BIAS_BITS * j));
         }
     } else {
         const int kc = c.pos - 1 - n_bias;
@@ -336,7 +345,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias,
         for (int i = 0; i < C::TM; ++i) {
 #pragma HLS UNROLL
             if (!fixed) {
-                wp[half][lane - C::TN_FIXED][kc][i] = item.range(4 * i + 3, 4 * i);
+                wp[half][lane - C::TN_FIXED][kc][i] = item.range(C::POT_CODE_BITS * i + C::POT_CODE_BITS - 1, C::POT_CODE_BITS * i);
             } else if (g.wbits == 8) {
                 wf[half][lane][kc][i] = ap_int<8>(item.range(8 * i + 7, 8 * i));
             } else {
@@ -478,7 +487,7 @@ pot_lanes:
     for (int l = 0; l < C::TN_POT; ++l) {
 #pragma HLS UNROLL
         const int lane = C::TN_FIXED + l;
-        acc[lane] = (first ? acc_t(0) : acc[lane]) + pot_dot<C::TM, C::X_BITS, C::POT_MAX_EXP>(x, wp[half][l][b]);
+        acc[lane] = (first ? acc_t(0) : acc[lane]) + pot_dot<C::TM, C::X_BITS, C::POT_MAX_EXP, C::POT_CODE_BITS>(x, wp[half][l][b]);
     }
     if (b == kc_n - 1) {
     latch:
@@ -560,17 +569,18 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
 
     if (ddr && g.gelu) {
     gelu_table:
-        for (int i = 0; i < ceil_div(C::GELU_ENTRIES, GELU_PER_ITEM); ++i) {
+        for (int i = 0; i < ceil_div(C::GELU_ENTRIES, gelu_per_item<C>()); ++i) {
 #pragma HLS PIPELINE II = 1
             const item_t<C> item = items.read();
         gelu_entries:
-            for (int j = 0; j < GELU_PER_ITEM; ++j) {
+            for (int j = 0; j < gelu_per_item<C>(); ++j) {
 #pragma HLS UNROLL
-                const int e = i * GELU_PER_ITEM + j;
+                const int e = i * gelu_per_item<C>() + j;
             gelu_copies:
                 for (int b = 0; b < C::TM; ++b) {
 #pragma HLS UNROLL
-                    if (e < C::GELU_ENTRIES) gelu[b][e] = ap_int<GELU_ENTRY_BITS>(item.range(8 * j + 7, 8 * j));
+                    if (e < C::GELU_ENTRIES) gelu[b][e] = ap_int<C::GELU_ENTRY_BITS>(
+                        item.range(C::GELU_ENTRY_BITS * j + C::GELU_ENTRY_BITS - 1, C::GELU_ENTRY_BITS * j));
                 }
             }
             ++beats;

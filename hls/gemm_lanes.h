@@ -17,8 +17,9 @@
 
 namespace accel {
 
-typedef ap_uint<4> pot_code_t;
-static const int POT_EXP_BITS = 3;
+// Power-of-two weight codes {sign, exponent} of CODE_BITS bits (Config::POT_CODE_BITS).
+template <int CODE_BITS>
+using pot_code_t = ap_uint<CODE_BITS>;
 
 template <int XB, int WB>
 ap_int<XB + WB> fixed_product(ap_int<XB> x, ap_int<WB> w) {
@@ -39,13 +40,14 @@ void packed_products(ap_int<XB> x, ap_int<WB> wa, ap_int<WB> wb, ap_int<XB + WB>
     pa = high + ap_int<2>(p[SH - 1] ? 1 : 0);
 }
 
-// x * (+-2^e) for a power-of-two code; exponents above EMAX (the code 7) encode zero.
-template <int XB, int EMAX>
-ap_int<XB + EMAX + 1> pot_product(ap_int<XB> x, pot_code_t code) {
+// x * (+-2^e) for a power-of-two code; exponents above EMAX (the code EMAX + 1) encode zero.
+template <int XB, int EMAX, int CODE_BITS>
+ap_int<XB + EMAX + 1> pot_product(ap_int<XB> x, pot_code_t<CODE_BITS> code) {
 #pragma HLS INLINE
     typedef ap_int<XB + EMAX + 1> p_t;
-    const ap_uint<POT_EXP_BITS> e = code.range(POT_EXP_BITS - 1, 0);
-    const bool neg = code[POT_EXP_BITS];
+    const int exp_bits = CODE_BITS - 1;
+    const ap_uint<exp_bits> e = code.range(exp_bits - 1, 0);
+    const bool neg = code[exp_bits];
     const p_t shifted = e > EMAX ? p_t(0) : p_t(p_t(x) << e);
     const p_t flip = neg ? p_t(-1) : p_t(0);
     return (shifted ^ flip) + p_t(neg ? 1 : 0);
@@ -81,14 +83,14 @@ packed_tree:
     sb = sumb;
 }
 
-template <int TM, int XB, int EMAX>
-ap_int<XB + EMAX + 1 + bits_for(TM)> pot_dot(const ap_int<XB> x[TM], const pot_code_t c[TM]) {
+template <int TM, int XB, int EMAX, int CODE_BITS>
+ap_int<XB + EMAX + 1 + bits_for(TM)> pot_dot(const ap_int<XB> x[TM], const pot_code_t<CODE_BITS> c[TM]) {
 #pragma HLS INLINE
     ap_int<XB + EMAX + 1 + bits_for(TM)> sum = 0;
 pot_tree:
     for (int i = 0; i < TM; ++i) {
 #pragma HLS UNROLL
-        sum += pot_product<XB, EMAX>(x[i], c[i]);
+        sum += pot_product<XB, EMAX, CODE_BITS>(x[i], c[i]);
     }
     return sum;
 }

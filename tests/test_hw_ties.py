@@ -17,7 +17,7 @@ from accelgen.codegen.pack import from_bytes, value_of
 from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.frontend.importer import import_qonnx
 from accelgen.hw.constants import BIAS_BITS, GELU_ENTRY_BITS, META_BITS, META_CHANNEL, NUM_MEMORIES, POT_CODE_BITS
-from accelgen.hw.plan import activation_memory_kind
+from accelgen.hw.memory import activation_storage
 from accelgen.hw.stream import item_bits
 from accelgen.model_source import default_model_path
 from accelgen.passes.mixed_scheme import choose_pot_rows
@@ -152,6 +152,27 @@ def test_model_memories_are_the_placement(built):
     constants = {c.name: c.value for c in hp.config_constants(art.hw)}
     assert (constants["NMEM"], constants["TM"], constants["DEPTH"]) == (NUM_MEMORIES, art.hw.tm, art.hw.depth)
     board = art.board
-    kind = activation_memory_kind(art.hw.depth, board.resources["uram"] > 0)
+    kind = activation_storage(art.hw.act_bits, art.hw.depth, art.hw.tm, board)
+    top = hp.render_hls_project(art.graph, art.design, board)["accel_top.cpp"]
+    assert f"BIND_STORAGE variable = mem type = ram_s2p impl = {kind}\n" in top
     assert activation_buffers(art.design.engine, prof.plan, board) == \
         banked_buffer(art.hw.act_bits, art.hw.depth, NUM_MEMORIES * art.hw.tm, kind)
+
+
+def test_every_template_constant_is_emitted_and_no_header_restates_one(built):
+    import re
+
+    from accelgen.hw import constants as template
+    from accelgen.resources import hls_dir
+
+    _, _, art = built
+    config = hp.render_hls_project(art.graph, art.design, art.board)["accel_config.h"]
+    for name, value in template.emitted().items():
+        assert f"static constexpr int {name} = {value};" in config, name
+    declared = set(re.findall(r"static constexpr [\w:]+ (\w+)", config))
+    python_names = {n for n in vars(template) if n.isupper()}
+    for header in sorted(hls_dir().glob("*.h")):
+        text = header.read_text()
+        assert set(re.findall(r"C::([A-Z_]+)\b", text)) <= declared, header.name
+        defined = set(re.findall(r"static const(?:expr)? int (\w+) =", text))
+        assert not defined & python_names, (header.name, defined & python_names)

@@ -12,10 +12,11 @@ import numpy as np
 from .. import ir
 from ..board import Board
 from ..errors import InputError
+from ..hw import constants as template
+from ..hw.constants import MAX_PACKED_OPERAND_BITS, PACK_SHIFT, WORD_BITS_MIN
+from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes
 from ..numerics import layernorm as ln_numerics
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
-from ..hw.constants import MAX_PACKED_OPERAND_BITS, NUM_MEMORIES, PACK_SHIFT, WORD_BITS_MIN
-from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes
 from ..passes.mixed_scheme import POT_MAX_EXP
 
 
@@ -187,17 +188,18 @@ class Table:
 
 
 def config_constants(hw: HwConfig) -> list[Constant]:
-    """Every scalar of the Config struct, in declaration order."""
+    """Every scalar of the Config struct, in declaration order: the template's constants (hw/constants.py),
+    then the design's."""
     c = Constant
-    return [
+    return [c(name, value) for name, value in template.emitted().items()] + [
         c("TM", hw.tm), c("TN_FIXED", hw.tn_fixed), c("TN_POT", hw.tn_pot),
-        c("DSP_PACKING", int(hw.dsp_packing), "bool"), c("PACK_SHIFT", PACK_SHIFT),
+        c("DSP_PACKING", int(hw.dsp_packing), "bool"),
         c("POT_MAX_EXP", POT_MAX_EXP),
         c("X_BITS", hw.x_bits), c("W_BITS", hw.w_bits), c("ACC_BITS", hw.acc_bits), c("SUM_BITS", hw.sum_bits),
         c("ACT_BITS", hw.act_bits), c("OUT_BITS", hw.out_bits),
         c("KC_MAX", hw.kc_max), c("BIAS_ROWS_MAX", hw.bias_rows_max), c("SLOTS_MAX", hw.slots_max),
         c("GELU_ENTRIES", hw.gelu_entries), c("WORD_BITS", hw.word_bits), c("IMG_LANES", hw.img_lanes),
-        c("NMEM", NUM_MEMORIES), c("DEPTH", hw.depth),
+        c("DEPTH", hw.depth),
         c("SM_LANES", hw.sm.lanes), c("SM_N_MAX", hw.sm.n_max), c("SM_E_BITS", hw.sm.e_bits), c("SM_S_BITS", hw.sm.s_bits),
         c("SM_EXP_FRAC", hw.sm.exp_frac), c("SM_RECIP_BITS", hw.sm.recip_bits), c("SM_SUM_FRAC", hw.sm.sum_frac),
         c("SM_CODE_MAX", hw.sm.code_max), c("SM_RECIP_FRAC", RECIP_FRAC),

@@ -22,6 +22,8 @@ from .. import ir
 from ..board import Board
 from ..design import Design
 from ..errors import InputError
+from ..hw.memory import activation_storage
+from ..hw.plan import Program, build_program
 from ..numerics.primitives import quantize_float
 from ..resources import hls_dir, templates_dir
 from ..sim.numpy_sim import NumpySimulator
@@ -29,7 +31,6 @@ from .config import HwConfig, config_constants, config_tables, hw_config
 from .descriptors import DESC_WORDS, FIELDS, KINDS
 from .names import unique_identifiers
 from .pack import Blob, pack_program
-from ..hw.plan import Program, build_program
 from .steps import DumpEntry, descriptors, dump_layout
 
 VERSION = "0.1.0"
@@ -179,7 +180,8 @@ def top_context(art: Artifacts) -> dict:
             "params_words": art.blob.words, "image_words": consts["IMAGE_WORDS"],
             "logit_words": consts["LOGIT_WORDS"], "dump_elems": consts["DUMP_ELEMS"],
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],
-            "axilite": list(AXILITE_PORTS)}
+            "axilite": list(AXILITE_PORTS), "nmem": consts["NMEM"],
+            "act_memory": activation_storage(art.hw.act_bits, art.hw.depth, art.hw.tm, art.board)}
 
 
 def image_shape(graph: ir.Graph) -> tuple[int, ...]:

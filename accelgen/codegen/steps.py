@@ -8,9 +8,9 @@ from functools import singledispatch
 import numpy as np
 
 from .. import ir
+from ..hw.plan import Place, Program, Step, row_range, regular_step
 from .descriptors import KINDS, encode, split64
 from .pack import Blob
-from ..hw.plan import Place, Program, Step, row_range, regular_step
 
 
 @dataclass(frozen=True)

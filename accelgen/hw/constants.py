@@ -44,7 +44,6 @@ MAX_PACKED_OPERAND_BITS = PACK_SHIFT  # x and w widths must sum to at most the s
 # On-chip activation memories: operands read in the same cycle sit in different ones
 NUM_MEMORIES = 2
 MAX_ACT_BITS = 16  # on-chip activation element width limit (constant rows are packed as 16-bit values)
-LUTRAM_MAX_DEPTH = 256  # banks up to this deep are LUT RAM (RAM256X1D), deeper ones block RAM / URAM
 
 # Pipeline latencies (cycles beyond the loop-nest term) of the RTL units (rtl/*.v), also the HLS model's
 GEMM_PIPELINE = 14  # rtl/gemm_tile.v: weight read 1, lanes padded to 7, requant 4, GELU 1, out queue 1
@@ -52,3 +51,17 @@ SOFTMAX_LATENCY = 12  # rtl/e2softmax.v: stage 1 (7) + statistics queue (1) + st
 LAYERNORM_LATENCY = 16  # rtl/ailayernorm.v: sums (4) + variance, rsqrt (4) + queue + normalise (7) + queue
 ELTWISE_LATENCY = 5  # rtl/eltwise_unit.v: requant 4 + out queue
 GELU_LATENCY = ELTWISE_LATENCY  # rtl/gelu_unit.v is padded to the eltwise latency
+
+
+def emitted() -> dict[str, int]:
+    """The template constants the generated C++ config carries (every one the kernel headers read)."""
+    return {
+        "META_BITS": META_BITS, "BIAS_BITS": BIAS_BITS, "ITEM_MIN_BITS": ITEM_MIN_BITS,
+        "WEIGHT_ITEM_BITS": WEIGHT_ITEM_BITS, "GELU_ENTRY_BITS": GELU_ENTRY_BITS, "POT_CODE_BITS": POT_CODE_BITS,
+        "META_CHANNEL_AT": META_CHANNEL[0], "META_CHANNEL_BITS": META_CHANNEL[1],
+        "META_SLOT_AT": META_SLOT[0], "META_SLOT_BITS": META_SLOT[1],
+        "META_SHIFT_AT": META_SHIFT[0], "META_SHIFT_BITS": META_SHIFT[1],
+        "META_MULT_AT": META_MULT[0], "META_MULT_BITS": META_MULT[1],
+        "META_RES_MULT_AT": META_RES_MULT[0], "META_RES_MULT_BITS": META_RES_MULT[1],
+        "PACK_SHIFT": PACK_SHIFT, "NMEM": NUM_MEMORIES,
+    }

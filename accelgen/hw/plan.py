@@ -18,7 +18,7 @@ import numpy as np
 from .. import ir
 from ..design import Engine
 from ..errors import InputError
-from .constants import LUTRAM_MAX_DEPTH, MAX_ACT_BITS, MAX_GELU_ENTRIES, NUM_MEMORIES
+from .constants import MAX_ACT_BITS, MAX_GELU_ENTRIES, NUM_MEMORIES
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,14 +182,6 @@ def image_lanes(patch: int, width: int, tm: int, word_bits: int) -> int:
 def activation_bits(graph: ir.Graph, placed) -> int:
     """Element width of the activation memories: the widest tensor placed in them."""
     return max(ir.signed_bits(*graph.tensors[t].bounds) for t in placed)
-
-
-def activation_memory_kind(depth: int, has_uram: bool) -> str:
-    """What each activation bank is built from: LUT RAM when shallow, else URAM where the part has it,
-    else block RAM (emitted as the banks' storage binding, hls/accel_network.h)."""
-    if depth <= LUTRAM_MAX_DEPTH:
-        return "lutram"
-    return "uram" if has_uram else "bram"
 
 
 def lifetimes(steps: tuple[Step, ...]) -> dict[str, tuple[int, int]]:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-
-# (width bits, depth) aspect ratios of one block
-BRAM36_SHAPES = ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768))
-URAM_SHAPES = ((72, 4096),)
+from ..hw.memory import URAM_SHAPES, blocks_for
 
 
 # Distributed (LUT) memories: a ROM/single-port RAM stores 64 bits per LUT6 (RAM64X1S); a simple dual-port
@@ -25,11 +22,6 @@ class Blocks:
 
     def __add__(self, other: "Blocks") -> "Blocks":
         return Blocks(self.bram36 + other.bram36, self.uram + other.uram, self.luts + other.luts)
-
-
-def blocks_for(width_bits: int, depth: int, shapes=BRAM36_SHAPES) -> int:
-    """Blocks of one memory of ``width_bits`` x ``depth`` (best aspect ratio)."""
-    return min(math.ceil(width_bits / w) * math.ceil(depth / d) for w, d in shapes)
 
 
 def banked_buffer(width_bits: int, depth: int, banks: int, memory: str) -> Blocks:

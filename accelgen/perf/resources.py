@@ -16,7 +16,8 @@ from importlib import resources
 from ..board import RESOURCE_KINDS, Board
 from ..design import Engine
 from ..hw.constants import NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
-from ..hw.plan import ActivationMemories, activation_memory_kind
+from ..hw.memory import activation_storage
+from ..hw.plan import ActivationMemories
 from .memory import Blocks, banked_buffer
 
 ACT_BITS = 8  # elements of the units' row / token buffers
@@ -111,7 +112,7 @@ def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
 def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks:
     """The placement's activation memories (hw/plan.py): NUM_MEMORIES x TM banks of its depth."""
     depth = plan.activations.depth(engine.tm)
-    kind = activation_memory_kind(depth, board.resources["uram"] > 0)
+    kind = activation_storage(plan.activations.bits, depth, engine.tm, board)
     return banked_buffer(plan.activations.bits, depth, NUM_MEMORIES * engine.tm, kind)
 
 
