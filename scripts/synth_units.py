@@ -5,7 +5,7 @@ Runs `synth_xilinx -family xcup` (UltraScale+) and `-family xc7` (7-series) on e
 parameters — the requantization lane, E2Softmax, AILayerNorm, the GELU table unit and the elementwise unit
 (each at 1 and 4 lanes), and a reference GEMM tile for the documentation — and writes
 accelgen/perf/unit_costs.json: per family and unit, LUT / FF / DSP / BRAM36 of ONE instance as
-accelgen.perf.resources.unit_cost reads it (requant: one output lane; e2softmax, ailayernorm, gelu,
+accelgen.perf.resource_model.unit_cost reads it (requant: one output lane; e2softmax, ailayernorm, gelu,
 eltwise: one unit lane, i.e. the 4-lane unit divided by 4). The row / token buffers of E2Softmax and
 AILayerNorm are counted by the perf model from their sizes (perf/resources.py unit_buffers), so they are
 synthesized on their own (ram_sdp at the same size) and subtracted: the unit's numbers are its logic, the

@@ -24,7 +24,7 @@ from accelgen.passes.mixed_scheme import choose_pot_rows
 from accelgen.perf.dse import DEFAULT_CAPS, explore
 from accelgen.perf.memory import banked_buffer
 from accelgen.perf.model import evaluate, profile
-from accelgen.perf.resources import activation_buffers
+from accelgen.perf.resource_model import activation_buffers
 
 pytestmark = pytest.mark.unit
 

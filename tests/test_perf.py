@@ -17,7 +17,7 @@ from accelgen.hw.plan import image_lanes, tile_count
 from accelgen.perf import cycles as cy
 from accelgen.perf.dse import DEFAULT_CAPS, explore
 from accelgen.perf.model import bytes_per_cycle, evaluate, profile
-from accelgen.perf.resources import BufferPlan, design_resources
+from accelgen.perf.resource_model import BufferPlan, design_resources
 
 pytestmark = pytest.mark.unit
 

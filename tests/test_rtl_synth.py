@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import load_script
 
-from accelgen.perf.resources import Resources, unit_cost
+from accelgen.perf.resource_model import Resources, unit_cost
 
 pytestmark = pytest.mark.rtl
 

@@ -20,7 +20,7 @@ from ..design import Design, Engine, LayerChoice
 from ..errors import InfeasibleError, InputError
 from . import cycles as cy
 from .model import Evaluation, Profile, bytes_per_cycle, evaluate, other_cycles
-from .resources import design_resources
+from .resource_model import design_resources
 
 DEFAULT_CAPS = {"dsp": 0.8, "lut": 0.7, "ff": 0.5, "bram36": 0.8, "uram": 0.8}
 TM = (4, 8, 16, 32, 64)

@@ -18,7 +18,7 @@ from ..hw.plan import ActivationMemories, fused_gelus, gelu_table_entries, sched
 from ..passes import to_integer
 from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
 from . import cycles as cy
-from .resources import BufferPlan, Resources, design_resources
+from .resource_model import BufferPlan, Resources, design_resources
 from .workload import Work, workload
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..board import Board
 from .dse import DEFAULT_CAPS
 from .model import bytes_per_cycle
-from .resources import lane_fit
+from .resource_model import lane_fit
 
 REFERENCE_TM = 16  # lane costs are taken at a typical reduction width
 
