@@ -13,6 +13,7 @@ import pytest
 from accelgen import ir
 from accelgen.board import load_board
 from accelgen.codegen import rtl_project as rp
+from accelgen.hw.stream import pot_codes
 from accelgen.design import Design, Engine
 from accelgen.errors import InputError
 from accelgen.numerics import layernorm as ln_num
@@ -99,11 +100,12 @@ def test_packing_needs_a_board_that_can_pack(graph):
 
 
 def test_power_of_two_codes():
-    assert [rp.pot_code(v) for v in (1, 2, 64, -1, -64, 0)] == [0, 1, 6, 8, 14, 7]
+    """The RTL lanes and the HLS engine read the codes of accelgen.hw.stream (4 bits: sign, exponent)."""
+    assert pot_codes(np.array([1, 2, 64, -1, -64, 0])).tolist() == [0, 1, 6, 8, 14, 7]
     with pytest.raises(ValueError):
-        rp.pot_code(3)
+        pot_codes(np.array([3]))
     with pytest.raises(ValueError):
-        rp.pot_code(128)
+        pot_codes(np.array([128]))
 
 
 def test_identifiers_are_sanitized(graph):

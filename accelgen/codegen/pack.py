@@ -15,9 +15,9 @@ import numpy as np
 
 from .. import ir
 from ..hw.constants import (BIAS_BITS, GELU_ENTRY_BITS, LN_BIAS_BITS, LN_GAIN_BITS, META_BITS, META_FIELDS,
-                            POT_CODE_BITS, POT_ZERO_CODE, PREFIX_BITS)
+                            POT_CODE_BITS, PREFIX_BITS)
 from ..hw.plan import Program, Step, TilePlan, pot_mask
-from ..passes.mixed_scheme import POT_MAX_EXP
+from ..hw.stream import pot_codes
 from .config import HwConfig
 
 
@@ -88,16 +88,6 @@ def value_of(bits: np.ndarray, signed: bool) -> int:
 
 # ----------------------------------------------------------------------------------------------
 # Field encodings
-
-
-def pot_codes(values: np.ndarray) -> np.ndarray:
-    """Codes of power-of-two weights: (sign << exponent bits) | exponent; 0 -> POT_ZERO_CODE (sign 0)."""
-    v = np.asarray(values, dtype=np.int64)
-    mag = np.abs(v)
-    exp = np.where(mag > 0, np.log2(np.maximum(mag, 1)).round().astype(np.int64), POT_ZERO_CODE)
-    if np.any((mag > 0) & ((1 << np.minimum(exp, 62)) != mag)) or np.any((mag > 0) & (exp > POT_MAX_EXP)):
-        raise ValueError("power-of-two row holds a value that is not 0 or +-2^e, e <= 6")
-    return np.where(v < 0, 1 << (POT_CODE_BITS - 1), 0) | exp
 
 
 def meta_word(chan: int, slot: int, shift: int, mult: int, res_mult: int) -> int:

@@ -27,35 +27,22 @@ from .. import ir
 from ..board import Board
 from ..design import Design
 from ..errors import InputError
+from ..hw.constants import (ADDER_TREE_LEVELS_PER_REGISTER, ELTWISE_LATENCY, GELU_LATENCY, GEMM_LANE_PAD,
+                            GEMM_TILE_STAGES, LAYERNORM_LATENCY, MULT_BITS, PACK_SHIFT, POT_CODE_BITS, SHIFT_BITS,
+                            SOFTMAX_LATENCY)
 from ..numerics import layernorm as ln_num
-from ..numerics.primitives import MULT_BITS
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
-from ..passes.mixed_scheme import POT_MAX_EXP
 from ..resources import rtl_dir, templates_dir
 from .names import sanitize, unique_identifiers
 
 PREFIX = "accel"  # module names of the design's units: accel_gemm_tile, accel_e2softmax, ...
-PACK_SHIFT = 18  # dsp_pack2 field shift (Xilinx WP486): x * ((w_a << 18) + w_b)
-POT_CODE_BITS = 4  # {sign, 3-bit exponent}; exponent 7 = zero
-POT_ZERO = (1 << (POT_CODE_BITS - 1)) - 1
-PIPE_LVLS = 2  # adder-tree register every 2 levels (as measured in lane_costs.json)
-TILE_LPAD = 7  # lane latency the tile pads to: 4 + clog2(64) // 2 (TM <= 64)
 TILE_OUT_DEPTH = 32
 UNIT_OUT_DEPTH = 8  # output queues: more than the beats in flight between a read and its output
 LAYERNORM_OUT_DEPTH = 16  # its stage 2 is 7 registers deep
 GELU_OUT_DEPTH = 8
 STATS_DEPTH = 16
 BUFFER_SLACK = 16  # row/token buffer beats beyond two rows (short rows stream at II = 1)
-SHIFT_BITS = 6  # requantization shifts are <= 62
 CFG_BITS = 8  # signed softmax configuration fields (in_frac - F, out_frac)
-
-# Latencies of the units (cycles from the first accepted beat to the last output transfer beyond the
-# loop-nest term), as documented in the RTL headers and measured by the benches.
-TILE_LATENCY = 7 + TILE_LPAD
-SOFTMAX_LATENCY = 12
-LAYERNORM_LATENCY = 16
-ELTWISE_LATENCY = 5
-GELU_LATENCY = 5
 
 # Generic sources in compile order (relative to the rtl package).
 LIB_FILES = ("lanes/adder_tree.v", "lanes/fixed_lane.v", "lanes/pot_lane.v", "lanes/dsp_pack2.v",
@@ -108,9 +95,9 @@ class TileHw:
     shb: int = SHIFT_BITS
     pwb: int = POT_CODE_BITS
     sh: int = PACK_SHIFT
-    pipe_lvls: int = PIPE_LVLS
+    pipe_lvls: int = ADDER_TREE_LEVELS_PER_REGISTER
     out_depth: int = TILE_OUT_DEPTH
-    lpad: int = TILE_LPAD
+    lpad: int = GEMM_LANE_PAD
 
     @property
     def tn(self) -> int:
@@ -124,7 +111,7 @@ class TileHw:
     def latency(self) -> int:
         t = clog2(self.tm) // self.pipe_lvls if self.pipe_lvls else 0
         lanes = (4 if self.pack and self.tnf >= 2 else 3) + t
-        return 7 + max(lanes, self.lpad)
+        return GEMM_TILE_STAGES + max(lanes, self.lpad)
 
 
 @dataclass(frozen=True)
@@ -694,19 +681,3 @@ def write_rtl(graph: ir.Graph, design: Design, board: Board, out_dir: str | Path
         path.write_text(text)
         written.append(path)
     return written
-
-
-def pot_code(value: int) -> int:
-    """4-bit power-of-two code of an integer weight 0 or +-2^e (e <= POT_MAX_EXP)."""
-    value = int(value)
-    if value == 0:
-        return POT_ZERO
-    mag = abs(value)
-    e = mag.bit_length() - 1
-    if mag != 1 << e or e > POT_MAX_EXP:
-        raise ValueError(f"{value} is not 0 or +-2^e with e <= {POT_MAX_EXP}")
-    return ((1 if value < 0 else 0) << (POT_CODE_BITS - 1)) | e
-
-
-def pot_codes(values: np.ndarray) -> np.ndarray:
-    return np.vectorize(pot_code, otypes=[np.int64])(values) if values.size else values.astype(np.int64)

@@ -4,6 +4,7 @@ parameters receive them by emission (codegen), never as copied literals."""
 
 from __future__ import annotations
 
+from ..numerics.primitives import MULT_BITS
 from ..passes.mixed_scheme import POT_MAX_EXP
 
 # Parameter stream (hw/stream.py, hls/gemm_engine.h)
@@ -28,8 +29,7 @@ META_RES_MULT = (48, 16)
 META_FIELDS = {"channel": META_CHANNEL, "slot": META_SLOT, "shift": META_SHIFT, "mult": META_MULT,
                "res_mult": META_RES_MULT}
 
-# Requantization operands (hls/requant.h)
-MULT_BITS = 16  # unsigned dyadic multipliers, normalised to [2^15, 2^16)
+# Requantization operands (hls/requant.h; the multiplier width MULT_BITS is the numerics')
 SHIFT_BITS = 6  # requantization shifts are <= 62
 
 # Power-of-two weights: 4-bit codes {sign, 3-bit exponent}; exponent POT_MAX_EXP + 1 means zero
@@ -45,8 +45,12 @@ MAX_PACKED_OPERAND_BITS = PACK_SHIFT  # x and w widths must sum to at most the s
 NUM_MEMORIES = 2
 MAX_ACT_BITS = 16  # on-chip activation element width limit (constant rows are packed as 16-bit values)
 
-# Pipeline latencies (cycles beyond the loop-nest term) of the RTL units (rtl/*.v), also the HLS model's
-GEMM_PIPELINE = 14  # rtl/gemm_tile.v: weight read 1, lanes padded to 7, requant 4, GELU 1, out queue 1
+# Pipeline latencies (cycles beyond the loop-nest term) of the RTL units (rtl/*.v), as the perf model
+# charges them and the RTL benches measure them
+ADDER_TREE_LEVELS_PER_REGISTER = 2  # the lanes' adder trees register every 2 levels (lane_costs.json)
+GEMM_LANE_PAD = 7  # lane latency rtl/gemm_tile.v pads every lane to: 4 + clog2(64) // 2 (TM <= 64)
+GEMM_TILE_STAGES = 7  # rtl/gemm_tile.v besides the lanes: weight read 1, requant 4, GELU 1, out queue 1
+GEMM_PIPELINE = GEMM_TILE_STAGES + GEMM_LANE_PAD
 SOFTMAX_LATENCY = 12  # rtl/e2softmax.v: stage 1 (7) + statistics queue (1) + stage 2 (4) + out queue
 LAYERNORM_LATENCY = 16  # rtl/ailayernorm.v: sums (4) + variance, rsqrt (4) + queue + normalise (7) + queue
 ELTWISE_LATENCY = 5  # rtl/eltwise_unit.v: requant 4 + out queue
@@ -63,5 +67,5 @@ def emitted() -> dict[str, int]:
         "META_SHIFT_AT": META_SHIFT[0], "META_SHIFT_BITS": META_SHIFT[1],
         "META_MULT_AT": META_MULT[0], "META_MULT_BITS": META_MULT[1],
         "META_RES_MULT_AT": META_RES_MULT[0], "META_RES_MULT_BITS": META_RES_MULT[1],
-        "PACK_SHIFT": PACK_SHIFT, "NMEM": NUM_MEMORIES,
+        "PACK_SHIFT": PACK_SHIFT, "NMEM": NUM_MEMORIES, "MULT_BITS": MULT_BITS, "SHIFT_BITS": SHIFT_BITS,
     }

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import (BIAS_BITS, GELU_ENTRY_BITS, IMAGE_PIXEL_BITS, ITEM_MIN_BITS, LN_BIAS_BITS, LN_GAIN_BITS, META_BITS,
-                        POT_CODE_BITS, PREFIX_BITS, WEIGHT_ITEM_BITS)
+from ..passes.mixed_scheme import POT_MAX_EXP
+from .constants import (BIAS_BITS, GELU_ENTRY_BITS, IMAGE_PIXEL_BITS, ITEM_MIN_BITS, LN_BIAS_BITS, LN_GAIN_BITS,
+                        META_BITS, POT_CODE_BITS, POT_ZERO_CODE, PREFIX_BITS, WEIGHT_ITEM_BITS)
 
 
 def ceil_div(a, b):
@@ -103,3 +104,13 @@ def image_bits(pixels: int) -> int:
 def gelu_table_bits(entries: int) -> int:
     """Bits of an unfused GELU's table region."""
     return entries * GELU_ENTRY_BITS
+
+
+def pot_codes(values: np.ndarray) -> np.ndarray:
+    """Codes of power-of-two weights: (sign << exponent bits) | exponent; 0 -> POT_ZERO_CODE (sign 0)."""
+    v = np.asarray(values, dtype=np.int64)
+    mag = np.abs(v)
+    exp = np.where(mag > 0, np.log2(np.maximum(mag, 1)).round().astype(np.int64), POT_ZERO_CODE)
+    if np.any((mag > 0) & ((1 << np.minimum(exp, 62)) != mag)) or np.any((mag > 0) & (exp > POT_MAX_EXP)):
+        raise ValueError("power-of-two row holds a value that is not 0 or +-2^e, e <= 6")
+    return np.where(v < 0, 1 << (POT_CODE_BITS - 1), 0) | exp

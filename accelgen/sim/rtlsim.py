@@ -310,7 +310,8 @@ def tile_lanes(task: GemmTask, tnf: int, tnp: int) -> list[list[int | None]]:
 
 def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
     """One job per pair of output tiles (banks 0 and 1 are loaded, then both tiles stream back to back)."""
-    from ..codegen.rtl_project import pot_codes, tile_ports
+    from ..codegen.rtl_project import tile_ports
+    from ..hw.stream import pot_codes
     from ..perf.cycles import gemm_tile_compute
 
     ports = tile_ports(hw)
