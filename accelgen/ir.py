@@ -22,12 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-
-def frozen_array(a: Any, dtype=None) -> np.ndarray:
-    """A read-only copy, so immutable dataclasses really are immutable."""
-    arr = np.array(a, dtype=dtype, copy=True)
-    arr.flags.writeable = False
-    return arr
+from .arrays import frozen_array
 
 
 # ----------------------------------------------------------------------------------------------

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..ir import QuantSpec
+from ..arrays import frozen_array
+
+if TYPE_CHECKING:  # the IR imports the numerics, never the other way round
+    from ..ir import QuantSpec
 
 
 @dataclass(frozen=True, eq=False)
@@ -20,8 +24,6 @@ class GeluTable:
     values: np.ndarray  # values[i] = output code for input code in_min + i
 
     def __post_init__(self):
-        from ..ir import frozen_array
-
         object.__setattr__(self, "values", frozen_array(self.values, np.int64))
 
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+from ..arrays import frozen_array
 from .primitives import RepresentationError, leading_one
 
 SQUARES = tuple(q * q for q in range(16))  # the 16-entry square table
@@ -44,8 +45,6 @@ class AILayerNormParams:
     out_max: int
 
     def __post_init__(self):
-        from ..ir import frozen_array
-
         object.__setattr__(self, "gain", frozen_array(self.gain, np.int64))
         object.__setattr__(self, "bias", frozen_array(self.bias, np.int64))
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
-from ..ir import Requant
+if TYPE_CHECKING:  # the IR imports the numerics, never the other way round
+    from ..ir import Requant
 
 MULT_BITS = 16  # requantization multipliers are unsigned, normalised to [2^15, 2^16)
 MAX_SHIFT = 62  # int64 arithmetic; the bounds pass proves no intermediate reaches 2^63
