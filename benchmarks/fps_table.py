@@ -4,7 +4,7 @@
 
 Prints a Markdown table (used in docs/performance.md): FPS, latency, the engine, DSP/LUT/BRAM/URAM use,
 memory-bound layers, and the roofline bound of the board (peak MAC/cycle and usable DDR bandwidth) for the
-same MACs and the DDR bytes of the chosen design.
+same MACs and the DDR bytes of the chosen design; "does not fit" where no engine fits the caps.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 from accelgen.board import load_board
+from accelgen.errors import InfeasibleError
 from accelgen.frontend.importer import import_qonnx
 from accelgen.model_source import export_preset
 from accelgen.perf.dse import DEFAULT_CAPS, explore
@@ -37,7 +38,11 @@ def main() -> None:
         macs = sum(w.macs for w in prof.works)
         for name in args.boards:
             board = load_board(name)
-            found = explore(prof, board, None, board.default_clock_mhz, DEFAULT_CAPS, arch, "-")
+            try:
+                found = explore(prof, board, None, board.default_clock_mhz, DEFAULT_CAPS, arch, "-")
+            except InfeasibleError:
+                print(f"| {arch} | {name} | does not fit |" + " - |" * 9)
+                continue
             ev, e = found.evaluation, found.design.engine
             roof = roofline(board)
             compute = roof.macs_per_cycle * roof.clock_mhz * 1e6 / macs

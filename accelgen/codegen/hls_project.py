@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .. import ir
 from ..board import Board
@@ -25,13 +24,14 @@ from ..errors import InputError
 from ..hw.memory import activation_storage
 from ..hw.plan import Program, build_program
 from ..numerics.primitives import quantize_float
-from ..resources import hls_dir, templates_dir
+from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
 from .config import HwConfig, config_constants, config_tables, hw_config
 from .descriptors import DESC_WORDS, FIELDS, KINDS
 from .names import unique_identifiers
 from .pack import Blob, pack_program
 from .steps import DumpEntry, descriptors, dump_layout
+from .templates import render
 
 VERSION = "0.1.0"
 TOP = "accelgen_top"
@@ -105,18 +105,6 @@ def build_artifacts(graph: ir.Graph, design: Design, board: Board) -> Artifacts:
     blob = pack_program(program, hw)
     return Artifacts(graph, design, board, program, hw, blob, descriptors(program, blob, dumps), dumps)
 
-
-# ----------------------------------------------------------------------------------------------
-# Templates
-
-
-def template_env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(templates_dir())), undefined=StrictUndefined, trim_blocks=True,
-                       lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-
-
-def render(template: str, context: dict) -> str:
-    return template_env().get_template(template).render(**context)
 
 
 def kernel_headers() -> dict[str, str]:

@@ -20,9 +20,6 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from .. import ir
 from ..board import Board
 from ..design import Design
@@ -32,8 +29,9 @@ from ..hw.constants import (ADDER_TREE_LEVELS_PER_REGISTER, ELTWISE_LATENCY, GEL
                             SOFTMAX_LATENCY)
 from ..numerics import layernorm as ln_num
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
-from ..resources import rtl_dir, templates_dir
+from ..resources import rtl_dir
 from .names import sanitize, unique_identifiers
+from .templates import render
 
 PREFIX = "accel"  # module names of the design's units: accel_gemm_tile, accel_e2softmax, ...
 TILE_OUT_DEPTH = 32
@@ -556,11 +554,6 @@ DESCRIPTIONS = {
 }
 
 
-def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(templates_dir())), undefined=StrictUndefined, trim_blocks=True,
-                       lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-
-
 def _port_decl(p: Port) -> dict:
     return {"direction": f"{p.direction:<6s}", "range": "" if p.width == 1 else f"[{p.width - 1}:0] ", "name": p.name}
 
@@ -573,7 +566,7 @@ def render_unit(kind: str, unit, module: str, gelu_names: tuple[str, ...] = (), 
     ports = unit_ports(kind, unit)
     ctx = {"module": module, "core": CORE[kind], "description": DESCRIPTIONS[kind], "model": model,
            "params": [asdict(p) for p in params], "ports": [_port_decl(p) for p in ports]}
-    return _env().get_template("rtl_unit.v.j2").render(ctx)
+    return render("rtl_unit.v.j2", ctx)
 
 
 @dataclass(frozen=True)
@@ -591,7 +584,7 @@ def render_harness(module: str, instances: list[Instance]) -> str:
     ctx = {"module": module, "instances": [
         {"module": i.module, "name": i.name,
          "ports": [dict(_port_decl(p), top=i.prefix + p.name) for p in i.ports]} for i in instances]}
-    return _env().get_template("rtl_harness.v.j2").render(ctx)
+    return render("rtl_harness.v.j2", ctx)
 
 
 def lib_sources() -> dict[str, str]:
