@@ -173,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="show one board")
     p.set_defaults(func=cmd_boards)
 
-    from .sim.csim_command import register as register_csim
-    from .sim.rtlsim_command import register as register_rtlsim
+    from .commands.csim import register as register_csim
+    from .commands.rtlsim import register as register_rtlsim
 
     register_csim(sub)
     register_rtlsim(sub)

@@ -27,7 +27,7 @@ from accelgen.model_source import default_model_data, default_model_path
 from accelgen.numerics.gelu import build_gelu_table
 from accelgen.passes.bounds import prove_bounds
 from accelgen.sim.csim import SANITIZE, compile_csim, run_csim
-from accelgen.sim.csim_command import register
+from accelgen.commands.csim import register
 
 pytestmark = pytest.mark.csim
 

@@ -1,5 +1,5 @@
 """`accelgen rtlsim DIR`: the design's Verilog units on vectors captured from the NumPy simulator running
-that design (accelgen/sim/rtlsim.py, accelgen/sim/rtlsim_command.py)."""
+that design (accelgen/sim/rtlsim.py, accelgen/commands/rtlsim.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.rtl
 def rtlsim_main(argv: list[str]) -> int:
     """The CLI's error mapping around the `rtlsim` subcommand (as accelgen.cli.main does)."""
     from accelgen.cli import Parser
-    from accelgen.sim.rtlsim_command import register
+    from accelgen.commands.rtlsim import register
 
     parser = Parser(prog="accelgen")
     register(parser.add_subparsers(dest="command", required=True, parser_class=Parser))

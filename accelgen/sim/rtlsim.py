@@ -293,19 +293,12 @@ def gemm_task(rq, x, w, expected, pot=None, res=None, gelu=None) -> GemmTask:
                     expected=np.asarray(expected, dtype=np.int64))
 
 
-def tile_lanes(task: GemmTask, tnf: int, tnp: int) -> list[list[int | None]]:
-    """Channel of every lane in every tile: fixed rows to fixed lanes, PoT rows to PoT lanes, in order."""
-    fixed = [c for c in range(len(task.pot)) if not task.pot[c]]
-    pot = [c for c in range(len(task.pot)) if task.pot[c]]
-    if pot and tnp == 0:
-        raise InputError("power-of-two rows need power-of-two lanes")
-    tiles = max(-(-len(fixed) // tnf), -(-len(pot) // tnp) if pot else 0)
-    out = []
-    for t in range(tiles):
-        f = fixed[t * tnf:(t + 1) * tnf]
-        p = pot[t * tnp:(t + 1) * tnp] if tnp else []
-        out.append(f + [None] * (tnf - len(f)) + p + [None] * (tnp - len(p)))
-    return out
+def tile_lanes(task: GemmTask, tnf: int, tnp: int, tm: int) -> list[list[int | None]]:
+    """Channel of every lane (None: unused) in every tile of the plan's tiles (accelgen.hw.plan)."""
+    from ..hw.plan import plan_tiles
+
+    return [list(t.fixed) + [None] * (tnf - len(t.fixed)) + list(t.pot) + [None] * (tnp - len(t.pot))
+            for t in plan_tiles(task.pot, tnf, tnp, tm).tiles]
 
 
 def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
@@ -326,7 +319,7 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
     xpad = np.zeros((r, kc * hw.tm), dtype=np.int64)
     xpad[:, :k] = task.x
     x_beats = [[pack(xpad[i, j * hw.tm:(j + 1) * hw.tm], hw.xb), int(j == kc - 1)] for i in range(r) for j in range(kc)]
-    tiles = tile_lanes(task, hw.tnf, hw.tnp)
+    tiles = tile_lanes(task, hw.tnf, hw.tnp, hw.tm)
     has_res = task.res is not None
     clamp = task.qmin is not None
     jobs = []
@@ -405,6 +398,7 @@ def design_jobs(graph, rd, tensors: dict, rows: int = 3, image: int = 0, phases=
     simulator's int64 tensors, batch first): a few rows / tokens of a real layer per unit, the expected
     outputs taken from the simulator itself."""
     from .. import ir
+    from ..hw.plan import fused_gelus, schedule
     from ..numerics.primitives import requantize
 
     kw = {} if phases is None else {"phases": phases}
@@ -421,13 +415,13 @@ def design_jobs(graph, rd, tensors: dict, rows: int = 3, image: int = 0, phases=
         picks.append(pe[0])
     pot_layers = [op for op in linear if op.weight.pot_rows is not None]
     picks.append(pot_layers[0] if pot_layers else linear[0])
-    gelu_after = {op.input: op for op in graph.ops_of(ir.Gelu)}
-    fused = [op for op in linear if op.output in gelu_after and op not in picks]
+    gelu_of = fused_gelus(schedule(graph))
+    fused = [op for op in linear if op.name in gelu_of and op not in picks]
     picks += fused[:1]
     res = [op for op in linear if op.residual is not None and op not in picks]
     picks += res[:1]
     for op in picks:
-        jobs += _linear_jobs(graph, op, t, rd, rows, gelu_after, **kw)
+        jobs += _linear_jobs(graph, op, t, rd, rows, gelu_of, **kw)
     ctx = graph.ops_of(ir.AttnContext)
     if ctx:
         op = ctx[0]
@@ -465,7 +459,8 @@ def design_jobs(graph, rd, tensors: dict, rows: int = 3, image: int = 0, phases=
     return jobs
 
 
-def _linear_jobs(graph, op, t: dict, rd, rows: int, gelu_after: dict, **kw) -> list[Job]:
+def _linear_jobs(graph, op, t: dict, rd, rows: int, gelu_of: dict, **kw) -> list[Job]:
+    """``gelu_of``: linear layer name -> the GELU fused into it (accelgen.hw.plan)."""
     from .. import ir
 
     tile = rd.tile
@@ -491,8 +486,8 @@ def _linear_jobs(graph, op, t: dict, rd, rows: int, gelu_after: dict, **kw) -> l
         vec = f"{rows_used} rows x K {x.shape[1]}"
     gelu = None
     name = op.name
-    if op.output in gelu_after:
-        g = gelu_after[op.output]
+    if op.name in gelu_of:
+        g = gelu_of[op.name]
         gelu = rd.gelu_index[g.name]
         want = t[g.output][:rows_used]
         name = f"{op.name} + {g.name}"

@@ -26,6 +26,7 @@ from accelgen import ir
 from accelgen.board import load_board
 from accelgen.codegen import rtl_project as rp
 from accelgen.design import Design, Engine
+from accelgen.hw.plan import fused_gelus, schedule
 from accelgen.numerics.gemm import exact_matmul
 from accelgen.numerics.layernorm import AILayerNormParams
 from accelgen.numerics.primitives import dyadic, dyadic_at, requantize
@@ -122,7 +123,7 @@ def gemm_tasks(graph: ir.Graph, tensors: dict, image: int = 0) -> list[tuple[str
     """Real GEMMs of the mixed graph with the expected outputs from accelgen.numerics (checked against the
     simulator's tensors for the real rows), plus two extreme rows for the largest-K layer."""
     t = {k: v[image] for k, v in tensors.items()}
-    gelu_after = {op.input: op for op in graph.ops_of(ir.Gelu)}
+    gelu_of = fused_gelus(schedule(graph))
     gelu_index = rp.gelu_tables(graph)[1]
     out = []
     for op in graph.ops_of(ir.GemmOp):
@@ -147,8 +148,8 @@ def gemm_tasks(graph: ir.Graph, tensors: dict, image: int = 0) -> list[tuple[str
         assert np.array_equal(y[:len(real)], real), op.name  # the numerics are the simulator's
         gelu = None
         name = op.name
-        if op.output in gelu_after:
-            g = gelu_after[op.output]
+        if op.name in gelu_of:
+            g = gelu_of[op.name]
             gelu = gelu_index[g.name]
             y = g.unit.values[y - g.unit.in_min]
             name += " + GELU"

@@ -23,8 +23,8 @@ def default_images(build) -> np.ndarray:
 def cmd_csim(args: argparse.Namespace) -> int:
     from ..api import load_images
     from ..build_dir import load_build
-    from .csim import run_csim
-    from .numpy_sim import NumpySimulator
+    from ..sim.csim import run_csim
+    from ..sim.numpy_sim import NumpySimulator
 
     build = load_build(args.dir)
     images = default_images(build) if args.input is None else load_images(args.input)
