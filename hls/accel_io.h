@@ -20,11 +20,11 @@ namespace accel {
 // C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank.
 template <class C>
 int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
-    static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM && (C::WORD_BITS / 8) % C::IMG_LANES == 0,
+    static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM && (C::WORD_BITS / C::IMAGE_PIXEL_BITS) % C::IMG_LANES == 0,
                   "image lanes: consecutive banks of one DDR word");
     const int chans = d[D_IMG_C], height = d[D_IMG_H], width = d[D_IMG_W], patch = d[D_PATCH];
     const TensorRef out = d.out();
-    const int per_word = C::WORD_BITS / 8;
+    const int per_word = C::WORD_BITS / C::IMAGE_PIXEL_BITS;
     const int n = chans * height * width;
     const int base = image * C::IMAGE_WORDS;
     ap_uint<C::WORD_BITS> w = 0;
@@ -39,7 +39,9 @@ image_load:
     image_pixels:
         for (int i = 0; i < C::TM; ++i) {
 #pragma HLS UNROLL
-            v[i] = i < C::IMG_LANES ? act_t<C>(ap_int<8>(w.range(8 * (f0 + i) + 7, 8 * (f0 + i)))) : act_t<C>(0);
+            const int at = C::IMAGE_PIXEL_BITS * (f0 + i);
+            v[i] = i < C::IMG_LANES ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(w.range(at + C::IMAGE_PIXEL_BITS - 1, at)))
+                                    : act_t<C>(0);
         }
         const int row = (y / patch) * (width / patch) + x / patch;
         const int col = ch * patch * patch + (y % patch) * patch + x % patch;
@@ -62,7 +64,7 @@ int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][
     const int rows = d[D_PREFIX_ROWS], cols = d[D_COLS];
     const int off = d[D_PREFIX_OFF];
     const TensorRef out = d.out();
-    const int per_word = C::WORD_BITS / 16;
+    const int per_word = C::WORD_BITS / C::PREFIX_BITS;
     ap_uint<C::WORD_BITS> w = 0;
     int r = 0, c = 0;
 const_rows:
@@ -70,7 +72,7 @@ const_rows:
 #pragma HLS PIPELINE II = 1
         if (e % per_word == 0) w = params[off + e / per_word];
         const int f = e % per_word;
-        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<16>(w.range(16 * f + 15, 16 * f))));
+        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(w.range(C::PREFIX_BITS * f + C::PREFIX_BITS - 1, C::PREFIX_BITS * f))));
         if (++c == cols) {
             c = 0;
             ++r;
@@ -104,7 +106,7 @@ dump_elems:
 // The output layer's results (rows x cols of the logits buffer) to DDR.
 template <class C, class OutBuf>
 int write_logits(const OutBuf& outbuf, ap_uint<C::WORD_BITS>* logits, int image) {
-    const int per_word = C::WORD_BITS / 64;
+    const int per_word = C::WORD_BITS / C::LOGIT_BITS;
     const int n = C::OUT_ROWS * C::OUT_COLS;
     ap_uint<C::WORD_BITS> w = 0;
     int r = 0, c = 0;
@@ -113,7 +115,8 @@ logits_out:
 #pragma HLS PIPELINE II = 1
         const int f = e % per_word;
         if (f == 0) w = 0;
-        w.range(64 * f + 63, 64 * f) = ap_int<64>(outbuf[r][c % C::TM][c / C::TM]);
+        w.range(C::LOGIT_BITS * f + C::LOGIT_BITS - 1, C::LOGIT_BITS * f) =
+            ap_int<C::LOGIT_BITS>(outbuf[r][c % C::TM][c / C::TM]);
         if (f == per_word - 1 || e == n - 1) logits[image * C::LOGIT_WORDS + e / per_word] = w;
         if (++c == C::OUT_COLS) {
             c = 0;

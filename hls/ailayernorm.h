@@ -65,8 +65,8 @@ struct LayerNormStats {
 
 // Stage 2 for one channel.
 template <class C>
-int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int dim, ap_int<64> eps, ap_int<16> gain,
-                 ap_int<64> bias, int shift, int out_min, int out_max) {
+int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int dim, ap_int<64> eps, ap_int<C::LN_GAIN_BITS> gain,
+                 ap_int<C::LN_BIAS_BITS> bias, int shift, int out_min, int out_max) {
 #pragma HLS INLINE
     typedef LayerNormTypes<C> L;
     typedef typename L::wide_t wide_t;
@@ -85,20 +85,20 @@ int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int di
     return y.to_int();
 }
 
-// Load the layer's gains and biases from the parameter blob: biases as 64-bit fields, then (from the
-// next word) gains as 16-bit fields, both packed little-endian into words.
+// Load the layer's gains and biases from the parameter blob: biases as LN_BIAS_BITS fields, then (from
+// the next word) gains as LN_GAIN_BITS fields, both packed little-endian into words (accelgen/hw/stream.py).
 template <class C>
-int ln_load_params(const ap_uint<C::WORD_BITS>* params, int off, int dim, ap_int<16> gain[C::LN_D_MAX],
-                   ap_int<64> bias[C::LN_D_MAX]) {
-    const int per_bias = C::WORD_BITS / 64;
-    const int per_gain = C::WORD_BITS / 16;
+int ln_load_params(const ap_uint<C::WORD_BITS>* params, int off, int dim, ap_int<C::LN_GAIN_BITS> gain[C::LN_D_MAX],
+                   ap_int<C::LN_BIAS_BITS> bias[C::LN_D_MAX]) {
+    const int per_bias = C::WORD_BITS / C::LN_BIAS_BITS;
+    const int per_gain = C::WORD_BITS / C::LN_GAIN_BITS;
     ap_uint<C::WORD_BITS> w = 0;
 ln_biases:
     for (int c = 0; c < dim; ++c) {
 #pragma HLS PIPELINE II = 1
         if (c % per_bias == 0) w = params[off + c / per_bias];
         const int f = c % per_bias;
-        bias[c] = ap_int<64>(w.range(64 * f + 63, 64 * f));
+        bias[c] = ap_int<C::LN_BIAS_BITS>(w.range(C::LN_BIAS_BITS * f + C::LN_BIAS_BITS - 1, C::LN_BIAS_BITS * f));
     }
     const int goff = off + ceil_div(dim, per_bias);
 ln_gains:
@@ -106,7 +106,7 @@ ln_gains:
 #pragma HLS PIPELINE II = 1
         if (c % per_gain == 0) w = params[goff + c / per_gain];
         const int f = c % per_gain;
-        gain[c] = ap_int<16>(w.range(16 * f + 15, 16 * f));
+        gain[c] = ap_int<C::LN_GAIN_BITS>(w.range(C::LN_GAIN_BITS * f + C::LN_GAIN_BITS - 1, C::LN_GAIN_BITS * f));
     }
     return 2 * dim;
 }
@@ -118,8 +118,8 @@ void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][
                      ap_uint<32>& beats) {
     typedef LayerNormTypes<C> L;
     static_assert(C::LN_LANES >= 1 && C::LN_LANES <= C::TM, "layernorm lanes read consecutive banks");
-    static ap_int<16> gain[C::LN_D_MAX];
-    static ap_int<64> bias[C::LN_D_MAX];
+    static ap_int<C::LN_GAIN_BITS> gain[C::LN_D_MAX];
+    static ap_int<C::LN_BIAS_BITS> bias[C::LN_D_MAX];
     static typename L::x_t xbuf[2][C::LN_D_MAX];  // ping-pong token buffer
 #pragma HLS ARRAY_PARTITION variable = gain cyclic factor = C::LN_LANES
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = C::LN_LANES

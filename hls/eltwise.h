@@ -11,23 +11,24 @@
 namespace accel {
 
 // y = T[x - in_min]: the table holds every input code's output.
-template <int ENTRIES>
-int gelu_lookup(const ap_int<8> table[ENTRIES], int x, int in_min) {
+template <int ENTRIES, int BITS>
+int gelu_lookup(const ap_int<BITS> table[ENTRIES], int x, int in_min) {
 #pragma HLS INLINE
     return table[x - in_min].to_int();
 }
 
-// Load a GELU table (8-bit entries packed little-endian into words) from the parameter blob.
+// Load a GELU table (GELU_ENTRY_BITS entries packed little-endian into words) from the parameter blob.
 template <class C>
-int load_gelu_table(const ap_uint<C::WORD_BITS>* params, int off, ap_int<8> table[C::GELU_ENTRIES]) {
-    const int per_word = C::WORD_BITS / 8;
+int load_gelu_table(const ap_uint<C::WORD_BITS>* params, int off, ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES]) {
+    const int per_word = C::WORD_BITS / C::GELU_ENTRY_BITS;
     ap_uint<C::WORD_BITS> w = 0;
 gelu_load:
     for (int e = 0; e < C::GELU_ENTRIES; ++e) {
 #pragma HLS PIPELINE II = 1
         if (e % per_word == 0) w = params[off + e / per_word];
         const int f = e % per_word;
-        table[e] = ap_int<8>(w.range(8 * f + 7, 8 * f));
+        table[e] = ap_int<C::GELU_ENTRY_BITS>(
+            w.range(C::GELU_ENTRY_BITS * f + C::GELU_ENTRY_BITS - 1, C::GELU_ENTRY_BITS * f));
     }
     return C::GELU_ENTRIES;
 }
@@ -35,7 +36,7 @@ gelu_load:
 template <class C>
 void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d,
                    ap_uint<32>& beats) {
-    static ap_int<8> table[C::GELU_ENTRIES];
+    static ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES];
 #pragma HLS DEPENDENCE variable = mem inter false
     const int kind = d[D_KIND];
     const int rows = d[D_ROWS];
@@ -58,7 +59,7 @@ eltwise_beats:
         const act_t<C> a = arena_read<C>(mem, in, r, c);
         int y;
         if (kind == K_GELU) {
-            y = gelu_lookup<C::GELU_ENTRIES>(table, a.to_int(), d[D_GELU_MIN]);
+            y = gelu_lookup<C::GELU_ENTRIES, C::GELU_ENTRY_BITS>(table, a.to_int(), d[D_GELU_MIN]);
         } else {
             const act_t<C> b = kind == K_ADD ? arena_read<C>(mem, res, r, c) : act_t<C>(0);
             y = requant<C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, d[D_CLAMP] != 0,

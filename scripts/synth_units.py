@@ -7,7 +7,7 @@ parameters — the requantization lane, E2Softmax, AILayerNorm, the GELU table u
 accelgen/perf/unit_costs.json: per family and unit, LUT / FF / DSP / BRAM36 of ONE instance as
 accelgen.perf.resource_model.unit_cost reads it (requant: one output lane; e2softmax, ailayernorm, gelu,
 eltwise: one unit lane, i.e. the 4-lane unit divided by 4). The row / token buffers of E2Softmax and
-AILayerNorm are counted by the perf model from their sizes (perf/resources.py unit_buffers), so they are
+AILayerNorm are counted by the perf model from their sizes (perf/resource_model.py unit_buffers), so they are
 synthesized on their own (ram_sdp at the same size) and subtracted: the unit's numbers are its logic, the
 buffer's are recorded as buffer_* fields. Also rewrites the generated tables of docs/rtl.md: the Yosys
 resource table and the measured-vs-modelled cycles table of the RTL benches (tests/rtl_benches, run on
@@ -62,17 +62,17 @@ NOTES = [
     "RAM32M = 4, RAM64X1D = 2, ...); ff = FDRE+FDSE+FDCE+FDPE; dsp = DSP48E2 (xcup) / DSP48E1 (xc7); "
     "bram36 = RAMB36 + RAMB18 / 2.",
     "Per instance: requant = one requant_lane (one GEMM output lane's requantization); e2softmax, ailayernorm, "
-    "gelu, eltwise = the 4-lane unit divided by 4 (per unit lane, as perf/resources.py multiplies by the "
+    "gelu, eltwise = the 4-lane unit divided by 4 (per unit lane, as perf/resource_model.py multiplies by the "
     "lane count); 'fit' gives cost = a + b * lanes from the 1- and 4-lane syntheses.",
     "Buffers: the ping-pong row buffer of e2softmax (L x EB bits x (2 rows + 16) beats) and the token buffer "
     "of ailayernorm (L x 8 bits x ...) are synthesized alone (ram_sdp at the same size) and subtracted; "
-    "buffer_* fields hold them. perf/resources.py counts these buffers as BRAM from their sizes "
+    "buffer_* fields hold them. perf/resource_model.py counts these buffers as BRAM from their sizes "
     "(unit_buffers), so lut/ff/dsp/bram36 here are the units' logic and their own small memories (output "
     "and statistics queues in LUT RAM, the AILayerNorm gain/bias memory in bram36).",
     "xcup ff: Yosys does not pack registers into DSP48E2 (it does into DSP48E1); as for the GEMM lanes "
     "(lane_costs.json), FFs whose Q feeds only DSP A/B/C/D inputs or whose D is a DSP P output are taken "
     "out on xcup (Vivado absorbs them as AREG/BREG/MREG/PREG); ff_yosys is the raw count.",
-    "The GELU unit's tables are ROMs (constants) and map to LUT logic; perf/resources.py counts the tables "
+    "The GELU unit's tables are ROMs (constants) and map to LUT logic; perf/resource_model.py counts the tables "
     "of the fused GELU (one per GEMM lane) as LUT RAM separately.",
     "Reference parameters: see 'reference'. The GEMM tile entry is for docs/rtl.md only: the perf model "
     "builds the engine from lane_costs.json (lanes) + requant per lane.",
@@ -109,6 +109,7 @@ def rtl_sha256() -> dict[str, str]:
 def reference_units() -> dict:
     """name -> (kind, hw) of every synthesized wrapper (multi-lane units at each lane count)."""
     from accelgen.codegen import rtl_project as rp
+    from accelgen.hw.units import LayerNormUnit, softmax_unit
     from accelgen.numerics.gelu import build_gelu_table
     from accelgen.numerics.softmax import E2SoftmaxParams
     from accelgen.ir import QuantSpec
@@ -119,12 +120,10 @@ def reference_units() -> dict:
     gelu = build_gelu_table(q8, q8)
     out = {}
     for lanes in LANES:
-        out[f"e2softmax_l{lanes}"] = ("e2softmax", rp.SoftmaxHw(
-            lanes=lanes, xb=8, eb=10, sb=sm.sum_frac + 1 + n_max.bit_length(), exp_frac=sm.exp_frac,
-            recip_bits=sm.recip_bits, code_max=sm.code_max, n_max=n_max, pow_table=sm.pow_table,
-            out_table=sm.out_table))
-        out[f"ailayernorm_l{lanes}"] = ("ailayernorm", rp.LayerNormHw(lanes=lanes, xb=8, d_max=768, epsb=24, bb=32,
-                                                                      shb=6, ob=8))
+        out[f"e2softmax_l{lanes}"] = ("e2softmax", softmax_unit([sm], n_max, lanes))
+        out[f"ailayernorm_l{lanes}"] = ("ailayernorm", LayerNormUnit(
+            lanes=lanes, max_dim=768, input_bits=8, variance_bits=(768 * 768 * 225 + 1).bit_length(), eps_bits=24,
+            bias_bits=32, shift_bits=6, output_bits=8))
         out[f"gelu_l{lanes}"] = ("gelu", rp.GeluHw(lanes=lanes, tables=(tuple(int(v) for v in gelu.values),),
                                                    in_min=-128, ob=8))
         out[f"eltwise_l{lanes}"] = ("eltwise", rp.EltwiseHw(lanes=lanes, nb_max=-(-768 // lanes)))
@@ -138,10 +137,12 @@ REQUANT = {"AB": 27, "RB": 8, "MB": 16, "BB": 48, "SHB": 6, "OB": 8, "SBW": 1}
 
 def buffer_params(kind: str, hw) -> dict | None:
     """ram_sdp parameters of a unit's row / token buffer (synthesized alone and subtracted)."""
+    from accelgen.codegen.rtl_project import row_buffer_beats
+
     if kind == "e2softmax":
-        return {"W": hw.lanes * hw.eb, "DEPTH": hw.buf}
+        return {"W": hw.lanes * hw.exponent_bits, "DEPTH": row_buffer_beats(hw.max_beats)}
     if kind == "ailayernorm":
-        return {"W": hw.lanes * hw.xb, "DEPTH": hw.buf}
+        return {"W": hw.lanes * hw.input_bits, "DEPTH": row_buffer_beats(hw.max_beats)}
     return None
 
 

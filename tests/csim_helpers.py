@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from accelgen import ir
-from accelgen.codegen.config import HwConfig, LayerNormHw, SoftmaxHw, layernorm_hw, softmax_hw
+from accelgen.codegen.config import HwConfig, config_layernorm, config_softmax
 from accelgen.codegen.descriptors import encode
 from accelgen.codegen.hls_project import render_config_struct
 from accelgen.design import Design, Engine, LayerChoice, file_sha256
+from accelgen.hw.units import LayerNormUnit, SoftmaxUnit
 from accelgen.passes.mixed_scheme import choose_pot_rows
 from accelgen.resources import hls_dir
 from accelgen.sim.csim import CompileResult, compile_program
@@ -51,8 +52,8 @@ def kernel_config(tm: int, tn_fixed: int, tn_pot: int, packing: bool, *, act_bit
     """A Config for kernel tests: generous accumulator/sum widths, unit widths from the parameters the
     tests will use (softmax: [(E2SoftmaxParams, N)], layernorm: [(AILayerNormParams, (lo, hi))])."""
     softmax = softmax or []
-    sm: SoftmaxHw = softmax_hw([p for p, _ in softmax], max([n for _, n in softmax] or [1]))
-    ln: LayerNormHw = layernorm_hw(layernorm or [])
+    sm: SoftmaxUnit = config_softmax([p for p, _ in softmax], max([n for _, n in softmax] or [1]))
+    ln: LayerNormUnit = config_layernorm(layernorm or [])
     return HwConfig(tm=tm, tn_fixed=tn_fixed, tn_pot=tn_pot, dsp_packing=packing, x_bits=x_bits, w_bits=w_bits,
                     acc_bits=40, sum_bits=63, act_bits=act_bits, out_bits=48, kc_max=kc_max,
                     bias_rows_max=bias_rows_max, slots_max=tn_fixed + tn_pot + 1, gelu_entries=256,
@@ -160,12 +161,14 @@ struct Harness {
     }
 
     static void gelu() {
-        static ap_int<8> table[C::GELU_ENTRIES];
+        static ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES];
         const int entries = static_cast<int>(next());
         const int in_min = static_cast<int>(next());
         for (int e = 0; e < C::GELU_ENTRIES; ++e) table[e] = e < entries ? next() : 0;
         const std::int64_t n = next();
-        for (std::int64_t i = 0; i < n; ++i) put(accel::gelu_lookup<C::GELU_ENTRIES>(table, next(), in_min));
+        for (std::int64_t i = 0; i < n; ++i) {
+            put(accel::gelu_lookup<C::GELU_ENTRIES, C::GELU_ENTRY_BITS>(table, next(), in_min));
+        }
     }
 
     // Every (x, w_a, w_b) of the operand ranges through the packed DSP multiply, and every (x, code)

@@ -154,7 +154,7 @@ def test_gelu_tables_exhaustive(driver, work):
 def test_compressed_square_exhaustive(driver, work):
     jobs, expect = [], []
     for cfg in range(3):
-        bits = driver.configs[cfg].ln.x_bits
+        bits = driver.configs[cfg].ln.input_bits
         x = np.arange(-(2 ** (bits - 1)), 2 ** (bits - 1))
         jobs.append((OP_CSQ, cfg, np.concatenate([[len(x)], x])))
         expect.append(compressed_square(x))
@@ -165,8 +165,8 @@ def test_compressed_square_exhaustive(driver, work):
 def test_inverse_square_root_table(driver, work):
     jobs, expect = [], []
     for cfg in range(3):
-        top = 2 ** driver.configs[cfg].ln.v_bits - 1
-        powers = np.array([2 ** k + d for k in range(driver.configs[cfg].ln.v_bits) for d in (-1, 0, 1)])
+        top = 2 ** driver.configs[cfg].ln.variance_bits - 1
+        powers = np.array([2 ** k + d for k in range(driver.configs[cfg].ln.variance_bits) for d in (-1, 0, 1)])
         v = np.unique(np.concatenate([np.arange(1, 4097), powers[(powers >= 1) & (powers <= top)], [top],
                                       np.random.default_rng(cfg).integers(1, top, 2000)]))
         jobs.append((OP_INVSQRT, cfg, np.concatenate([[len(v)], v])))

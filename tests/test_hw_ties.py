@@ -136,9 +136,9 @@ def test_model_items_are_the_items_the_stream_cuts_into(built):
             continue
         region = art.blob.region(step.name, "gemm")
         bits = data[region.offset * art.hw.word_bits:(region.offset + region.words) * art.hw.word_bits]
-        bias = step.op.requant.bias
-        items = cut_items(bits, art.hw.word_bits, art.program.tiles[step.name], step.op.weight.shape[1], art.hw.tm, step.op.weight.bits,
-                          bias.shape[0] if bias.ndim > 1 else 0, art.hw.gelu_entries if step.gelu else 0)
+        bias, weight = step.op.requant.bias, step.op.weight
+        items = cut_items(bits, art.hw.word_bits, art.program.tiles[step.name], weight.shape[1], art.hw.tm,
+                          weight.bits, bias.shape[0] if bias.ndim > 1 else 0, art.hw.gelu_entries if step.gelu else 0)
         assert layers[step.op.name].items(art.hw.tm) == items, step.name
         checked += 1
     assert checked == len(prof.weights)

@@ -86,8 +86,8 @@ def test_parameters_follow_the_graph_and_engine(graph):
     assert t.bias_rows == 16  # the patch embedding's bias + position table
     assert t.ob >= ir.signed_bits(*graph.tensors[graph.output].bounds)  # unclamped logits
     assert t.kc_max == 4  # K = 64 (fc2) over TM = 16
-    assert rd.softmax.lanes == 4 and rd.softmax.n_max == 17 and rd.softmax.nb_max == 5
-    assert rd.layernorm.lanes == 2 and rd.layernorm.d_max == 32
+    assert rd.softmax.lanes == 4 and rd.softmax.max_row == 17 and rd.softmax.max_beats == 5
+    assert rd.layernorm.lanes == 2 and rd.layernorm.max_dim == 32
     assert rd.gelu_index == {g.name: i for i, g in enumerate(graph.ops_of(ir.Gelu))}
     assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in rd.gelu_names)
 

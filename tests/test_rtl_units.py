@@ -117,10 +117,10 @@ def test_corrupted_table_and_shift_fail(data, tmp_path):
     rows = tm[sm_op.input].reshape(-1, tm[sm_op.input].shape[-1])
     table = list(rd.softmax.out_table)
     bad = _most_used_out_index(rows, sm_op.unit)
-    table[bad] ^= 1 << (rd.softmax.pw - 2)
-    sm_params = [rp.table_param("PT", table, rd.softmax.pw, "corrupted") if p.name == "PT" else p
+    table[bad] ^= 1 << (rd.softmax.out_table_bits - 2)
+    sm_params = [rp.table_param("PT", table, rd.softmax.out_table_bits, "corrupted") if p.name == "PT" else p
                  for p in rp.softmax_params(rd.softmax)]
-    ln_params = [rp.Param("NF", str(rd.layernorm.nf + 1)) if p.name == "NF" else p
+    ln_params = [rp.Param("NF", str(rd.layernorm.norm_frac + 1)) if p.name == "NF" else p
                  for p in rp.layernorm_params(rd.layernorm)]
     units = {
         "m_sm_": ("e2softmax", rd.softmax, "m_e2softmax",

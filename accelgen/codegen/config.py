@@ -13,33 +13,13 @@ from .. import ir
 from ..board import Board
 from ..errors import InputError
 from ..hw import constants as template
+from ..hw import stream
 from ..hw.constants import MAX_PACKED_OPERAND_BITS, PACK_SHIFT, WORD_BITS_MIN
 from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes
+from ..hw.units import LayerNormUnit, SoftmaxUnit, layernorm_unit, softmax_unit
 from ..numerics import layernorm as ln_numerics
-from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
+from ..numerics.softmax import E2SoftmaxParams
 from ..passes.mixed_scheme import POT_MAX_EXP
-
-
-@dataclass(frozen=True)
-class SoftmaxHw:
-    lanes: int  # elements of a row per beat (<= tm)
-    n_max: int
-    e_bits: int
-    s_bits: int
-    exp_frac: int
-    recip_bits: int
-    sum_frac: int
-    code_max: int
-    pow_table: tuple[int, ...]
-    out_table: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class LayerNormHw:
-    lanes: int  # channels of a token per beat (<= tm)
-    d_max: int
-    x_bits: int
-    v_bits: int
 
 
 @dataclass(frozen=True)
@@ -61,8 +41,8 @@ class HwConfig:
     word_bits: int
     img_lanes: int  # image pixels placed per beat (accelgen.hw.plan.image_lanes)
     depth: int
-    sm: SoftmaxHw
-    ln: LayerNormHw
+    sm: SoftmaxUnit
+    ln: LayerNormUnit
     out_rows: int
     out_cols: int
     image_words: int
@@ -70,28 +50,18 @@ class HwConfig:
     max_steps: int
 
 
-def softmax_hw(params: list[E2SoftmaxParams], n_max: int, lanes: int = 1) -> SoftmaxHw:
-    """Widths of the one E2Softmax unit serving every layer: the exponent code e = t >> (f - F) (or
-    t << (F - f)) of a b-bit input needs b + 1 bits for t plus the left shift, and one more for R << F;
-    the sum stays below 2^W * N."""
-    p = params[0] if params else E2SoftmaxParams(in_bits=8, in_frac=8)
-    e_bits = max([q.in_bits + 2 + max(0, q.exp_frac - q.in_frac) for q in params] or [p.in_bits + 2])
-    return SoftmaxHw(lanes=lanes, n_max=max(n_max, 1), e_bits=e_bits, s_bits=p.sum_frac + 1 + max(n_max, 1).bit_length(),
-                     exp_frac=p.exp_frac, recip_bits=p.recip_bits, sum_frac=p.sum_frac, code_max=p.code_max,
-                     pow_table=tuple(p.pow_table), out_table=tuple(p.out_table))
+def config_softmax(params: list[E2SoftmaxParams], max_row: int, lanes: int = 1) -> SoftmaxUnit:
+    """The Config's E2Softmax unit (one with default parameters when the model has no softmax)."""
+    return softmax_unit(params or [E2SoftmaxParams(in_bits=8, in_frac=8)], max_row, lanes)
 
 
-def layernorm_hw(layers: list[tuple[ln_numerics.AILayerNormParams, tuple[int, int]]], lanes: int = 1) -> LayerNormHw:
-    """Widths of the one AILayerNorm unit: the input width, and the variance D * Sq - Sx^2 + eps bounded
-    by D^2 * (largest compressed square) + eps."""
+def config_layernorm(layers: list[tuple[ln_numerics.AILayerNormParams, tuple[int, int]]], lanes: int = 1
+                     ) -> LayerNormUnit:
+    """The Config's AILayerNorm unit (a minimal one when the model has no LayerNorm)."""
     if not layers:
-        return LayerNormHw(lanes=lanes, d_max=1, x_bits=8, v_bits=1)
-    x_bits = max(ir.signed_bits(*b) for _, b in layers)
-    v_max = 0
-    for p, (lo, hi) in layers:
-        sq = int(ln_numerics.compressed_square(np.arange(lo, hi + 1)).max(initial=0))
-        v_max = max(v_max, p.dim * p.dim * sq + max(p.eps, 1))
-    return LayerNormHw(lanes=lanes, d_max=max(p.dim for p, _ in layers), x_bits=x_bits, v_bits=v_max.bit_length())
+        return LayerNormUnit(lanes=lanes, max_dim=1, input_bits=8, variance_bits=1, eps_bits=1, bias_bits=1,
+                             shift_bits=1, output_bits=8)
+    return layernorm_unit(layers, lanes)
 
 
 def gemm_operands(program: Program) -> tuple[list[str], list[str]]:
@@ -163,12 +133,12 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
         gelu_entries=gelu_table_entries(graph),
         word_bits=word_bits, depth=program.depth,
         img_lanes=image_lanes(graph.ops_of(ir.PatchEmbed)[0].patch, image[-1], tm, word_bits),
-        sm=softmax_hw([s.unit for s in softmaxes],
+        sm=config_softmax([s.unit for s in softmaxes],
                       max([graph.tensors[s.input].shape[-1] for s in softmaxes] or [1]), engine.sm_lanes),
-        ln=layernorm_hw([(op.unit, graph.tensors[op.input].bounds) for op in graph.ops_of(ir.LayerNorm)],
+        ln=config_layernorm([(op.unit, graph.tensors[op.input].bounds) for op in graph.ops_of(ir.LayerNorm)],
                         engine.ln_lanes),
         out_rows=out_view.rows, out_cols=out_view.cols,
-        image_words=math.ceil(int(np.prod(image)) * 8 / word_bits),
+        image_words=int(stream.words_of(stream.image_bits(int(np.prod(image))), word_bits)),
         dump_elems=dump_elems, max_steps=len(program.steps),
     )
 
@@ -200,14 +170,14 @@ def config_constants(hw: HwConfig) -> list[Constant]:
         c("KC_MAX", hw.kc_max), c("BIAS_ROWS_MAX", hw.bias_rows_max), c("SLOTS_MAX", hw.slots_max),
         c("GELU_ENTRIES", hw.gelu_entries), c("WORD_BITS", hw.word_bits), c("IMG_LANES", hw.img_lanes),
         c("DEPTH", hw.depth),
-        c("SM_LANES", hw.sm.lanes), c("SM_N_MAX", hw.sm.n_max), c("SM_E_BITS", hw.sm.e_bits), c("SM_S_BITS", hw.sm.s_bits),
-        c("SM_EXP_FRAC", hw.sm.exp_frac), c("SM_RECIP_BITS", hw.sm.recip_bits), c("SM_SUM_FRAC", hw.sm.sum_frac),
-        c("SM_CODE_MAX", hw.sm.code_max), c("SM_RECIP_FRAC", RECIP_FRAC),
-        c("LN_LANES", hw.ln.lanes), c("LN_D_MAX", hw.ln.d_max), c("LN_X_BITS", hw.ln.x_bits), c("LN_V_BITS", hw.ln.v_bits),
-        c("LN_RSQRT_FRAC", ln_numerics.RSQRT_FRAC), c("LN_NORM_FRAC", ln_numerics.NORM_FRAC),
-        c("LN_IDX_BITS", ln_numerics.RSQRT_IDX_BITS),
+        c("SM_LANES", hw.sm.lanes), c("SM_N_MAX", hw.sm.max_row), c("SM_E_BITS", hw.sm.exponent_bits),
+        c("SM_S_BITS", hw.sm.sum_bits), c("SM_EXP_FRAC", hw.sm.exp_frac), c("SM_RECIP_BITS", hw.sm.recip_bits),
+        c("SM_SUM_FRAC", hw.sm.sum_frac), c("SM_CODE_MAX", hw.sm.code_max), c("SM_RECIP_FRAC", hw.sm.recip_frac),
+        c("LN_LANES", hw.ln.lanes), c("LN_D_MAX", hw.ln.max_dim), c("LN_X_BITS", hw.ln.input_bits),
+        c("LN_V_BITS", hw.ln.variance_bits), c("LN_RSQRT_FRAC", hw.ln.rsqrt_frac), c("LN_NORM_FRAC", hw.ln.norm_frac),
+        c("LN_IDX_BITS", hw.ln.rsqrt_index_bits),
         c("OUT_ROWS", hw.out_rows), c("OUT_COLS", hw.out_cols), c("OUT_WORDS", math.ceil(hw.out_cols / hw.tm)),
-        c("LOGIT_WORDS", math.ceil(hw.out_rows * hw.out_cols * 64 / hw.word_bits)),
+        c("LOGIT_WORDS", math.ceil(hw.out_rows * hw.out_cols * template.LOGIT_BITS / hw.word_bits)),
         c("IMAGE_WORDS", hw.image_words), c("DUMP_ELEMS", max(hw.dump_elems, 1)), c("MAX_STEPS", hw.max_steps),
     ]
 
@@ -217,6 +187,6 @@ def config_tables(hw: HwConfig) -> list[Table]:
     return [
         Table("SM_POW", hw.sm.pow_table),
         Table("SM_OUT", hw.sm.out_table),
-        Table("LN_SQUARES", tuple(ln_numerics.SQUARES)),
-        Table("LN_RSQRT", tuple(ln_numerics.RSQRT)),
+        Table("LN_SQUARES", hw.ln.squares),
+        Table("LN_RSQRT", hw.ln.rsqrt),
     ]

@@ -27,6 +27,7 @@ from ..errors import InputError
 from ..hw.constants import (ADDER_TREE_LEVELS_PER_REGISTER, ELTWISE_LATENCY, GELU_LATENCY, GEMM_LANE_PAD,
                             GEMM_TILE_STAGES, LAYERNORM_LATENCY, MULT_BITS, PACK_SHIFT, POT_CODE_BITS, SHIFT_BITS,
                             SOFTMAX_LATENCY)
+from ..hw.units import LayerNormUnit, SoftmaxUnit, layernorm_unit, softmax_unit
 from ..numerics import layernorm as ln_num
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
 from ..resources import rtl_dir
@@ -63,10 +64,6 @@ def addr_bits(n: int) -> int:
 
 def signed_bits(lo: int, hi: int) -> int:
     return ir.signed_bits(int(lo), int(hi))
-
-
-def unsigned_bits(hi: int) -> int:
-    return max(int(hi).bit_length(), 1)
 
 
 # ---------------------------------------------------------------------------------------------- units
@@ -113,79 +110,6 @@ class TileHw:
 
 
 @dataclass(frozen=True)
-class SoftmaxHw:
-    """e2softmax parameters (one unit serves every softmax layer; per-layer values are runtime cfg)."""
-
-    lanes: int
-    xb: int
-    eb: int
-    sb: int
-    exp_frac: int
-    recip_bits: int
-    code_max: int
-    n_max: int
-    pow_table: tuple[int, ...]
-    out_table: tuple[int, ...]
-    ob: int = 8
-    rf: int = RECIP_FRAC
-    out_depth: int = UNIT_OUT_DEPTH
-    stats_depth: int = STATS_DEPTH
-
-    @property
-    def nb_max(self) -> int:
-        return -(-self.n_max // self.lanes)
-
-    @property
-    def buf(self) -> int:
-        return 2 * self.nb_max + BUFFER_SLACK
-
-    @property
-    def tfw(self) -> int:
-        return unsigned_bits(max(self.pow_table))
-
-    @property
-    def pw(self) -> int:
-        return unsigned_bits(max(self.out_table))
-
-
-@dataclass(frozen=True)
-class LayerNormHw:
-    """ailayernorm parameters."""
-
-    lanes: int
-    xb: int
-    d_max: int
-    epsb: int
-    bb: int
-    shb: int
-    ob: int
-    squares: tuple[int, ...] = ln_num.SQUARES
-    rsqrt: tuple[int, ...] = ln_num.RSQRT
-    gb: int = ln_num.GAIN_BITS
-    rsqf: int = ln_num.RSQRT_FRAC
-    nf: int = ln_num.NORM_FRAC
-    idx: int = ln_num.RSQRT_IDX_BITS
-    out_depth: int = LAYERNORM_OUT_DEPTH
-    stats_depth: int = STATS_DEPTH
-
-    @property
-    def nb_max(self) -> int:
-        return -(-self.d_max // self.lanes)
-
-    @property
-    def buf(self) -> int:
-        return 2 * self.nb_max + BUFFER_SLACK
-
-    @property
-    def sqw_t(self) -> int:
-        return unsigned_bits(max(self.squares))
-
-    @property
-    def rsw(self) -> int:
-        return unsigned_bits(max(self.rsqrt))
-
-
-@dataclass(frozen=True)
 class GeluHw:
     """gelu_unit parameters: the design's GELU tables, one lookup per lane."""
 
@@ -220,8 +144,8 @@ class RtlDesign:
     """Every unit of a design, and the runtime configuration of each layer that uses one."""
 
     tile: TileHw
-    softmax: SoftmaxHw | None
-    layernorm: LayerNormHw | None
+    softmax: SoftmaxUnit | None
+    layernorm: LayerNormUnit | None
     gelu: GeluHw | None
     eltwise: EltwiseHw
     gelu_index: dict[str, int] = field(default_factory=dict)  # Gelu op name -> table
@@ -315,7 +239,7 @@ def tile_hw(graph: ir.Graph, design: Design, board: Board) -> TileHw:
                   gelu_tables=tables, gelu_in_min=in_min, gelu_ob=gelu_ob)
 
 
-def softmax_hw(graph: ir.Graph, lanes: int) -> SoftmaxHw | None:
+def softmax_hw(graph: ir.Graph, lanes: int) -> SoftmaxUnit | None:
     ops = graph.ops_of(ir.Softmax)
     if not ops:
         return None
@@ -325,31 +249,20 @@ def softmax_hw(graph: ir.Graph, lanes: int) -> SoftmaxHw | None:
     for q in params[1:]:
         if any(getattr(q, k) != getattr(p, k) for k in shared):
             raise InputError("softmax layers with different table parameters cannot share the RTL unit")
-    n_max = max(graph.tensors[op.input].shape[-1] for op in ops)
     # the smallest shift of stage 2 is (sum_frac - 1) + RECIP_FRAC - out_frac; it must be >= 1
     if min(p.sum_frac - 1 + RECIP_FRAC - q.out_frac for q in params) < 1:
         raise InputError("softmax: an output scale finer than the reciprocal table is not supported")
-    return SoftmaxHw(
-        lanes=lanes, xb=max(q.in_bits for q in params),
-        eb=max(q.in_bits + 2 + max(0, q.exp_frac - q.in_frac) for q in params),
-        sb=p.sum_frac + 1 + n_max.bit_length(), exp_frac=p.exp_frac, recip_bits=p.recip_bits,
-        code_max=p.code_max, n_max=n_max, pow_table=tuple(p.pow_table), out_table=tuple(p.out_table),
-        ob=p.out_bits)
+    return softmax_unit(params, max(graph.tensors[op.input].shape[-1] for op in ops), lanes)
 
 
-def layernorm_hw(graph: ir.Graph, lanes: int) -> LayerNormHw | None:
+def layernorm_hw(graph: ir.Graph, lanes: int) -> LayerNormUnit | None:
     ops = graph.ops_of(ir.LayerNorm)
     if not ops:
         return None
     units = [op.unit for op in ops]
     if any(abs(int(v)) >= 2 ** (ln_num.GAIN_BITS - 1) for u in units for v in (u.gain.min(), u.gain.max())):
         raise InputError(f"a LayerNorm gain does not fit {ln_num.GAIN_BITS} signed bits")
-    return LayerNormHw(
-        lanes=lanes, xb=max(_tensor_bits(graph, op.input) for op in ops), d_max=max(u.dim for u in units),
-        epsb=unsigned_bits(max(u.eps for u in units)),
-        bb=max(signed_bits(u.bias.min(), u.bias.max()) for u in units),
-        shb=unsigned_bits(max(u.shift for u in units)),
-        ob=max(signed_bits(u.out_min, u.out_max) for u in units))
+    return layernorm_unit([(op.unit, graph.tensors[op.input].bounds) for op in ops], lanes)
 
 
 def eltwise_hw(graph: ir.Graph, lanes: int) -> EltwiseHw:
@@ -423,21 +336,21 @@ def _stream_ports(in_width: int, out_width: int) -> list[Port]:
             _p(o, 1, "idle")]
 
 
-def softmax_ports(s: SoftmaxHw) -> list[Port]:
+def softmax_ports(s: SoftmaxUnit) -> list[Port]:
     i = "input"
-    return [_p(i, clog2(s.nb_max + 1), "cfg_beats"), _p(i, clog2(s.lanes + 1), "cfg_tail"),
-            _p(i, CFG_BITS, "cfg_in_shift"), _p(i, CFG_BITS, "cfg_out_frac"), _p(i, s.ob, "cfg_out_max"),
-            *_stream_ports(s.lanes * s.xb, s.lanes * s.ob)]
+    return [_p(i, clog2(s.max_beats + 1), "cfg_beats"), _p(i, clog2(s.lanes + 1), "cfg_tail"),
+            _p(i, CFG_BITS, "cfg_in_shift"), _p(i, CFG_BITS, "cfg_out_frac"), _p(i, s.output_bits, "cfg_out_max"),
+            *_stream_ports(s.lanes * s.input_bits, s.lanes * s.output_bits)]
 
 
-def layernorm_ports(n: LayerNormHw) -> list[Port]:
+def layernorm_ports(n: LayerNormUnit) -> list[Port]:
     i = "input"
-    return [_p(i, clog2(n.nb_max + 1), "cfg_beats"), _p(i, clog2(n.lanes + 1), "cfg_tail"),
-            _p(i, clog2(n.d_max + 1), "cfg_dim"), _p(i, n.epsb, "cfg_eps"), _p(i, n.shb, "cfg_shift"),
-            _p(i, n.ob, "cfg_out_min"), _p(i, n.ob, "cfg_out_max"),
-            _p(i, 1, "ld_en"), _p(i, addr_bits(n.nb_max), "ld_beat"), _p(i, addr_bits(n.lanes), "ld_lane"),
-            _p(i, n.gb, "ld_gain"), _p(i, n.bb, "ld_bias"),
-            *_stream_ports(n.lanes * n.xb, n.lanes * n.ob)]
+    return [_p(i, clog2(n.max_beats + 1), "cfg_beats"), _p(i, clog2(n.lanes + 1), "cfg_tail"),
+            _p(i, clog2(n.max_dim + 1), "cfg_dim"), _p(i, n.eps_bits, "cfg_eps"), _p(i, n.shift_bits, "cfg_shift"),
+            _p(i, n.output_bits, "cfg_out_min"), _p(i, n.output_bits, "cfg_out_max"),
+            _p(i, 1, "ld_en"), _p(i, addr_bits(n.max_beats), "ld_beat"), _p(i, addr_bits(n.lanes), "ld_lane"),
+            _p(i, n.gain_bits, "ld_gain"), _p(i, n.bias_bits, "ld_bias"),
+            *_stream_ports(n.lanes * n.input_bits, n.lanes * n.output_bits)]
 
 
 def gelu_ports(g: GeluHw) -> list[Port]:
@@ -500,24 +413,32 @@ def tile_params(t: TileHw, gelu_names: tuple[str, ...] = ()) -> list[Param]:
     return out
 
 
-def softmax_params(s: SoftmaxHw) -> list[Param]:
-    return [Param("L", str(s.lanes)), Param("XB", str(s.xb)), Param("EB", str(s.eb)), Param("SB", str(s.sb)),
-            Param("F", str(s.exp_frac)), Param("M", str(s.recip_bits)), Param("KMAX", str(s.code_max)),
-            Param("TFW", str(s.tfw)), Param("PW", str(s.pw)), Param("RF", str(s.rf)), Param("OB", str(s.ob)),
-            Param("NB_MAX", str(s.nb_max)), Param("BUF", str(s.buf)), Param("OUT_DEPTH", str(s.out_depth)),
-            Param("STATS_DEPTH", str(s.stats_depth)),
-            table_param("TF", s.pow_table, s.tfw, "TF = E2SoftmaxParams.pow_table"),
-            table_param("PT", s.out_table, s.pw, "P = E2SoftmaxParams.out_table")]
+def row_buffer_beats(max_beats: int) -> int:
+    """Beats of a unit's ping-pong row / token buffer: two rows and the slack that lets short rows stream."""
+    return 2 * max_beats + BUFFER_SLACK
 
 
-def layernorm_params(n: LayerNormHw) -> list[Param]:
-    return [Param("L", str(n.lanes)), Param("XB", str(n.xb)), Param("DMAX", str(n.d_max)),
-            Param("EPSB", str(n.epsb)), Param("GB", str(n.gb)), Param("BB", str(n.bb)), Param("SHB", str(n.shb)),
-            Param("OB", str(n.ob)), Param("RSQF", str(n.rsqf)), Param("NF", str(n.nf)), Param("IDX", str(n.idx)),
-            Param("SQW_T", str(n.sqw_t)), Param("RSW", str(n.rsw)), Param("NB_MAX", str(n.nb_max)),
-            Param("BUF", str(n.buf)), Param("OUT_DEPTH", str(n.out_depth)), Param("STATS_DEPTH", str(n.stats_depth)),
-            table_param("SQ", n.squares, n.sqw_t, "SQ = accelgen.numerics.layernorm.SQUARES"),
-            table_param("RSQ", n.rsqrt, n.rsw, "RSQ = accelgen.numerics.layernorm.RSQRT")]
+def softmax_params(s: SoftmaxUnit) -> list[Param]:
+    return [Param("L", str(s.lanes)), Param("XB", str(s.input_bits)), Param("EB", str(s.exponent_bits)),
+            Param("SB", str(s.sum_bits)), Param("F", str(s.exp_frac)), Param("M", str(s.recip_bits)),
+            Param("KMAX", str(s.code_max)), Param("TFW", str(s.pow_table_bits)), Param("PW", str(s.out_table_bits)),
+            Param("RF", str(s.recip_frac)), Param("OB", str(s.output_bits)), Param("NB_MAX", str(s.max_beats)),
+            Param("BUF", str(row_buffer_beats(s.max_beats))), Param("OUT_DEPTH", str(UNIT_OUT_DEPTH)),
+            Param("STATS_DEPTH", str(STATS_DEPTH)),
+            table_param("TF", s.pow_table, s.pow_table_bits, "TF = E2SoftmaxParams.pow_table"),
+            table_param("PT", s.out_table, s.out_table_bits, "P = E2SoftmaxParams.out_table")]
+
+
+def layernorm_params(n: LayerNormUnit) -> list[Param]:
+    return [Param("L", str(n.lanes)), Param("XB", str(n.input_bits)), Param("DMAX", str(n.max_dim)),
+            Param("EPSB", str(n.eps_bits)), Param("GB", str(n.gain_bits)), Param("BB", str(n.bias_bits)),
+            Param("SHB", str(n.shift_bits)), Param("OB", str(n.output_bits)), Param("RSQF", str(n.rsqrt_frac)),
+            Param("NF", str(n.norm_frac)), Param("IDX", str(n.rsqrt_index_bits)), Param("SQW_T", str(n.square_bits)),
+            Param("RSW", str(n.rsqrt_bits)), Param("NB_MAX", str(n.max_beats)),
+            Param("BUF", str(row_buffer_beats(n.max_beats))), Param("OUT_DEPTH", str(LAYERNORM_OUT_DEPTH)),
+            Param("STATS_DEPTH", str(STATS_DEPTH)),
+            table_param("SQ", n.squares, n.square_bits, "SQ = accelgen.numerics.layernorm.SQUARES"),
+            table_param("RSQ", n.rsqrt, n.rsqrt_bits, "RSQ = accelgen.numerics.layernorm.RSQRT")]
 
 
 def gelu_params(g: GeluHw, names: tuple[str, ...] = ()) -> list[Param]:

@@ -4,6 +4,7 @@ parameters receive them by emission (codegen), never as copied literals."""
 
 from __future__ import annotations
 
+from ..numerics.layernorm import GAIN_BITS
 from ..numerics.primitives import MULT_BITS
 from ..passes.mixed_scheme import POT_MAX_EXP
 
@@ -16,8 +17,9 @@ GELU_ENTRY_BITS = 8  # GELU table entries (signed 8-bit outputs, 8-bit inputs)
 MAX_GELU_ENTRIES = 1 << GELU_ENTRY_BITS
 PREFIX_BITS = 16  # class-token rows of the patch embedding
 LN_BIAS_BITS = 64  # AILayerNorm per-channel biases
-LN_GAIN_BITS = 16  # AILayerNorm per-channel gains
+LN_GAIN_BITS = GAIN_BITS  # AILayerNorm per-channel gains (the numerics' width)
 IMAGE_PIXEL_BITS = 8  # the quantized image, as the host writes it
+LOGIT_BITS = 64  # the logits, as the accelerator writes them
 WORD_BITS_MIN = 64  # DDR words hold at least one 64-bit field
 
 # Row meta fields: (name, shift, bits)
@@ -68,4 +70,6 @@ def emitted() -> dict[str, int]:
         "META_MULT_AT": META_MULT[0], "META_MULT_BITS": META_MULT[1],
         "META_RES_MULT_AT": META_RES_MULT[0], "META_RES_MULT_BITS": META_RES_MULT[1],
         "PACK_SHIFT": PACK_SHIFT, "NMEM": NUM_MEMORIES, "MULT_BITS": MULT_BITS, "SHIFT_BITS": SHIFT_BITS,
+        "PREFIX_BITS": PREFIX_BITS, "LN_BIAS_BITS": LN_BIAS_BITS, "LN_GAIN_BITS": LN_GAIN_BITS,
+        "IMAGE_PIXEL_BITS": IMAGE_PIXEL_BITS, "LOGIT_BITS": LOGIT_BITS,
     }

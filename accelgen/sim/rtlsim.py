@@ -152,12 +152,12 @@ def softmax_job(name: str, prefix: str, hw, params, rows: np.ndarray, expected: 
     rows = np.asarray(rows, dtype=np.int64)
     want = e2softmax(rows, params) if expected is None else np.asarray(expected, dtype=np.int64)
     r, n = rows.shape
-    beats_in = _lane_beats(rows, hw.lanes, hw.xb)
-    beats_out = _lane_beats(want, hw.lanes, hw.ob)
+    beats_in = _lane_beats(rows, hw.lanes, hw.input_bits)
+    beats_out = _lane_beats(want, hw.lanes, hw.output_bits)
     return Job(name=name, unit="e2softmax", prefix=prefix,
                static=_static(softmax_ports(hw), softmax_config(params, n, hw.lanes)), writes=[], write_idle={},
                inputs=[Stream("s_valid", "s_ready", ["s_data", "s_last"], beats_in)],
-               output=Expect("m_valid", "m_ready", ["m_data", "m_last"], beats_out, hw.lanes, hw.ob, False),
+               output=Expect("m_valid", "m_ready", ["m_data", "m_last"], beats_out, hw.lanes, hw.output_bits, False),
                timing=Timing(0, [len(beats_in)], [len(beats_out)], [softmax_cycles(r, n, hw.lanes)], "layer"),
                **kw)
 
@@ -178,12 +178,12 @@ def layernorm_job(name: str, prefix: str, hw, params, tokens: np.ndarray, expect
                "ld_gain": masked(params.gain[c], widths["ld_gain"]),
                "ld_bias": masked(params.bias[c], widths["ld_bias"])}
               for c in range(d)]
-    beats_in = _lane_beats(tokens, hw.lanes, hw.xb)
-    beats_out = _lane_beats(want, hw.lanes, hw.ob)
+    beats_in = _lane_beats(tokens, hw.lanes, hw.input_bits)
+    beats_out = _lane_beats(want, hw.lanes, hw.output_bits)
     return Job(name=name, unit="ailayernorm", prefix=prefix,
                static=_static(ports, layernorm_config(params, hw.lanes)), writes=writes, write_idle={"ld_en": 0},
                inputs=[Stream("s_valid", "s_ready", ["s_data", "s_last"], beats_in)],
-               output=Expect("m_valid", "m_ready", ["m_data", "m_last"], beats_out, hw.lanes, hw.ob, True),
+               output=Expect("m_valid", "m_ready", ["m_data", "m_last"], beats_out, hw.lanes, hw.output_bits, True),
                timing=Timing(0, [len(beats_in)], [len(beats_out)], [layernorm_cycles(r, d, hw.lanes)], "layer"),
                **kw)
 

@@ -27,6 +27,7 @@ from accelgen.board import load_board
 from accelgen.codegen import rtl_project as rp
 from accelgen.design import Design, Engine
 from accelgen.hw.plan import fused_gelus, schedule
+from accelgen.hw.units import SoftmaxUnit, softmax_unit
 from accelgen.numerics.gemm import exact_matmul
 from accelgen.numerics.layernorm import AILayerNormParams
 from accelgen.numerics.primitives import dyadic, dyadic_at, requantize
@@ -218,7 +219,7 @@ def design_jobs(key: str, graph: ir.Graph, t: dict, rd: rp.RtlDesign) -> list[rs
     x = t[ln.input].reshape(-1, ln.unit.dim)
     jobs.append(rs.layernorm_job(f"{key} {ln.name} real", pre, rd.layernorm, ln.unit, x,
                                  t[ln.output].reshape(-1, ln.unit.dim), seed=seed))
-    ext = layernorm_extremes(ln.unit.dim, rd.layernorm.xb, seed)
+    ext = layernorm_extremes(ln.unit.dim, rd.layernorm.input_bits, seed)
     jobs.append(rs.layernorm_job(f"{key} layernorm extremes", pre, rd.layernorm, ln.unit, ext, seed=seed))
     if key == "u":
         u = ln.unit
@@ -243,15 +244,13 @@ def design_jobs(key: str, graph: ir.Graph, t: dict, rd: rp.RtlDesign) -> list[rs
     return jobs
 
 
-def softmax16() -> tuple[rp.SoftmaxHw, list[rs.Job]]:
+def softmax16() -> tuple[SoftmaxUnit, list[rs.Job]]:
     """An E2Softmax for 16-bit inputs (2 lanes, rows up to 40): in_frac 12, and in_frac 1 < F (the
     exponent is shifted left)."""
     params = [E2SoftmaxParams(in_bits=16, in_frac=12), E2SoftmaxParams(in_bits=16, in_frac=1)]
     n_max = 40
-    p = params[0]
-    hw = rp.SoftmaxHw(lanes=2, xb=16, eb=16 + 2 + 1, sb=p.sum_frac + 1 + n_max.bit_length(), exp_frac=p.exp_frac,
-                      recip_bits=p.recip_bits, code_max=p.code_max, n_max=n_max, pow_table=p.pow_table,
-                      out_table=p.out_table)
+    hw = softmax_unit(params, n_max, lanes=2)
+    assert hw.exponent_bits == 16 + 2 + 1  # in_frac 1 < F shifts the exponent left by one
     jobs = []
     for i, q in enumerate(params):
         rows = softmax_extremes(37, 16, 40 + i)
