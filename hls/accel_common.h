@@ -51,6 +51,14 @@ ap_uint<W> shr_sat(ap_uint<W> v, int s) {
     return s >= W ? ap_uint<W>(0) : ap_uint<W>(v >> s);
 }
 
+// Field i of a word of packed W-bit fields (little-endian: field 0 in the low bits), as the parameter
+// blob and the tile-buffer items hold them (accelgen/hw/stream.py).
+template <int W, class Word>
+ap_uint<W> field_at(const Word& word, int i) {
+#pragma HLS INLINE
+    return word.range(W * i + W - 1, W * i);
+}
+
 // One element of an activation tensor in the on-chip memory (see accel_arena.h).
 struct TensorRef {
     int mem;     // which activation memory

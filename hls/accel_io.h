@@ -20,7 +20,8 @@ namespace accel {
 // C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank.
 template <class C>
 int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
-    static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM && (C::WORD_BITS / C::IMAGE_PIXEL_BITS) % C::IMG_LANES == 0,
+    static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM &&
+                      (C::WORD_BITS / C::IMAGE_PIXEL_BITS) % C::IMG_LANES == 0,
                   "image lanes: consecutive banks of one DDR word");
     const int chans = d[D_IMG_C], height = d[D_IMG_H], width = d[D_IMG_W], patch = d[D_PATCH];
     const TensorRef out = d.out();
@@ -39,8 +40,7 @@ image_load:
     image_pixels:
         for (int i = 0; i < C::TM; ++i) {
 #pragma HLS UNROLL
-            const int at = C::IMAGE_PIXEL_BITS * (f0 + i);
-            v[i] = i < C::IMG_LANES ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(w.range(at + C::IMAGE_PIXEL_BITS - 1, at)))
+            v[i] = i < C::IMG_LANES ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(w, f0 + i)))
                                     : act_t<C>(0);
         }
         const int row = (y / patch) * (width / patch) + x / patch;
@@ -72,7 +72,7 @@ const_rows:
 #pragma HLS PIPELINE II = 1
         if (e % per_word == 0) w = params[off + e / per_word];
         const int f = e % per_word;
-        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(w.range(C::PREFIX_BITS * f + C::PREFIX_BITS - 1, C::PREFIX_BITS * f))));
+        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(field_at<C::PREFIX_BITS>(w, f))));
         if (++c == cols) {
             c = 0;
             ++r;

@@ -65,8 +65,8 @@ struct LayerNormStats {
 
 // Stage 2 for one channel.
 template <class C>
-int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int dim, ap_int<64> eps, ap_int<C::LN_GAIN_BITS> gain,
-                 ap_int<C::LN_BIAS_BITS> bias, int shift, int out_min, int out_max) {
+int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int dim, ap_int<64> eps,
+                 ap_int<C::LN_GAIN_BITS> gain, ap_int<C::LN_BIAS_BITS> bias, int shift, int out_min, int out_max) {
 #pragma HLS INLINE
     typedef LayerNormTypes<C> L;
     typedef typename L::wide_t wide_t;
@@ -98,7 +98,7 @@ ln_biases:
 #pragma HLS PIPELINE II = 1
         if (c % per_bias == 0) w = params[off + c / per_bias];
         const int f = c % per_bias;
-        bias[c] = ap_int<C::LN_BIAS_BITS>(w.range(C::LN_BIAS_BITS * f + C::LN_BIAS_BITS - 1, C::LN_BIAS_BITS * f));
+        bias[c] = ap_int<C::LN_BIAS_BITS>(field_at<C::LN_BIAS_BITS>(w, f));
     }
     const int goff = off + ceil_div(dim, per_bias);
 ln_gains:
@@ -106,7 +106,7 @@ ln_gains:
 #pragma HLS PIPELINE II = 1
         if (c % per_gain == 0) w = params[goff + c / per_gain];
         const int f = c % per_gain;
-        gain[c] = ap_int<C::LN_GAIN_BITS>(w.range(C::LN_GAIN_BITS * f + C::LN_GAIN_BITS - 1, C::LN_GAIN_BITS * f));
+        gain[c] = ap_int<C::LN_GAIN_BITS>(field_at<C::LN_GAIN_BITS>(w, f));
     }
     return 2 * dim;
 }

@@ -19,7 +19,8 @@ int gelu_lookup(const ap_int<BITS> table[ENTRIES], int x, int in_min) {
 
 // Load a GELU table (GELU_ENTRY_BITS entries packed little-endian into words) from the parameter blob.
 template <class C>
-int load_gelu_table(const ap_uint<C::WORD_BITS>* params, int off, ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES]) {
+int load_gelu_table(const ap_uint<C::WORD_BITS>* params, int off,
+                    ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES]) {
     const int per_word = C::WORD_BITS / C::GELU_ENTRY_BITS;
     ap_uint<C::WORD_BITS> w = 0;
 gelu_load:
@@ -27,8 +28,7 @@ gelu_load:
 #pragma HLS PIPELINE II = 1
         if (e % per_word == 0) w = params[off + e / per_word];
         const int f = e % per_word;
-        table[e] = ap_int<C::GELU_ENTRY_BITS>(
-            w.range(C::GELU_ENTRY_BITS * f + C::GELU_ENTRY_BITS - 1, C::GELU_ENTRY_BITS * f));
+        table[e] = ap_int<C::GELU_ENTRY_BITS>(field_at<C::GELU_ENTRY_BITS>(w, f));
     }
     return C::GELU_ENTRIES;
 }

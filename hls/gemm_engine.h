@@ -337,7 +337,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias,
         for (int j = 0; j < bias_per_item<C>(); ++j) {
 #pragma HLS UNROLL
             const int row = (c.pos - 1) * bias_per_item<C>() + j;
-            if (j == 0 || row < g.bias_rows) bias[half][lane][row] = bias_t(item.range(C::BIAS_BITS * j + C::BIAS_BITS - 1, C::BIAS_BITS * j));
+            if (j == 0 || row < g.bias_rows) bias[half][lane][row] = bias_t(field_at<C::BIAS_BITS>(item, j));
         }
     } else {
         const int kc = c.pos - 1 - n_bias;
@@ -345,7 +345,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias,
         for (int i = 0; i < C::TM; ++i) {
 #pragma HLS UNROLL
             if (!fixed) {
-                wp[half][lane - C::TN_FIXED][kc][i] = item.range(C::POT_CODE_BITS * i + C::POT_CODE_BITS - 1, C::POT_CODE_BITS * i);
+                wp[half][lane - C::TN_FIXED][kc][i] = field_at<C::POT_CODE_BITS>(item, i);
             } else if (g.wbits == 8) {
                 wf[half][lane][kc][i] = ap_int<8>(item.range(8 * i + 7, 8 * i));
             } else {
@@ -487,7 +487,8 @@ pot_lanes:
     for (int l = 0; l < C::TN_POT; ++l) {
 #pragma HLS UNROLL
         const int lane = C::TN_FIXED + l;
-        acc[lane] = (first ? acc_t(0) : acc[lane]) + pot_dot<C::TM, C::X_BITS, C::POT_MAX_EXP, C::POT_CODE_BITS>(x, wp[half][l][b]);
+        acc[lane] = (first ? acc_t(0) : acc[lane]) +
+                    pot_dot<C::TM, C::X_BITS, C::POT_MAX_EXP, C::POT_CODE_BITS>(x, wp[half][l][b]);
     }
     if (b == kc_n - 1) {
     latch:
@@ -579,8 +580,7 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
             gelu_copies:
                 for (int b = 0; b < C::TM; ++b) {
 #pragma HLS UNROLL
-                    if (e < C::GELU_ENTRIES) gelu[b][e] = ap_int<C::GELU_ENTRY_BITS>(
-                        item.range(C::GELU_ENTRY_BITS * j + C::GELU_ENTRY_BITS - 1, C::GELU_ENTRY_BITS * j));
+                    if (e < C::GELU_ENTRIES) gelu[b][e] = field_at<C::GELU_ENTRY_BITS>(item, j);
                 }
             }
             ++beats;

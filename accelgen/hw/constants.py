@@ -22,7 +22,7 @@ IMAGE_PIXEL_BITS = 8  # the quantized image, as the host writes it
 LOGIT_BITS = 64  # the logits, as the accelerator writes them
 WORD_BITS_MIN = 64  # DDR words hold at least one 64-bit field
 
-# Row meta fields: (name, shift, bits)
+# Row meta fields: (first bit, bits)
 META_CHANNEL = (0, 16)
 META_SLOT = (16, 8)
 META_SHIFT = (24, 8)
@@ -36,7 +36,6 @@ SHIFT_BITS = 6  # requantization shifts are <= 62
 
 # Power-of-two weights: 4-bit codes {sign, 3-bit exponent}; exponent POT_MAX_EXP + 1 means zero
 POT_CODE_BITS = 4
-POT_EXP_BITS = POT_CODE_BITS - 1
 POT_ZERO_CODE = POT_MAX_EXP + 1
 
 # Fixed-point DSP packing (Xilinx WP486): x * ((w_a << PACK_SHIFT) + w_b)
