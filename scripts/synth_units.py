@@ -337,7 +337,7 @@ def measure_cycles() -> tuple[list[dict], list[dict]]:
     from accelgen.api import load_integer_model
     from accelgen.build import BuildRequest, build
     from accelgen.build_dir import load_build
-    from accelgen.sim import rtlsim as rs
+    from accelgen.sim import rtl_runner as rs
 
     gm = ub.mixed_graph()
     gd = load_integer_model(None).graph

@@ -123,7 +123,7 @@ def test_identifiers_are_sanitized(graph):
 
 
 def test_pack_helpers_round_trip():
-    from accelgen.sim.rtlsim import pack, unpack
+    from accelgen.sim.rtl_vectors import pack, unpack
 
     vals = [-128, 127, 0, -1, 5]
     assert unpack(pack(vals, 8), 5, 8, True) == vals

