@@ -108,7 +108,7 @@ def rtl_sha256() -> dict[str, str]:
 # ----------------------------------------------------------------------------- reference units
 def reference_units() -> dict:
     """name -> (kind, hw) of every synthesized wrapper (multi-lane units at each lane count)."""
-    from accelgen.codegen import rtl_project as rp
+    from accelgen.codegen import rtl_units as ru
     from accelgen.hw.units import LayerNormUnit, softmax_unit
     from accelgen.numerics.gelu import build_gelu_table
     from accelgen.numerics.softmax import E2SoftmaxParams
@@ -124,10 +124,10 @@ def reference_units() -> dict:
         out[f"ailayernorm_l{lanes}"] = ("ailayernorm", LayerNormUnit(
             lanes=lanes, max_dim=768, input_bits=8, variance_bits=(768 * 768 * 225 + 1).bit_length(), eps_bits=24,
             bias_bits=32, shift_bits=6, output_bits=8))
-        out[f"gelu_l{lanes}"] = ("gelu", rp.GeluHw(lanes=lanes, tables=(tuple(int(v) for v in gelu.values),),
+        out[f"gelu_l{lanes}"] = ("gelu", ru.GeluHw(lanes=lanes, tables=(tuple(int(v) for v in gelu.values),),
                                                    in_min=-128, ob=8))
-        out[f"eltwise_l{lanes}"] = ("eltwise", rp.EltwiseHw(lanes=lanes, nb_max=-(-768 // lanes)))
-    out["gemm_tile"] = ("gemm_tile", rp.TileHw(tm=8, tnf=4, tnp=4, pack=True, xb=8, wb=8, accb=24, kc_max=96,
+        out[f"eltwise_l{lanes}"] = ("eltwise", ru.EltwiseHw(lanes=lanes, nb_max=-(-768 // lanes)))
+    out["gemm_tile"] = ("gemm_tile", ru.TileHw(tm=8, tnf=4, tnp=4, pack=True, xb=8, wb=8, accb=24, kc_max=96,
                                                bias_rows=1, rb=8, bb=40, ob=8))
     return out
 

@@ -13,6 +13,7 @@ import pytest
 from accelgen import ir
 from accelgen.board import load_board
 from accelgen.codegen import rtl_project as rp
+from accelgen.codegen import rtl_units as ru
 from accelgen.hw.stream import pot_codes
 from accelgen.design import Design, Engine
 from accelgen.errors import InputError
@@ -46,7 +47,7 @@ def test_render_is_deterministic_and_complete(graph, tmp_path):
     a = rp.render_rtl(graph, _design(), board)
     b = rp.render_rtl(graph, _design(), board)
     assert a == b
-    for kind in rp.UNIT_KINDS:
+    for kind in ru.UNIT_KINDS:
         assert f"accel_{kind}.v" in a
     for name in rp.LIB_FILES:
         assert a[f"lib/{name}"] == (rtl_dir() / name).read_text()
@@ -77,7 +78,7 @@ def test_tables_are_emitted_verbatim(graph):
 
 
 def test_parameters_follow_the_graph_and_engine(graph):
-    rd = rp.rtl_design(graph, _design(), load_board("zcu102"))
+    rd = ru.rtl_design(graph, _design(), load_board("zcu102"))
     t = rd.tile
     assert (t.tm, t.tnf, t.tnp, t.pack) == (16, 8, 4, True)
     gemms = [op for op in graph.ops if isinstance(op, ir.MATMUL_OPS)]
@@ -94,8 +95,8 @@ def test_parameters_follow_the_graph_and_engine(graph):
 
 def test_packing_needs_a_board_that_can_pack(graph):
     with pytest.raises(InputError, match="cannot pack"):
-        rp.rtl_design(graph, _design(), load_board("pynqz2"))
-    rd = rp.rtl_design(graph, _design(dsp_packing=False), load_board("pynqz2"))
+        ru.rtl_design(graph, _design(), load_board("pynqz2"))
+    rd = ru.rtl_design(graph, _design(dsp_packing=False), load_board("pynqz2"))
     assert not rd.tile.pack
 
 
@@ -114,7 +115,7 @@ def test_identifiers_are_sanitized(graph):
     renamed = [replace(op, name="module/wire gelu" if isinstance(op, ir.Gelu) and i < 30 else op.name)
                for i, op in enumerate(ops)]
     g2 = graph.replace_ops(renamed)
-    rd = rp.rtl_design(g2, _design(), load_board("zcu102"))
+    rd = ru.rtl_design(g2, _design(), load_board("zcu102"))
     assert len(set(rd.gelu_names)) == len(rd.gelu_names)
     for n in rd.gelu_names:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n), n

@@ -23,6 +23,7 @@ from rtl_benches import units_bench as ub
 
 from accelgen import ir
 from accelgen.codegen import rtl_project as rp
+from accelgen.codegen import rtl_units as ru
 from accelgen.numerics.primitives import leading_one
 from accelgen.numerics.softmax import exponents, running_sum
 from accelgen.perf import cycles as cy
@@ -68,7 +69,7 @@ def test_units_bit_exact_with_cycles(sim, bench, tmp_path):
     bad = result.failures()
     assert not bad, f"{len(bad)} of {len(jobs)} jobs differ from the numerics:\n{_report(result)}"
     # every unit kind ran, with both phases and every expected beat
-    assert {j.unit for j in result.jobs} == set(rp.UNIT_KINDS)
+    assert {j.unit for j in result.jobs} == set(ru.UNIT_KINDS)
     for job, res in zip(jobs, result.jobs):
         assert res.outputs == len(job.output.beats) * len(job.phases), res.name
         # cycles of the timed phase against accelgen.perf.cycles (per tile / layer / stream): within 5%
@@ -93,7 +94,7 @@ def test_latencies_are_the_perf_model_constants():
         assert rp.unit_latency(kind, None) == latency
     for tm in (4, 8, 16, 32, 64):
         for pack in (True, False):
-            tile = rp.TileHw(tm=tm, tnf=4, tnp=2, pack=pack, xb=8, wb=8, accb=24, kc_max=4, bias_rows=1, rb=8,
+            tile = ru.TileHw(tm=tm, tnf=4, tnp=2, pack=pack, xb=8, wb=8, accb=24, kc_max=4, bias_rows=1, rb=8,
                              bb=40, ob=8)
             assert tile.latency == cy.GEMM_PIPELINE, (tm, pack)
 
@@ -114,7 +115,7 @@ def test_corrupted_table_and_shift_fail(data, tmp_path):
     makes the same benches fail (they pass with the true values in the tests above)."""
     gm, tm, _, _ = data
     design, board = ub.virtual_design("p")
-    rd = rp.rtl_design(gm, design, board)
+    rd = ru.rtl_design(gm, design, board)
     sm_op, ln_op = gm.ops_of(ir.Softmax)[1], gm.ops_of(ir.LayerNorm)[0]
     rows = tm[sm_op.input].reshape(-1, tm[sm_op.input].shape[-1])
     table = list(rd.softmax.out_table)

@@ -116,7 +116,8 @@ class RtlsimResult:
 def write_sources(folder: Path, units: dict[str, tuple]) -> list[Path]:
     """The harness around ``units`` (prefix -> (kind, hw, module, wrapper text)), the wrappers and the
     generic sources, written into ``folder``; returns them in compile order."""
-    from ..codegen.rtl_project import LIB_FILES, Instance, render_harness, unit_ports
+    from ..codegen.rtl_project import LIB_FILES, Instance, render_harness
+    from ..codegen.rtl_units import unit_ports
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -223,7 +224,8 @@ def images_for(build) -> tuple[np.ndarray, str]:
 def rtlsim_build(build, sim: str = "icarus", rows: int = 3, work_dir: str | Path | None = None) -> RtlsimResult:
     """Simulate the design's RTL units (rendered from the build folder) on vectors captured from the
     NumPy simulator running that design."""
-    from ..codegen.rtl_project import render_rtl, rtl_design
+    from ..codegen.rtl_project import render_rtl
+    from ..codegen.rtl_units import rtl_design
     from .numpy_sim import NumpySimulator
 
     images, _ = images_for(build)

@@ -25,6 +25,7 @@ import numpy as np
 from accelgen import ir
 from accelgen.board import load_board
 from accelgen.codegen import rtl_project as rp
+from accelgen.codegen import rtl_units as ru
 from accelgen.design import Design, Engine
 from accelgen.hw.plan import fused_gelus, schedule
 from accelgen.hw.units import SoftmaxUnit, softmax_unit
@@ -125,7 +126,7 @@ def gemm_tasks(graph: ir.Graph, tensors: dict, image: int = 0) -> list[tuple[str
     simulator's tensors for the real rows), plus two extreme rows for the largest-K layer."""
     t = {k: v[image] for k, v in tensors.items()}
     gelu_of = fused_gelus(schedule(graph))
-    gelu_index = rp.gelu_tables(graph)[1]
+    gelu_index = ru.gelu_tables(graph)[1]
     out = []
     for op in graph.ops_of(ir.GemmOp):
         if op.name not in ("patch_embed", "blocks.0.attn.qkv:q_quant", "blocks.0.fc1", "blocks.0.attn.proj",
@@ -179,7 +180,7 @@ def bench(graph_mixed: ir.Graph, t_mixed: dict, graph_default: ir.Graph, t_defau
     for key in designs:
         graph, t = (graph_default, t_default) if key == "w" else (graph_mixed, t_mixed)
         design, board = virtual_design(key)
-        rd = rp.rtl_design(graph, design, board)
+        rd = ru.rtl_design(graph, design, board)
         for kind, hw in rd.units().items():
             if kind == "gemm_tile" and key not in TILE_DESIGNS:
                 continue
@@ -194,7 +195,7 @@ def bench(graph_mixed: ir.Graph, t_mixed: dict, graph_default: ir.Graph, t_defau
     return units, jobs
 
 
-def design_jobs(key: str, graph: ir.Graph, t: dict, rd: rp.RtlDesign) -> list[rs.Job]:
+def design_jobs(key: str, graph: ir.Graph, t: dict, rd: ru.RtlDesign) -> list[rs.Job]:
     jobs: list[rs.Job] = []
     seed = {"p": 1, "u": 2, "w": 3}[key]
     if key in TILE_DESIGNS:
