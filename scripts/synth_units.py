@@ -125,10 +125,11 @@ def reference_units() -> dict:
             lanes=lanes, max_dim=768, input_bits=8, variance_bits=(768 * 768 * 225 + 1).bit_length(), eps_bits=24,
             bias_bits=32, shift_bits=6, output_bits=8))
         out[f"gelu_l{lanes}"] = ("gelu", ru.GeluHw(lanes=lanes, tables=(tuple(int(v) for v in gelu.values),),
-                                                   in_min=-128, ob=8))
-        out[f"eltwise_l{lanes}"] = ("eltwise", ru.EltwiseHw(lanes=lanes, nb_max=-(-768 // lanes)))
-    out["gemm_tile"] = ("gemm_tile", ru.TileHw(tm=8, tnf=4, tnp=4, pack=True, xb=8, wb=8, accb=24, kc_max=96,
-                                               bias_rows=1, rb=8, bb=40, ob=8))
+                                                   in_min=-128, output_bits=8))
+        out[f"eltwise_l{lanes}"] = ("eltwise", ru.EltwiseHw(lanes=lanes, max_beats=-(-768 // lanes)))
+    out["gemm_tile"] = ("gemm_tile", ru.TileHw(tm=8, fixed_lanes=4, pot_lanes=4, dsp_packing=True, act_bits=8,
+                                               weight_bits=8, acc_bits=24, kc_max=96, bias_rows=1, residual_bits=8,
+                                               bias_bits=40, output_bits=8))
     return out
 
 

@@ -80,12 +80,12 @@ def test_tables_are_emitted_verbatim(graph):
 def test_parameters_follow_the_graph_and_engine(graph):
     rd = ru.rtl_design(graph, _design(), load_board("zcu102"))
     t = rd.tile
-    assert (t.tm, t.tnf, t.tnp, t.pack) == (16, 8, 4, True)
+    assert (t.tm, t.fixed_lanes, t.pot_lanes, t.dsp_packing) == (16, 8, 4, True)
     gemms = [op for op in graph.ops if isinstance(op, ir.MATMUL_OPS)]
-    assert t.accb == max(op.bounds.acc_bits for op in gemms)
-    assert t.xb == 9  # attention probabilities (0..255) feed AV
+    assert t.acc_bits == max(op.bounds.acc_bits for op in gemms)
+    assert t.act_bits == 9  # attention probabilities (0..255) feed AV
     assert t.bias_rows == 16  # the patch embedding's bias + position table
-    assert t.ob >= ir.signed_bits(*graph.tensors[graph.output].bounds)  # unclamped logits
+    assert t.output_bits >= ir.signed_bits(*graph.tensors[graph.output].bounds)  # unclamped logits
     assert t.kc_max == 4  # K = 64 (fc2) over TM = 16
     assert rd.softmax.lanes == 4 and rd.softmax.max_row == 17 and rd.softmax.max_beats == 5
     assert rd.layernorm.lanes == 2 and rd.layernorm.max_dim == 32
@@ -97,7 +97,7 @@ def test_packing_needs_a_board_that_can_pack(graph):
     with pytest.raises(InputError, match="cannot pack"):
         ru.rtl_design(graph, _design(), load_board("pynqz2"))
     rd = ru.rtl_design(graph, _design(dsp_packing=False), load_board("pynqz2"))
-    assert not rd.tile.pack
+    assert not rd.tile.dsp_packing
 
 
 def test_power_of_two_codes():

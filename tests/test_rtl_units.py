@@ -94,8 +94,8 @@ def test_latencies_are_the_perf_model_constants():
         assert rp.unit_latency(kind, None) == latency
     for tm in (4, 8, 16, 32, 64):
         for pack in (True, False):
-            tile = ru.TileHw(tm=tm, tnf=4, tnp=2, pack=pack, xb=8, wb=8, accb=24, kc_max=4, bias_rows=1, rb=8,
-                             bb=40, ob=8)
+            tile = ru.TileHw(tm=tm, fixed_lanes=4, pot_lanes=2, dsp_packing=pack, act_bits=8, weight_bits=8,
+                             acc_bits=24, kc_max=4, bias_rows=1, residual_bits=8, bias_bits=40, output_bits=8)
             assert tile.latency == cy.GEMM_PIPELINE, (tm, pack)
 
 

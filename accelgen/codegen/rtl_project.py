@@ -67,19 +67,19 @@ def table_param(name: str, values, bits: int, comment: str) -> Param:
 
 
 def tile_params(t: TileHw, gelu_names: tuple[str, ...] = ()) -> list[Param]:
-    out = [Param("TM", str(t.tm)), Param("TNF", str(t.tnf)), Param("TNP", str(t.tnp)),
-           Param("PACK", str(int(t.pack))), Param("XB", str(t.xb)), Param("WB", str(t.wb)),
-           Param("PWB", str(t.pwb)), Param("SH", str(t.sh)), Param("ACCB", str(t.accb)),
-           Param("PIPE_LVLS", str(t.pipe_lvls)), Param("KC_MAX", str(t.kc_max)),
-           Param("BIAS_ROWS", str(t.bias_rows)), Param("RB", str(t.rb)), Param("MB", str(t.mb)),
-           Param("BB", str(t.bb)), Param("SHB", str(t.shb)), Param("OB", str(t.ob)),
-           Param("OUT_DEPTH", str(t.out_depth)), Param("LPAD", str(t.lpad)),
+    out = [Param("TM", str(t.tm)), Param("TNF", str(t.fixed_lanes)), Param("TNP", str(t.pot_lanes)),
+           Param("PACK", str(int(t.dsp_packing))), Param("XB", str(t.act_bits)), Param("WB", str(t.weight_bits)),
+           Param("PWB", str(t.pot_code_bits)), Param("SH", str(t.pack_shift)), Param("ACCB", str(t.acc_bits)),
+           Param("PIPE_LVLS", str(t.tree_levels_per_register)), Param("KC_MAX", str(t.kc_max)),
+           Param("BIAS_ROWS", str(t.bias_rows)), Param("RB", str(t.residual_bits)), Param("MB", str(t.mult_bits)),
+           Param("BB", str(t.bias_bits)), Param("SHB", str(t.shift_bits)), Param("OB", str(t.output_bits)),
+           Param("OUT_DEPTH", str(t.output_queue_depth)), Param("LPAD", str(t.lane_latency_pad)),
            Param("NGELU", str(len(t.gelu_tables)))]
     if t.gelu_tables:
         names = gelu_names or tuple(f"table {i}" for i in range(len(t.gelu_tables)))
-        out += [Param("GELU_IB", str(t.gelu_ib)), Param("GELU_OB", str(t.gelu_ob)),
+        out += [Param("GELU_IB", str(t.gelu_input_bits)), Param("GELU_OB", str(t.gelu_output_bits)),
                 Param("GELU_IN_MIN", str(t.gelu_in_min)),
-                table_param("GELU_TABLES", [v for tab in t.gelu_tables for v in tab], t.gelu_ob,
+                table_param("GELU_TABLES", [v for tab in t.gelu_tables for v in tab], t.gelu_output_bits,
                             "GELU tables " + ", ".join(f"{i}: {n}" for i, n in enumerate(names))
                             + ", from accelgen.numerics.gelu (GeluTable.values)")]
     return out
@@ -115,17 +115,19 @@ def layernorm_params(n: LayerNormUnit) -> list[Param]:
 
 def gelu_params(g: GeluHw, names: tuple[str, ...] = ()) -> list[Param]:
     names = names or tuple(f"table {i}" for i in range(len(g.tables)))
-    return [Param("L", str(g.lanes)), Param("IB", str(g.ib)), Param("OB", str(g.ob)), Param("IN_MIN", str(g.in_min)),
-            Param("NT", str(len(g.tables))), Param("OUT_DEPTH", str(g.out_depth)),
-            table_param("TABLES", [v for t in g.tables for v in t], g.ob,
+    return [Param("L", str(g.lanes)), Param("IB", str(g.input_bits)), Param("OB", str(g.output_bits)),
+            Param("IN_MIN", str(g.in_min)),
+            Param("NT", str(len(g.tables))), Param("OUT_DEPTH", str(g.output_queue_depth)),
+            table_param("TABLES", [v for t in g.tables for v in t], g.output_bits,
                         "GELU tables " + ", ".join(f"{i}: {n}" for i, n in enumerate(names))
                         + ", from accelgen.numerics.gelu (GeluTable.values)")]
 
 
 def eltwise_params(e: EltwiseHw) -> list[Param]:
-    return [Param("L", str(e.lanes)), Param("AB", str(e.ab)), Param("RB", str(e.rb)), Param("MB", str(e.mb)),
-            Param("BB", str(e.bb)), Param("SHB", str(e.shb)), Param("OB", str(e.ob)), Param("NB_MAX", str(e.nb_max)),
-            Param("OUT_DEPTH", str(e.out_depth))]
+    return [Param("L", str(e.lanes)), Param("AB", str(e.a_bits)), Param("RB", str(e.b_bits)),
+            Param("MB", str(e.mult_bits)), Param("BB", str(e.bias_bits)), Param("SHB", str(e.shift_bits)),
+            Param("OB", str(e.output_bits)), Param("NB_MAX", str(e.max_beats)),
+            Param("OUT_DEPTH", str(e.output_queue_depth))]
 
 
 def unit_params(kind: str, unit, gelu_names: tuple[str, ...] = ()) -> list[Param]:

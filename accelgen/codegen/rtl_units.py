@@ -47,41 +47,41 @@ class TileHw:
     """gemm_tile parameters."""
 
     tm: int
-    tnf: int
-    tnp: int
-    pack: bool
-    xb: int  # activation operand bits (signed)
-    wb: int  # fixed-lane operand bits (signed)
-    accb: int
+    fixed_lanes: int
+    pot_lanes: int
+    dsp_packing: bool
+    act_bits: int  # activation operand bits (signed)
+    weight_bits: int  # fixed-lane operand bits (signed)
+    acc_bits: int
     kc_max: int
     bias_rows: int
-    rb: int  # residual bits
-    bb: int  # bias bits
-    ob: int  # output bits
+    residual_bits: int
+    bias_bits: int
+    output_bits: int
     gelu_tables: tuple[tuple[int, ...], ...] = ()  # fused GELU tables (entries in input-code order)
     gelu_in_min: int = -128
-    gelu_ob: int = 8
-    mb: int = MULT_BITS
-    shb: int = SHIFT_BITS
-    pwb: int = POT_CODE_BITS
-    sh: int = PACK_SHIFT
-    pipe_lvls: int = ADDER_TREE_LEVELS_PER_REGISTER
-    out_depth: int = TILE_OUT_DEPTH
-    lpad: int = GEMM_LANE_PAD
+    gelu_output_bits: int = 8
+    mult_bits: int = MULT_BITS
+    shift_bits: int = SHIFT_BITS
+    pot_code_bits: int = POT_CODE_BITS
+    pack_shift: int = PACK_SHIFT
+    tree_levels_per_register: int = ADDER_TREE_LEVELS_PER_REGISTER
+    output_queue_depth: int = TILE_OUT_DEPTH
+    lane_latency_pad: int = GEMM_LANE_PAD
 
     @property
-    def tn(self) -> int:
-        return self.tnf + self.tnp
+    def lanes(self) -> int:
+        return self.fixed_lanes + self.pot_lanes
 
     @property
-    def gelu_ib(self) -> int:
+    def gelu_input_bits(self) -> int:
         return clog2(len(self.gelu_tables[0])) if self.gelu_tables else 8
 
     @property
     def latency(self) -> int:
-        t = clog2(self.tm) // self.pipe_lvls if self.pipe_lvls else 0
-        lanes = (4 if self.pack and self.tnf >= 2 else 3) + t
-        return GEMM_TILE_STAGES + max(lanes, self.lpad)
+        t = clog2(self.tm) // self.tree_levels_per_register if self.tree_levels_per_register else 0
+        lanes = (4 if self.dsp_packing and self.fixed_lanes >= 2 else 3) + t
+        return GEMM_TILE_STAGES + max(lanes, self.lane_latency_pad)
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,11 @@ class GeluHw:
     lanes: int
     tables: tuple[tuple[int, ...], ...]
     in_min: int
-    ob: int
-    out_depth: int = GELU_OUT_DEPTH
+    output_bits: int
+    output_queue_depth: int = GELU_OUT_DEPTH
 
     @property
-    def ib(self) -> int:
+    def input_bits(self) -> int:
         return clog2(len(self.tables[0]))
 
 
@@ -104,14 +104,14 @@ class EltwiseHw:
     """eltwise_unit parameters."""
 
     lanes: int
-    ab: int = 8
-    rb: int = 8
-    bb: int = 48
-    ob: int = 8
-    nb_max: int = 1024
-    mb: int = MULT_BITS
-    shb: int = SHIFT_BITS
-    out_depth: int = UNIT_OUT_DEPTH
+    a_bits: int = 8  # first operand
+    b_bits: int = 8  # second operand (add)
+    bias_bits: int = 48
+    output_bits: int = 8
+    max_beats: int = 1024
+    mult_bits: int = MULT_BITS
+    shift_bits: int = SHIFT_BITS
+    output_queue_depth: int = UNIT_OUT_DEPTH
 
 
 @dataclass(frozen=True)
@@ -209,9 +209,11 @@ def tile_hw(graph: ir.Graph, design: Design, board: Board) -> TileHw:
         rq = op.requant
         ob = max(ob, _tensor_bits(graph, op.output) if rq.qmin is None else signed_bits(rq.qmin, rq.qmax))
     tables, _, in_min, gelu_ob = gelu_tables(graph)
-    return TileHw(tm=e.tm, tnf=e.tn_fixed, tnp=e.tn_pot, pack=bool(e.dsp_packing), xb=xb, wb=wb, accb=accb,
-                  kc_max=max(math.ceil(k / e.tm) for k in ks), bias_rows=bias_rows, rb=rb, bb=bb, ob=max(ob, gelu_ob),
-                  gelu_tables=tables, gelu_in_min=in_min, gelu_ob=gelu_ob)
+    return TileHw(tm=e.tm, fixed_lanes=e.tn_fixed, pot_lanes=e.tn_pot, dsp_packing=bool(e.dsp_packing), act_bits=xb,
+                  weight_bits=wb, acc_bits=accb, kc_max=max(math.ceil(k / e.tm) for k in ks), bias_rows=bias_rows,
+                  residual_bits=rb, bias_bits=bb,
+                  output_bits=max(ob, gelu_ob),
+                  gelu_tables=tables, gelu_in_min=in_min, gelu_output_bits=gelu_ob)
 
 
 def softmax_hw(graph: ir.Graph, lanes: int) -> SoftmaxUnit | None:
@@ -249,7 +251,8 @@ def eltwise_hw(graph: ir.Graph, lanes: int) -> EltwiseHw:
     bb = max(signed_bits(op.requant.bias.min(), op.requant.bias.max()) for op in ops)
     ob = max(signed_bits(op.requant.qmin, op.requant.qmax) for op in ops)
     k_max = max(graph.tensors[op.output].shape[-1] for op in ops)
-    return EltwiseHw(lanes=lanes, ab=max(a), rb=max([8] + b), bb=max(bb, 2), ob=ob, nb_max=-(-k_max // lanes))
+    return EltwiseHw(lanes=lanes, a_bits=max(a), b_bits=max([8] + b), bias_bits=max(bb, 2), output_bits=ob,
+                     max_beats=-(-k_max // lanes))
 
 
 def rtl_design(graph: ir.Graph, design: Design, board: Board) -> RtlDesign:
@@ -258,7 +261,7 @@ def rtl_design(graph: ir.Graph, design: Design, board: Board) -> RtlDesign:
         raise InputError("the RTL units are generated from an integer graph (see accelgen.design.integer_graph)")
     e = design.engine
     tables, index, in_min, gelu_ob = gelu_tables(graph)
-    gelu = GeluHw(lanes=e.ew_lanes, tables=tables, in_min=in_min, ob=gelu_ob) if tables else None
+    gelu = GeluHw(lanes=e.ew_lanes, tables=tables, in_min=in_min, output_bits=gelu_ob) if tables else None
     names = tuple(unique_identifiers([f"gelu_{op}" for op in index]).values())
     return RtlDesign(tile=tile_hw(graph, design, board), softmax=softmax_hw(graph, e.sm_lanes),
                      layernorm=layernorm_hw(graph, e.ln_lanes), gelu=gelu, eltwise=eltwise_hw(graph, e.ew_lanes),
@@ -290,16 +293,17 @@ def tile_ports(t: TileHw) -> list[Port]:
     n = len(t.gelu_tables)
     return [
         _p(i, 1, "ld_w_en"), _p(i, 1, "ld_q_en"), _p(i, 1, "ld_b_en"), _p(i, 1, "ld_bank"),
-        _p(i, addr_bits(t.tn), "ld_lane"), _p(i, addr_bits(t.kc_max), "ld_addr"),
-        _p(i, addr_bits(t.bias_rows), "ld_brow"), _p(i, t.tm * t.wb, "ld_w"), _p(i, t.mb, "ld_mult"),
-        _p(i, t.mb, "ld_res_mult"), _p(i, t.shb, "ld_shift"), _p(i, t.bb, "ld_bias"),
+        _p(i, addr_bits(t.lanes), "ld_lane"), _p(i, addr_bits(t.kc_max), "ld_addr"),
+        _p(i, addr_bits(t.bias_rows), "ld_brow"), _p(i, t.tm * t.weight_bits, "ld_w"), _p(i, t.mult_bits, "ld_mult"),
+        _p(i, t.mult_bits, "ld_res_mult"), _p(i, t.shift_bits, "ld_shift"), _p(i, t.bias_bits, "ld_bias"),
         _p(i, 1, "cmd_valid"), _p(o, 1, "cmd_ready"), _p(i, 1, "cmd_bank"), _p(i, 16, "cmd_rows"),
         _p(i, clog2(t.kc_max + 1), "cmd_kc"), _p(i, clog2(t.bias_rows + 1), "cmd_bias_rows"),
-        _p(i, 1, "cmd_has_res"), _p(i, 1, "cmd_clamp"), _p(i, t.ob, "cmd_qmin"), _p(i, t.ob, "cmd_qmax"),
+        _p(i, 1, "cmd_has_res"), _p(i, 1, "cmd_clamp"), _p(i, t.output_bits, "cmd_qmin"),
+        _p(i, t.output_bits, "cmd_qmax"),
         _p(i, 1, "cmd_gelu"), _p(i, clog2(n) if n > 1 else 1, "cmd_gelu_sel"),
-        _p(i, 1, "x_valid"), _p(o, 1, "x_ready"), _p(i, t.tm * t.xb, "x_data"), _p(i, 1, "x_last"),
-        _p(i, 1, "r_valid"), _p(o, 1, "r_ready"), _p(i, t.tn * t.rb, "r_data"),
-        _p(o, 1, "y_valid"), _p(i, 1, "y_ready"), _p(o, t.tn * t.ob, "y_data"), _p(o, 1, "y_last"),
+        _p(i, 1, "x_valid"), _p(o, 1, "x_ready"), _p(i, t.tm * t.act_bits, "x_data"), _p(i, 1, "x_last"),
+        _p(i, 1, "r_valid"), _p(o, 1, "r_ready"), _p(i, t.lanes * t.residual_bits, "r_data"),
+        _p(o, 1, "y_valid"), _p(i, 1, "y_ready"), _p(o, t.lanes * t.output_bits, "y_data"), _p(o, 1, "y_last"),
         _p(o, 1, "idle"),
     ]
 
@@ -330,15 +334,17 @@ def layernorm_ports(n: LayerNormUnit) -> list[Port]:
 
 def gelu_ports(g: GeluHw) -> list[Port]:
     n = len(g.tables)
-    return [_p("input", clog2(n) if n > 1 else 1, "cfg_sel"), *_stream_ports(g.lanes * g.ib, g.lanes * g.ob)]
+    return [_p("input", clog2(n) if n > 1 else 1, "cfg_sel"),
+            *_stream_ports(g.lanes * g.input_bits, g.lanes * g.output_bits)]
 
 
 def eltwise_ports(e: EltwiseHw) -> list[Port]:
     i = "input"
-    return [_p(i, clog2(e.nb_max + 1), "cfg_beats"), _p(i, clog2(e.lanes + 1), "cfg_tail"),
-            _p(i, e.mb, "cfg_mult"), _p(i, e.mb, "cfg_res_mult"), _p(i, e.bb, "cfg_bias"),
-            _p(i, e.shb, "cfg_shift"), _p(i, 1, "cfg_clamp"), _p(i, e.ob, "cfg_qmin"), _p(i, e.ob, "cfg_qmax"),
-            *_stream_ports(e.lanes * (e.ab + e.rb), e.lanes * e.ob)]
+    return [_p(i, clog2(e.max_beats + 1), "cfg_beats"), _p(i, clog2(e.lanes + 1), "cfg_tail"),
+            _p(i, e.mult_bits, "cfg_mult"), _p(i, e.mult_bits, "cfg_res_mult"), _p(i, e.bias_bits, "cfg_bias"),
+            _p(i, e.shift_bits, "cfg_shift"), _p(i, 1, "cfg_clamp"), _p(i, e.output_bits, "cfg_qmin"),
+            _p(i, e.output_bits, "cfg_qmax"),
+            *_stream_ports(e.lanes * (e.a_bits + e.b_bits), e.lanes * e.output_bits)]
 
 
 def unit_ports(kind: str, unit) -> list[Port]:

@@ -173,14 +173,14 @@ def gelu_job(name: str, prefix: str, hw, table: int, rows: np.ndarray, expected:
     want = gelu_lookup(rows, GeluTable(hw.in_min, np.asarray(hw.tables[table]))) if expected is None \
         else np.asarray(expected, dtype=np.int64)
     r, k = rows.shape
-    beats_in = _lane_beats(rows, hw.lanes, hw.ib)
+    beats_in = _lane_beats(rows, hw.lanes, hw.input_bits)
     # padding lanes carry input code 0, so the unit returns T[0 - in_min] there
     pad = int(hw.tables[table][-hw.in_min]) if 0 <= -hw.in_min < len(hw.tables[table]) else 0
-    beats_out = _padded_outputs(want, hw.lanes, hw.ob, pad)
+    beats_out = _padded_outputs(want, hw.lanes, hw.output_bits, pad)
     return Job(name=name, unit="gelu", prefix=prefix, static=_static(gelu_ports(hw), {"cfg_sel": table}),
                writes=[], write_idle={},
                inputs=[Stream("s_valid", "s_ready", ["s_data", "s_last"], beats_in)],
-               output=Expect("m_valid", "m_ready", ["m_data", "m_last"], beats_out, hw.lanes, hw.ob, True),
+               output=Expect("m_valid", "m_ready", ["m_data", "m_last"], beats_out, hw.lanes, hw.output_bits, True),
                timing=Timing(0, [len(beats_in)], [len(beats_out)], [eltwise_cycles(r, k, hw.lanes)], "stream"),
                **kw)
 
@@ -211,9 +211,9 @@ def eltwise_job(name: str, prefix: str, hw, rq, a: np.ndarray, b: np.ndarray | N
     r, k = a.shape
     beats, _ = _row_beats(a, hw.lanes)
     beats_in = []
-    for ra, rb in zip(_lane_beats(a, hw.lanes, hw.ab), _lane_beats(b_rows, hw.lanes, hw.rb)):
-        beats_in.append([ra[0] | (rb[0] << (hw.lanes * hw.ab)), ra[1]])
-    beats_out = _lane_beats(want, hw.lanes, hw.ob)
+    for ra, rb in zip(_lane_beats(a, hw.lanes, hw.a_bits), _lane_beats(b_rows, hw.lanes, hw.b_bits)):
+        beats_in.append([ra[0] | (rb[0] << (hw.lanes * hw.a_bits)), ra[1]])
+    beats_out = _lane_beats(want, hw.lanes, hw.output_bits)
     res_mult = 0 if rq.res_mult is None else int(rq.res_mult.reshape(-1)[0])
     clamp = rq.qmin is not None
     static = {"cfg_beats": beats, "cfg_tail": k - (beats - 1) * hw.lanes, "cfg_mult": int(rq.mult.reshape(-1)[0]),
@@ -222,7 +222,7 @@ def eltwise_job(name: str, prefix: str, hw, rq, a: np.ndarray, b: np.ndarray | N
               "cfg_qmin": rq.qmin if clamp else 0, "cfg_qmax": rq.qmax if clamp else 0}
     return Job(name=name, unit="eltwise", prefix=prefix, static=_static(eltwise_ports(hw), static), writes=[],
                write_idle={}, inputs=[Stream("s_valid", "s_ready", ["s_data", "s_last"], beats_in)],
-               output=Expect("m_valid", "m_ready", ["m_data", "m_last"], beats_out, hw.lanes, hw.ob, True),
+               output=Expect("m_valid", "m_ready", ["m_data", "m_last"], beats_out, hw.lanes, hw.output_bits, True),
                timing=Timing(0, [len(beats_in)], [len(beats_out)], [eltwise_cycles(r, k, hw.lanes)], "stream"),
                **kw)
 
@@ -292,8 +292,9 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
         raise InputError(f"{name}: {brows} bias rows do not fit the tile ({hw.bias_rows})")
     xpad = np.zeros((r, kc * hw.tm), dtype=np.int64)
     xpad[:, :k] = task.x
-    x_beats = [[pack(xpad[i, j * hw.tm:(j + 1) * hw.tm], hw.xb), int(j == kc - 1)] for i in range(r) for j in range(kc)]
-    tiles = tile_lanes(task, hw.tnf, hw.tnp, hw.tm)
+    x_beats = [[pack(xpad[i, j * hw.tm:(j + 1) * hw.tm], hw.act_bits), int(j == kc - 1)]
+               for i in range(r) for j in range(kc)]
+    tiles = tile_lanes(task, hw.fixed_lanes, hw.pot_lanes, hw.tm)
     has_res = task.res is not None
     clamp = task.qmin is not None
     jobs = []
@@ -302,13 +303,13 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
         writes, cmds, r_beats, y_beats = [], [], [], []
         for bank, lanes in enumerate(pair):
             for lane, c in enumerate(lanes):
-                is_pot = lane >= hw.tnf
+                is_pot = lane >= hw.fixed_lanes
                 for j in range(kc):
                     row = np.zeros(hw.tm, dtype=np.int64)
                     if c is not None:
                         seg = task.w[c, j * hw.tm:(j + 1) * hw.tm]
                         row[:len(seg)] = seg
-                    word = pack(pot_codes(row), hw.pwb) if is_pot else pack(row, hw.wb)
+                    word = pack(pot_codes(row), hw.pot_code_bits) if is_pot else pack(row, hw.weight_bits)
                     writes.append({"ld_w_en": 1, "ld_bank": bank, "ld_lane": lane, "ld_addr": j, "ld_w": word})
                 mult = 0 if c is None else int(task.mult[c])
                 rmult = 0 if c is None or task.res_mult is None else int(task.res_mult[c])
@@ -319,15 +320,15 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
                     bias = 0 if c is None else int(task.bias[b, c] if task.bias.ndim > 1 else task.bias[c])
                     writes.append({"ld_b_en": 1, "ld_bank": bank, "ld_lane": lane, "ld_brow": b,
                                    "ld_bias": masked(bias, widths["ld_bias"])})
-            cmds.append([bank, r, kc, brows, int(has_res), int(clamp), masked(task.qmin or 0, hw.ob),
-                         masked(task.qmax or 0, hw.ob), int(task.gelu is not None), task.gelu or 0])
+            cmds.append([bank, r, kc, brows, int(has_res), int(clamp), masked(task.qmin or 0, hw.output_bits),
+                         masked(task.qmax or 0, hw.output_bits), int(task.gelu is not None), task.gelu or 0])
             ch = [c for c in lanes]
             y = np.stack([_lane_outputs(task, c, hw) for c in ch], axis=1)  # (rows, lanes)
             for i in range(r):
-                y_beats.append([pack(y[i], hw.ob), int(i == r - 1)])
+                y_beats.append([pack(y[i], hw.output_bits), int(i == r - 1)])
                 if has_res:
                     rv = [0 if c is None else task.res[i, c] for c in ch]
-                    r_beats.append([pack(rv, hw.rb)])
+                    r_beats.append([pack(rv, hw.residual_bits)])
         inputs = [Stream("cmd_valid", "cmd_ready",
                          ["cmd_bank", "cmd_rows", "cmd_kc", "cmd_bias_rows", "cmd_has_res", "cmd_clamp", "cmd_qmin",
                           "cmd_qmax", "cmd_gelu", "cmd_gelu_sel"], cmds),
@@ -339,7 +340,7 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
             name=name + part, unit="gemm_tile", prefix=prefix, static={}, writes=writes,
             write_idle={"ld_w_en": 0, "ld_q_en": 0, "ld_b_en": 0},
             inputs=inputs,
-            output=Expect("y_valid", "y_ready", ["y_data", "y_last"], y_beats, hw.tn, hw.ob, True),
+            output=Expect("y_valid", "y_ready", ["y_data", "y_last"], y_beats, hw.lanes, hw.output_bits, True),
             timing=Timing(1, [r * kc] * len(pair), [r] * len(pair), [gemm_tile_compute(r, k, hw.tm)] * len(pair),
                           "tile"),
             **kw))
