@@ -52,17 +52,23 @@ CSYNTH_TOP = """<?xml version="1.0" encoding="UTF-8"?>
   </PerformanceEstimates>
   <AreaEstimates>
     <Resources><BRAM_18K>9</BRAM_18K><DSP>16</DSP><FF>3120</FF><LUT>5410</LUT><URAM>0</URAM></Resources>
-    <AvailableResources><BRAM_18K>1824</BRAM_18K><DSP>2520</DSP><FF>548160</FF><LUT>274080</LUT><URAM>0</URAM></AvailableResources>
+    <AvailableResources>
+      <BRAM_18K>1824</BRAM_18K><DSP>2520</DSP><FF>548160</FF><LUT>274080</LUT><URAM>0</URAM>
+    </AvailableResources>
   </AreaEstimates>
 </profile>
 """
 
 CSYNTH_SOFTMAX = """<?xml version="1.0" encoding="UTF-8"?>
 <profile>
-  <UserAssignments><TopModelName>softmax_layer_AccelConfig_s</TopModelName><TargetClockPeriod>5.00</TargetClockPeriod></UserAssignments>
+  <UserAssignments>
+    <TopModelName>softmax_layer_AccelConfig_s</TopModelName><TargetClockPeriod>5.00</TargetClockPeriod>
+  </UserAssignments>
   <PerformanceEstimates>
     <SummaryOfTimingAnalysis><EstimatedClockPeriod>4.100</EstimatedClockPeriod></SummaryOfTimingAnalysis>
-    <SummaryOfOverallLatency><Best-caseLatency>5</Best-caseLatency><Worst-caseLatency>70007</Worst-caseLatency></SummaryOfOverallLatency>
+    <SummaryOfOverallLatency>
+      <Best-caseLatency>5</Best-caseLatency><Worst-caseLatency>70007</Worst-caseLatency>
+    </SummaryOfOverallLatency>
     <SummaryOfLoopLatency>
       <softmax_beats>
         <TripCount><range><min>1</min><max>65536</max></range></TripCount>
@@ -75,7 +81,9 @@ CSYNTH_SOFTMAX = """<?xml version="1.0" encoding="UTF-8"?>
       </ln_gains>
     </SummaryOfLoopLatency>
   </PerformanceEstimates>
-  <AreaEstimates><Resources><BRAM_18K>2</BRAM_18K><DSP>0</DSP><FF>800</FF><LUT>1500</LUT><URAM>0</URAM></Resources></AreaEstimates>
+  <AreaEstimates>
+    <Resources><BRAM_18K>2</BRAM_18K><DSP>0</DSP><FF>800</FF><LUT>1500</LUT><URAM>0</URAM></Resources>
+  </AreaEstimates>
 </profile>
 """
 
@@ -220,7 +228,8 @@ def fake_tools(tmp_path, monkeypatch):
         (bin_dir / name).write_text(script)
         (bin_dir / name).chmod(stat.S_IRWXU)
     for name, text in (("csynth.xml", CSYNTH_TOP), ("sm_csynth.xml", CSYNTH_SOFTMAX),
-                       (flow.UTILIZATION_REPORT, UTILIZATION_US), (flow.TIMING_REPORT, timing_report("0.125", "0.010"))):
+                       (flow.UTILIZATION_REPORT, UTILIZATION_US),
+                       (flow.TIMING_REPORT, timing_report("0.125", "0.010"))):
         (fixtures / name).write_text(text)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FIXTURES", str(fixtures))

@@ -63,11 +63,8 @@ def check_source(source: Path, include_dirs: list[Path] | None = None) -> list[F
     source = Path(source)
     if not source.is_file():
         raise InputError(f"{source}: no such file")
-    try:
-        project = load_project(source, [source.parent, *(include_dirs or [])])
-        findings = Walker(project).run() | set(dependence_findings(project)) | set(language_findings(project))
-    finally:
-        ca.TOKENS.clear()  # release the translation unit
+    project = load_project(source, [source.parent, *(include_dirs or [])])
+    findings = Walker(project).run() | set(dependence_findings(project)) | set(language_findings(project))
     return sorted(findings)
 
 

@@ -48,7 +48,6 @@ def parse(source: Path, include_dirs: list[Path]):
         if diag.severity >= ci.Diagnostic.Error:
             where = f"{diag.location.file}:{diag.location.line}" if diag.location.file else str(source)
             raise InputError(f"{where}: does not compile as C++14: {diag.spelling}")
-    TOKENS[:] = [Tokens(tu)]
     return tu
 
 
@@ -92,23 +91,15 @@ class Tokens:
         starts, spellings = self.of_file(e.start.file.name)
         return spellings[bisect.bisect_left(starts, e.start.offset):bisect.bisect_left(starts, e.end.offset)]
 
+    def text(self, cursor) -> str:
+        """The cursor's tokens without spaces (`C::TM`, `b*C::LANES+l`)."""
+        return "".join(self.spellings(cursor))
+
     def after(self, cursor, offset: int) -> str:
         """The first token of `cursor` at or after `offset`."""
         starts, spellings = self.of_file(cursor.extent.start.file.name)
         i = bisect.bisect_left(starts, offset)
         return spellings[i] if i < len(spellings) and starts[i] < cursor.extent.end.offset else ""
-
-
-TOKENS: list[Tokens] = []  # the tokens of the translation unit being checked (set by parse)
-
-
-def tokens(cursor) -> list[str]:
-    return TOKENS[-1].spellings(cursor)
-
-
-def text(cursor) -> str:
-    """The cursor's tokens without spaces (`C::TM`, `b*C::LANES+l`)."""
-    return "".join(tokens(cursor))
 
 
 def children(cursor) -> list:
@@ -135,30 +126,30 @@ def operator_name(cursor) -> str | None:
     return None
 
 
-def operator_operands(cursor) -> list:
+def operator_operands(cursor, tokens: Tokens) -> list:
     """The operands of an operator call: the children other than the operator's name."""
     op = operator_name(cursor)
-    return [c for c in cursor.get_children() if text(c) != op]
+    return [c for c in cursor.get_children() if tokens.text(c) != op]
 
 
-def binary_operator(cursor) -> tuple[str, object, object] | None:
+def binary_operator(cursor, tokens: Tokens) -> tuple[str, object, object] | None:
     """(op, lhs, rhs) of a built-in or overloaded binary operator, else None."""
     k = kind(cursor)
     if k in ("BINARY_OPERATOR", "COMPOUND_ASSIGNMENT_OPERATOR"):
         lhs, rhs = children(cursor)[:2]
-        return TOKENS[-1].after(cursor, lhs.extent.end.offset), lhs, rhs
+        return tokens.after(cursor, lhs.extent.end.offset), lhs, rhs
     op = operator_name(cursor)
     if op is not None:
-        operands = operator_operands(cursor)
+        operands = operator_operands(cursor, tokens)
         if len(operands) == 2:
             return op, operands[0], operands[1]
     return None
 
 
-def unary_operator(cursor) -> tuple[str, object] | None:
+def unary_operator(cursor, tokens: Tokens) -> tuple[str, object] | None:
     k = kind(cursor)
     if k == "UNARY_OPERATOR":
-        spelled = tokens(cursor)
+        spelled = tokens.spellings(cursor)
         operand = children(cursor)
         if not spelled or not operand:
             return None
@@ -166,7 +157,7 @@ def unary_operator(cursor) -> tuple[str, object] | None:
         return op, operand[0]
     op = operator_name(cursor)
     if op is not None:
-        operands = operator_operands(cursor)
+        operands = operator_operands(cursor, tokens)
         if len(operands) == 1:
             return op, operands[0]
     return None
@@ -191,8 +182,15 @@ def call_arguments(cursor) -> list:
 
 
 def is_method_call(cursor) -> bool:
+    """`object.method(...)`: the callee (possibly behind an implicit cast) is a member reference."""
     first = next(cursor.get_children(), None)
-    return first is not None and any(kind(d) == "MEMBER_REF_EXPR" for d in [first, *children(first)[:1]])
+    return first is not None and kind(strip_implicit(first)) == "MEMBER_REF_EXPR"
+
+
+def strip_implicit(cursor):
+    while kind(cursor) == "UNEXPOSED_EXPR" and len(children(cursor)) == 1:
+        cursor = children(cursor)[0]
+    return cursor
 
 
 def loop_variables(loop) -> list:
@@ -205,15 +203,15 @@ def loop_variables(loop) -> list:
     return [c for c in first.get_children() if kind(c) == "VAR_DECL"]
 
 
-def loop_bound_text(loop) -> str | None:
+def loop_bound_text(loop, tokens: Tokens) -> str | None:
     """`N` of `for (int i = 0; i < N; ...)`, as text, when the loop has that shape."""
     decls = loop_variables(loop)
-    if len(decls) != 1 or text(decls[0]).split("=")[-1] != "0":
+    if len(decls) != 1 or tokens.text(decls[0]).split("=")[-1] != "0":
         return None
     for c in children(loop)[1:]:
-        parts = binary_operator(c)
-        if parts is not None and parts[0] == "<" and text(parts[1]) == decls[0].spelling:
-            return text(parts[2])
+        parts = binary_operator(c, tokens)
+        if parts is not None and parts[0] == "<" and tokens.text(parts[1]) == decls[0].spelling:
+            return tokens.text(parts[2])
     return None
 
 
@@ -237,13 +235,6 @@ def decl_key(decl) -> tuple[str, int]:
     """Identity of a declaration: its file and offset."""
     loc = decl.location
     return (loc.file.name if loc.file else "", loc.offset)
-
-
-def contains(outer, inner) -> bool:
-    """Whether `inner`'s start lies within `outer`'s extent (same file)."""
-    o, i = outer.extent, inner.extent
-    return (o.start.file is not None and i.start.file is not None and o.start.file.name == i.start.file.name
-            and o.start.offset <= i.start.offset <= o.end.offset)
 
 
 def line_in(cursor, file: str, line: int) -> bool:

@@ -21,6 +21,7 @@ QUALIFIED = re.compile(r"^(?:[A-Za-z_]\w*(?:<\w+>)?::)?([A-Za-z_]\w*)$")
 class Project:
     root: Path
     tu: object
+    tokens: ca.Tokens
     functions: dict[str, list] = field(default_factory=dict)  # name -> definitions in our files
     pragmas: list[Pragma] = field(default_factory=list)
     scopes: dict[tuple[str, int], list[Pragma]] = field(default_factory=dict)  # scope cursor -> its pragmas
@@ -53,7 +54,7 @@ class Project:
         return {constant} | ({alias} if alias else set())
 
     def trip_count(self, loop) -> int | None:
-        bound = ca.loop_bound_text(loop)
+        bound = ca.loop_bound_text(loop, self.tokens)
         if bound is None:
             return None
         if bound.isdigit():
@@ -64,7 +65,7 @@ class Project:
 
 def load_project(source: Path, include_dirs: list[Path]) -> Project:
     tu = ca.parse(source, include_dirs)
-    project = Project(source.parent.resolve(), tu)
+    project = Project(source.parent.resolve(), tu, ca.Tokens(tu))
     scopes = []
     own = [c for top in tu.cursor.get_children() if project.own(top) for c in top.walk_preorder()]
     for c in own:

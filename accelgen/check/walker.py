@@ -84,6 +84,7 @@ def initializer(decl):
 class Walker:
     def __init__(self, project: Project):
         self.project = project
+        self.tokens = project.tokens
         self.findings: set[Finding] = set()
 
     # ---- reporting -------------------------------------------------------------------------
@@ -124,18 +125,18 @@ class Walker:
             return self.variable(ref, frame, ctx)
         if k in ("MEMBER_REF_EXPR", "ARRAY_SUBSCRIPT_EXPR"):
             return RUNTIME
-        binary = ca.binary_operator(cursor)
+        binary = ca.binary_operator(cursor, self.tokens)
         if binary is not None:
             op, lhs, rhs = binary
             a, b = self.classify(lhs, frame, ctx), self.classify(rhs, frame, ctx)
             if op in ("+", "-"):
                 return add([a, b])
             if op == "*":
-                return multiply(a, ca.text(lhs), b, ca.text(rhs))
+                return multiply(a, self.tokens.text(lhs), b, self.tokens.text(rhs))
             if op == "%":
-                return modulo(a, b, ca.text(rhs))
+                return modulo(a, b, self.tokens.text(rhs))
             return join([a, b])
-        unary = ca.unary_operator(cursor)
+        unary = ca.unary_operator(cursor, self.tokens)
         if unary is not None:
             op, operand = unary
             value = self.classify(operand, frame, ctx)
@@ -195,21 +196,24 @@ class Walker:
         runtime = [dim for dim, v in banks if v.runtime]
         if runtime and not any(v.distinct_per_copy for _, v in banks):
             dims = ", ".join(str(d) for d in runtime)
+            access = self.tokens.text(cursor)
             self.report(cursor, ctx, "runtime-bank",
-                        f"`{ca.text(cursor)}`: the bank of partitioned `{base.spelling}` (dim {dims}) is chosen at run "
-                        f"time in every copy of unrolled loop '{ctx.unroll_label}': every bank serves every copy "
+                        f"`{access}`: the bank of partitioned `{base.spelling}` (dim {dims}) is chosen at run time "
+                        f"in every copy of unrolled loop '{ctx.unroll_label}': every bank serves every copy "
                         "(a crossbar; II >= copies on memory banks)")
 
     def check_operator(self, cursor, op: str, lhs, rhs, frame: Frame, ctx: Context) -> None:
+        expr, amount = self.tokens.text(cursor)[:70], self.tokens.text(rhs)
         if op in SHIFTS and self.classify(rhs, frame, ctx).runtime and self.signed_amount(rhs, frame, ctx):
+            at = ca.where(cursor)  # a property of the expression, whatever the context: no anchor
             self.findings.add(Finding(
-                self.project.relative(ca.where(cursor).file), ca.where(cursor).line, "signed-shift",
-                f"`{ca.text(cursor)[:70]}` shifts by `{ca.text(rhs)}`, a signed runtime amount: a shifter in both "
-                "directions plus a sign test; make the amount unsigned"))
+                self.project.relative(at.file), at.line, "signed-shift",
+                f"`{expr}` shifts by `{amount}`, a signed runtime amount: a shifter in both directions plus a sign "
+                "test; make the amount unsigned"))
         if op in DIVISIONS and ctx.pipeline is not None and self.classify(rhs, frame, ctx).runtime:
             self.report(cursor, ctx, "pipelined-division",
-                        f"`{ca.text(cursor)[:70]}` divides by runtime `{ca.text(rhs)}` in pipelined loop "
-                        f"'{ctx.pipeline}': a multi-cycle divider in the loop; keep counters instead")
+                        f"`{expr}` divides by runtime `{amount}` in pipelined loop '{ctx.pipeline}': a multi-cycle "
+                        "divider in the loop; keep counters instead")
         if op in ASSIGNMENTS:
             self.check_chain(lhs, op == "=", rhs, frame, ctx)
 
@@ -263,7 +267,7 @@ class Walker:
             for c in indices + ([] if ca.kind(base) == "DECL_REF_EXPR" else [base]):
                 self.walk(c, frame, ctx)
             return
-        binary = ca.binary_operator(cursor)
+        binary = ca.binary_operator(cursor, self.tokens)
         if binary is not None:
             op, lhs, rhs = binary
             self.check_operator(cursor, op, lhs, rhs, frame, ctx)
@@ -271,7 +275,7 @@ class Walker:
                 self.walk(lhs, frame, ctx)
                 self.walk(rhs, frame, replace(ctx, conditional=ctx.pipeline is not None))
                 return
-        unary = ca.unary_operator(cursor)
+        unary = ca.unary_operator(cursor, self.tokens)
         if unary is not None and unary[0] in ("++", "--"):
             self.check_chain(unary[1], False, None, frame, ctx)
         for c in cursor.get_children():

@@ -125,12 +125,16 @@ def parse_csynth(path: Path) -> CsynthReport:
 TABLE_ROW = re.compile(r"^\|\s*(?P<site>[^|]*?)\s*\|\s*(?P<used>[\d.]+)\s*\|(?P<rest>.*)\|\s*$")
 
 
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except OSError as err:
+        raise InputError(f"{path}: cannot read the report ({err})") from None
+
+
 def parse_utilization(path: Path) -> dict[str, float]:
     """Resource kind -> used, from the first table row of each site type in a report_utilization file."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as err:
-        raise InputError(f"{path}: cannot read the utilization report ({err})") from None
+    lines = _lines(path)
     used: dict[str, float] = {}
     for line in lines:
         m = TABLE_ROW.match(line)
@@ -155,10 +159,7 @@ class Timing:
 
 def parse_timing_summary(path: Path) -> Timing:
     """The Design Timing Summary row of a report_timing_summary file."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as err:
-        raise InputError(f"{path}: cannot read the timing report ({err})") from None
+    lines = _lines(path)
     for i, line in enumerate(lines):
         if "WNS(ns)" not in line:
             continue
