@@ -281,3 +281,11 @@ def test_synth_without_the_tools_prints_the_commands(build_folder, tmp_path, mon
     assert "not on the PATH" in captured.err and captured.err.count("\n") == 1
     assert main(["synth", str(tmp_path / "nothing")]) == 2
     assert "not a build folder" in capsys.readouterr().err
+
+
+def test_build_with_synth_runs_the_tools_on_the_new_folder(tmp_path, fake_tools, capsys):
+    out = tmp_path / "built"
+    assert main(["build", "--board", "zcu102", "--fps", "30", "--out", str(out), "--synth"]) == 0
+    assert "synth: " in capsys.readouterr().out
+    assert json.loads((out / "report.json").read_text())["vitis"]["timing"]["met"] is True
+    assert (out / "hls" / "vitis_hls.log").is_file() and (out / "hls" / "vivado.log").is_file()
