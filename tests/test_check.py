@@ -12,8 +12,6 @@ from accelgen.check.pragmas import array_banking, parse_pragmas
 from accelgen.check.values import CONSTANT, RUNTIME, VARYING, add, modulo, multiply
 from accelgen.cli import main
 
-pytest.importorskip("clang.cindex")
-
 # Each line marked `// BAD <rule>` must be reported with that rule, and nothing else may be.
 BAD = r"""
 #include <ap_int.h>
