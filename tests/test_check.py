@@ -41,6 +41,11 @@ rows:
     }
 }
 
+ap_uint<64> read_word(const ap_uint<64>* p, int i) {
+#pragma HLS INLINE
+    return p[i];  // reported at the call in maxi_conditional
+}
+
 void maxi_conditional(const ap_uint<64>* src, int n, ap_uint<8> out[256]) {
 #pragma HLS INTERFACE m_axi port = src bundle = gmem0 depth = 32
     ap_uint<64> w = 0;
@@ -48,12 +53,14 @@ load:
     for (int i = 0; i < n; ++i) {
 #pragma HLS PIPELINE II = 1
         if (i % 8 == 0) w = src[i / 8];  // BAD maxi-conditional
+        if (i == 1) w ^= read_word(src, 0);  // BAD maxi-conditional
         out[i] = w.range(8 * (i % 8) + 7, 8 * (i % 8));
     }
 }
 
 ap_uint<32> signed_shift(ap_uint<32> x, int s) {
-    return x >> s;  // BAD signed-shift
+    x >>= s;  // BAD signed-shift
+    return x << s;  // BAD signed-shift
 }
 
 void pipelined_division(int n, int d, int out[256]) {
@@ -61,6 +68,7 @@ div:
     for (int i = 0; i < n; ++i) {
 #pragma HLS PIPELINE II = 1
         out[i] = i / d;  // BAD pipelined-division
+        out[i + 1] = i % d;  // BAD pipelined-division
     }
 }
 
@@ -75,6 +83,29 @@ rows:
         }
     }
     total = acc;
+}
+
+struct Run {
+    int max;
+};
+
+void run_update(Run& run, int e) {
+#pragma HLS INLINE
+    run.max = e > run.max ? e : run.max;  // reported at the call in carried_chain_call
+}
+
+void carried_chain_call(const int in[64], int& best) {
+    Run run = {0};
+rows:
+    for (int r = 0; r < 16; ++r) {
+#pragma HLS PIPELINE II = 1
+    lanes:
+        for (int l = 0; l < LANES; ++l) {
+#pragma HLS UNROLL
+            run_update(run, in[r * LANES + l]);  // BAD carried-chain
+        }
+    }
+    best = run.max;
 }
 
 void dependence(int buf[64], const int idx[64]) {
@@ -122,12 +153,17 @@ rows:
     }
 }
 
+ap_uint<64> read_word(const ap_uint<64>* p, int i) {
+#pragma HLS INLINE
+    return p[i];
+}
+
 void maxi_conditional(const ap_uint<64>* src, int words, ap_uint<8> out[256]) {
 #pragma HLS INTERFACE m_axi port = src bundle = gmem0 depth = 32
 load:
     for (int i = 0; i < words; ++i) {
 #pragma HLS PIPELINE II = 1
-        const ap_uint<64> w = src[i];
+        const ap_uint<64> w = read_word(src, i);
     bytes:
         for (int b = 0; b < 8; ++b) {
             if (i < 32) out[8 * i + b] = w.range(8 * b + 7, 8 * b);
@@ -136,6 +172,7 @@ load:
 }
 
 ap_uint<32> signed_shift(ap_uint<32> x, ap_uint<5> s) {
+    x >>= s;
     return (x >> s) << 3;
 }
 
@@ -144,7 +181,7 @@ void pipelined_division(int n, int d, int out[256]) {
 div:
     for (int i = 0; i < n; ++i) {
 #pragma HLS PIPELINE II = 1
-        out[i] = q + i / 8;
+        out[i] = q + i / 8 + r % 4;
         if (++r == d) {
             r = 0;
             ++q;
@@ -166,6 +203,34 @@ rows:
         acc += (part[0] + part[1]) + (part[2] + part[3]);
     }
     total = acc;
+}
+
+struct Run {
+    int max;
+};
+
+void run_update(Run& run, int e) {
+#pragma HLS INLINE
+    run.max = e > run.max ? e : run.max;
+}
+
+void carried_chain_call(const int in[64], int& best) {
+    Run run = {0};
+rows:
+    for (int r = 0; r < 16; ++r) {
+#pragma HLS PIPELINE II = 1
+        int m[LANES];
+#pragma HLS ARRAY_PARTITION variable = m complete
+    lanes:
+        for (int l = 0; l < LANES; ++l) {
+#pragma HLS UNROLL
+            m[l] = in[r * LANES + l];
+        }
+        const int a = m[0] > m[1] ? m[0] : m[1];
+        const int b = m[2] > m[3] ? m[2] : m[3];
+        run_update(run, a > b ? a : b);
+    }
+    best = run.max;
 }
 
 void dependence(int buf[64], const int idx[64]) {

@@ -225,6 +225,7 @@ def overlay_tcl_context(art: Artifacts, jobs: int = 4) -> dict:
              + [{"name": p, "value": "0"} for p in ps.unused_masters]
              + [{"name": ps.clock_prop, "value": f"{art.design.clock_mhz:g}"}])
     return {"board": art.board.name, "part": art.board.part, "board_part": art.board.vivado_board_part,
+            "board_part_pattern": art.board.vivado_board_part.rsplit(":", 1)[0] + ":*",
             "ps_ip": art.board.ps_ip, "ps": ps, "ps_props": props, "top": TOP, "vendor": VENDOR, "library": LIBRARY,
             "ip_version": IP_VERSION, "project": PROJECT, "solution": SOLUTION, "overlay": OVERLAY,
             "bd": BLOCK_DESIGN, "clock_mhz": f"{art.design.clock_mhz:g}", "jobs": jobs,
