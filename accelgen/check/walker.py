@@ -344,7 +344,11 @@ class Walker:
         return Binding(index, frame.arrays.get(key), key in frame.maxi, alias, carried)
 
     def run(self) -> set[Finding]:
-        for defs in self.project.functions.values():
-            for fn in defs:
-                self.walk_function(fn, Frame(fn), Context())
+        """Walk from every function no other function of the project calls (the callees follow)."""
+        called = {ca.callee_name(c) for defs in self.project.functions.values() for fn in defs
+                  for c in fn.walk_preorder() if ca.kind(c) == "CALL_EXPR"}
+        for name, defs in self.project.functions.items():
+            if name not in called:
+                for fn in defs:
+                    self.walk_function(fn, Frame(fn), Context())
         return self.findings
