@@ -180,9 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_boards)
 
     from .check.command import register as register_check
-    from .vitis.command import register as register_synth
     from .sim.csim_command import register as register_csim
     from .sim.rtlsim_command import register as register_rtlsim
+    from .vitis.command import register as register_synth
 
     register_csim(sub)
     register_rtlsim(sub)
