@@ -283,6 +283,15 @@ def test_synth_without_the_tools_prints_the_commands(build_folder, tmp_path, mon
     assert "not a build folder" in capsys.readouterr().err
 
 
+def test_synth_names_a_report_json_it_cannot_use(tmp_path, capsys):
+    (tmp_path / "hls").mkdir()
+    (tmp_path / "hls" / flow.HLS_SCRIPT).write_text("exit\n")
+    (tmp_path / "report.json").write_text('{"cycles": 5}')
+    assert main(["synth", str(tmp_path), "--reports-only"]) == 2
+    err = capsys.readouterr().err
+    assert "report.json: not an accelgen report" in err and err.count("\n") == 1
+
+
 def test_build_with_synth_runs_the_tools_on_the_new_folder(tmp_path, fake_tools, capsys):
     out = tmp_path / "built"
     assert main(["build", "--board", "zcu102", "--fps", "30", "--out", str(out), "--synth"]) == 0

@@ -149,6 +149,18 @@ def write_report(build_dir: Path, section: dict) -> None:
     (build_dir / "report.json").write_text(report_json(data))
 
 
+def model_report(build_dir: Path) -> dict:
+    """The build's report.json (the model's figures), checked for what the comparison reads."""
+    path = build_dir / "report.json"
+    try:
+        data = json.loads(path.read_text())
+        _ = data["cycles"], [data["resources"][k]["used"] for k in RESOURCE_KINDS]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise InputError(f"{path}: not an accelgen report ({err!r} missing or malformed); rebuild with "
+                         "`accelgen build`") from None
+    return data
+
+
 def synth(build_dir: str | Path, run: bool = True) -> dict:
     """Run the tools (unless `run` is False: parse what is there) and write the comparison; returns it."""
     build_dir = Path(build_dir)
@@ -156,7 +168,7 @@ def synth(build_dir: str | Path, run: bool = True) -> dict:
     failure = run_tools(hls) if run else None
     if failure is not None and not (hls / flow.csynth_report(PROJECT, SOLUTION)).is_file():
         raise VerificationError(failure)
-    section = comparison(json.loads((build_dir / "report.json").read_text()), collect(hls), pipelined_loops(hls))
+    section = comparison(model_report(build_dir), collect(hls), pipelined_loops(hls))
     write_report(build_dir, section)
     if failure is not None:
         raise VerificationError(f"{failure} (what was reported is in {build_dir / 'report.md'})")
