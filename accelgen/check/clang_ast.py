@@ -95,6 +95,14 @@ class Tokens:
         """The cursor's tokens without spaces (`C::TM`, `b*C::LANES+l`)."""
         return "".join(self.spellings(cursor))
 
+    def display(self, cursor, limit: int = 80) -> str:
+        """The cursor's code for a message: a space only between two words (`typename S::t(x)>>k`)."""
+        out = ""
+        for t in self.spellings(cursor):
+            out += (" " if out and (out[-1].isalnum() or out[-1] == "_") and (t[0].isalnum() or t[0] == "_")
+                    else "") + t
+        return out if len(out) <= limit else out[:limit - 3] + "..."
+
     def after(self, cursor, offset: int) -> str:
         """The first token of `cursor` at or after `offset`."""
         starts, spellings = self.of_file(cursor.extent.start.file.name)

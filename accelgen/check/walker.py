@@ -196,14 +196,14 @@ class Walker:
         runtime = [dim for dim, v in banks if v.runtime]
         if runtime and not any(v.distinct_per_copy for _, v in banks):
             dims = ", ".join(str(d) for d in runtime)
-            access = self.tokens.text(cursor)
+            access = self.tokens.display(cursor)
             self.report(cursor, ctx, "runtime-bank",
                         f"`{access}`: the bank of partitioned `{base.spelling}` (dim {dims}) is chosen at run time "
                         f"in every copy of unrolled loop '{ctx.unroll_label}': every bank serves every copy "
                         "(a crossbar; II >= copies on memory banks)")
 
     def check_operator(self, cursor, op: str, lhs, rhs, frame: Frame, ctx: Context) -> None:
-        expr, amount = self.tokens.text(cursor)[:70], self.tokens.text(rhs)
+        expr, amount = self.tokens.display(cursor), self.tokens.display(rhs)
         if op in SHIFTS and self.classify(rhs, frame, ctx).runtime and self.signed_amount(rhs, frame, ctx):
             at = ca.where(cursor)  # a property of the expression, whatever the context: no anchor
             self.findings.add(Finding(
