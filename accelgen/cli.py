@@ -8,7 +8,14 @@ import json
 import sys
 import warnings
 
+from . import progress
 from .errors import AccelgenError
+
+
+def package_version() -> str:
+    from importlib.metadata import version
+
+    return version("accelgen")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -131,6 +138,8 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="accelgen", description="Quantized ViT (Brevitas/QONNX) to FPGA accelerator "
                                                                    "compiler")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (they are drawn only on a terminal)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("inspect", help="show the structure of a quantized ViT")
@@ -178,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_csim(sub)
     register_rtlsim(sub)
+
+    from .evaluate.command import register as register_evaluate
+
+    register_evaluate(sub)
     return parser
 
 
@@ -186,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
     parser = build_parser()
     args = parser.parse_args(argv)
+    progress.set_quiet(args.quiet)
     if args.command == "build":
         args.fps_given = any(a == "--fps" or a.startswith("--fps=") for a in (argv or sys.argv[1:]))
     try:
