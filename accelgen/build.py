@@ -20,6 +20,7 @@ from .model_source import ModelData, export_preset, model_data_for, resolve_mode
 from .perf.dse import DEFAULT_CAPS, explore
 from .perf.model import design_cost, evaluate, profile
 from .report import Accuracy, report_dict, report_json, report_markdown
+from .reporting.build_page import report_html
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def write_build(out: Path, model_path: Path, design: Design, report: dict, write
         (staging / DESIGN_FILE).write_text(design.to_json())
         (staging / "report.json").write_text(report_json(report))
         (staging / "report.md").write_text(report_markdown(report))
+        (staging / "report.html").write_text(report_html(report))
         write_more(staging)
         if out.exists():
             shutil.rmtree(out)
