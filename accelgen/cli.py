@@ -53,7 +53,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .api import load_images, load_integer_model
+    from .api import load_images, load_integer_model, run_in_batches
     from .errors import InputError
     from .sim.numpy_sim import NumpySimulator, SimOptions
 
@@ -80,7 +80,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         result = compare(loaded.graph, loaded.sources, QonnxReference(loaded.path), images, labels, options)
         print(format_comparison(result))
-    out = NumpySimulator(loaded.graph, options).run(images)
+    with progress.task("simulate", total=len(images), unit="images"):
+        out = run_in_batches(NumpySimulator(loaded.graph, options), images)
     if args.output is not None:
         np.save(args.output, out.dequantized().astype(np.float32) if args.dequant else out.logits)
     acc = "" if labels is None else f", accuracy {100 * np.mean(out.predictions == labels):.2f}%"
@@ -112,7 +113,7 @@ def parse_cap(text: str) -> tuple[str, float]:
 def cmd_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .build import BuildRequest, build
+    from .build import BUILD_STEPS, BuildRequest, build
     from .errors import InputError
     from .report import summary_lines
 
@@ -121,7 +122,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     req = BuildRequest(model=args.model, arch=args.arch, board=args.board, fps=args.fps, clock_mhz=args.clock,
                        out=None if args.out is None else Path(args.out), force=args.force,
                        design=None if args.design is None else Path(args.design), caps=dict(args.cap or []))
-    result = build(req)
+    with progress.task("build", steps=BUILD_STEPS):
+        result = build(req)
     print("\n".join(summary_lines(result.report)))
     print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/)")
     return 0

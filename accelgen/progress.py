@@ -46,10 +46,10 @@ class Task:
 
     def advance(self, n: int = 1) -> None:
         self.done = min(self.total, self.done + n)
-        self.draw()
+        self.draw(force=self.done == self.total)
 
     def step(self, name: str) -> None:
-        """Enter a named step: the steps before it count as done."""
+        """Enter a named step (a task starts in its first): the steps before it count as done."""
         if name in self.steps:
             self.done = self.steps.index(name)
         self.current = name
@@ -84,7 +84,8 @@ def task(label: str, total: int = 0, unit: str = "", steps: tuple[str, ...] = ()
          stream: TextIO | None = None) -> Iterator[Task]:
     """Open a bar for the duration of the block; it is erased when the block ends."""
     stream = stream or sys.stderr
-    bar = Task(label, len(steps) if steps else total, unit, steps, stream, drawing_enabled(stream))
+    bar = Task(label, len(steps) if steps else total, unit, steps, stream, drawing_enabled(stream),
+               current=steps[0] if steps else "")
     _open.append(bar)
     try:
         bar.draw(force=True)

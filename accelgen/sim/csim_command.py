@@ -7,7 +7,10 @@ import json
 
 import numpy as np
 
+from .. import progress
 from ..errors import InputError, VerificationError
+
+CSIM_STEPS = ("compile", "run")  # progress.step names in run_csim
 
 
 def default_images(build) -> np.ndarray:
@@ -32,7 +35,8 @@ def cmd_csim(args: argparse.Namespace) -> int:
         NumpySimulator(build.graph).check_input(images)
     except InputError as err:
         raise InputError(f"{args.input}: {err}") from None
-    result = run_csim(build, images)
+    with progress.task("csim", steps=CSIM_STEPS):
+        result = run_csim(build, images)
     if args.output is not None:
         np.save(args.output, result.logits)
     if result.mismatch is not None:

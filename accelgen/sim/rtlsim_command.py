@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 
+from .. import progress
 from ..errors import VerificationError
+
+RTLSIM_STEPS = ("vectors", "build", "simulate")  # progress.step names in rtlsim
 
 
 def positive_int(text: str) -> int:
@@ -26,7 +29,8 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
     find_simulator(args.sim)  # a missing simulator is a one-line error before any work
     build = load_build(args.dir)
     _, source = images_for(build)
-    result = rtlsim_build(build, sim=args.sim, rows=args.rows, work_dir=args.work_dir)
+    with progress.task("rtlsim", steps=RTLSIM_STEPS):
+        result = rtlsim_build(build, sim=args.sim, rows=args.rows, work_dir=args.work_dir)
     print(format_result(result))
     n = len(result.jobs)
     if not result.passed:
