@@ -9,6 +9,7 @@ import sys
 import warnings
 
 from . import progress
+from .cli_help import examples
 from .errors import AccelgenError
 
 
@@ -125,7 +126,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     with progress.task("build", steps=BUILD_STEPS):
         result = build(req)
     print("\n".join(summary_lines(result.report)))
-    print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/)")
+    print(f"wrote {result.folder}/ (design.json, report.json, report.md, report.html, hls/, rtl/)")
     return 0
 
 
@@ -144,12 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bars (they are drawn only on a terminal)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    p = sub.add_parser("inspect", help="show the structure of a quantized ViT")
+    p = sub.add_parser("inspect", help="show the structure of a quantized ViT",
+                       **examples("accelgen inspect", "accelgen inspect model.onnx --json"))
     p.add_argument("model", nargs="?", help="QONNX file (default: the embedded digits model)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser("simulate", help="run the bit-accurate integer simulator (the golden model)")
+    p = sub.add_parser("simulate", help="run the bit-accurate integer simulator (the golden model)",
+                       **examples("accelgen simulate --compare",
+                                  "accelgen simulate build/vit_digits-zcu102 --input X.npy --output logits.npy"))
     p.add_argument("model", nargs="?", help="QONNX file, or a build folder to simulate exactly the built design "
                                             "(default: the embedded digits model)")
     p.add_argument("--input", help="float32 NCHW images (.npy), as fed to the Brevitas model "
@@ -165,7 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ai: the hardware's AILayerNorm (default); float: exact LayerNorm then quantize")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("build", help="choose a design for a board and FPS target; write reports and projects")
+    p = sub.add_parser("build", help="choose a design for a board and FPS target; write reports and projects",
+                       **examples("accelgen build --board zcu102 --fps 30",
+                                  "accelgen build --arch deit_tiny --board zcu102 --fps max --out build/tiny",
+                                  "accelgen build --design build/vit_digits-zcu102/design.json --out build/edited"))
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", help="QONNX file (default: the embedded digits model)")
     src.add_argument("--arch", choices=("deit_tiny", "deit_small", "deit_base"),
@@ -180,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="utilisation cap KIND=FRACTION (defaults dsp/bram36/uram=0.8, lut=0.7, ff=0.5); repeatable")
     p.set_defaults(func=cmd_build, fps_given=False)
 
-    p = sub.add_parser("boards", help="list the supported boards")
+    p = sub.add_parser("boards", help="list the supported boards", **examples("accelgen boards", "accelgen boards kv260"))
     p.add_argument("name", nargs="?", help="show one board")
     p.set_defaults(func=cmd_boards)
 
@@ -193,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .evaluate.command import register as register_evaluate
 
     register_evaluate(sub)
+    for command in sub.choices.values():  # --quiet also after the subcommand
+        command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     return parser
 
 

@@ -8,13 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cli_help import examples
 from ..errors import InputError
 from ..sim.rtlsim_command import positive_int
 
-EXAMPLE = """example:
-  accelgen evaluate build/vit_digits-zcu102 --input X.npy --labels Y.npy --out eval/digits
-  accelgen evaluate model.onnx --input val.npy --labels val_labels.npy --scheduler tcp://10.0.0.5:8786
-(see docs/scale.md for running on a cluster)"""
 
 
 def load_labels(path: str, images: int, classes: int) -> np.ndarray:
@@ -82,7 +79,10 @@ def register(subparsers) -> None:
     """Add the `evaluate` subcommand to the CLI's subparsers."""
     p = subparsers.add_parser("evaluate", help="accuracy of the integer design and the Brevitas float reference on "
                                                "labelled images, in parallel (local processes or a Dask cluster)",
-                              epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+                              **examples("accelgen evaluate build/vit_digits-zcu102 --input X.npy --labels Y.npy "
+                                         "--out eval/digits",
+                                         "accelgen evaluate model.onnx --input val.npy --labels val_labels.npy "
+                                         "--scheduler tcp://10.0.0.5:8786   # docs/scale.md"))
     p.add_argument("model", nargs="?", help="QONNX file or build folder (default: the embedded digits model)")
     p.add_argument("--input", help="float32 NCHW images (.npy) as fed to the Brevitas model (default: the model's "
                                    "test images)")

