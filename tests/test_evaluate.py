@@ -85,7 +85,7 @@ def test_same_totals_for_every_chunking_and_worker_count(digits, default_model, 
     assert local.returncode == 0, local.stderr
     outputs = [tmp_path / "local" / "evaluation.json"]
     for workers, chunk in ((1, 1797), (2, 97)):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
             out = tmp_path / f"dask{workers}"
             proc = run_cli("evaluate", str(default_model), *args, "--out", str(out), "--chunk-size", str(chunk),
                            "--scheduler", cluster.scheduler_address)
@@ -127,7 +127,7 @@ def test_a_killed_worker_has_its_chunks_rerun_and_nothing_counts_twice(digits, d
 
     folder, images, labels, design, reference = digits
     killed = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         def kill_a_busy_worker(result):
             if killed:
@@ -180,3 +180,16 @@ def test_resuming_with_other_inputs_is_refused(digits, tmp_path):
                     str(out), "--workers", "1")
     assert other.returncode == 2 and "holds an evaluation with another images_sha256, labels_sha256, images" \
         in other.stderr, other.stderr
+
+
+def test_unreachable_scheduler_is_a_user_error_and_writes_nothing(digits, default_model, tmp_path, monkeypatch):
+    from accelgen.errors import InputError
+    from accelgen.evaluate import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    folder, _, labels, _, _ = digits
+    req = EvaluateRequest(str(default_model), ImageSource(str(folder / "x.npy")), labels, 10, tmp_path / "ev",
+                          scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(InputError, match="--scheduler tcp://127.0.0.1:9: cannot connect"):
+        evaluate(req)
+    assert not (tmp_path / "ev").exists()

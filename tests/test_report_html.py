@@ -16,7 +16,7 @@ from html_checks import external_references
 
 from accelgen.reporting.build_page import report_html
 
-pytestmark = pytest.mark.sim
+pytestmark = [pytest.mark.sim, pytest.mark.xdist_group("report_html")]  # one build for the module
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",

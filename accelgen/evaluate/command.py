@@ -62,12 +62,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     classes = loaded.graph.tensors[loaded.graph.output].shape[-1]
     source, n = image_source(args, loaded)
     labels = loaded.data.labels if args.labels is None else load_labels(args.labels, n, classes)
-    out = Path(args.out) if args.out else Path("evaluation") / loaded.path.stem
+    given = None if args.model is None else Path(args.model).resolve()
+    name = loaded.graph.name if given is None else (given.name if given.is_dir() else given.stem)
+    out = Path(args.out) if args.out else Path("evaluation") / name
     model = str(Path(args.model).resolve()) if args.model is not None else str(loaded.path)
     req = EvaluateRequest(model, source, labels, classes, out, args.chunk_size, args.workers, args.scheduler,
                           args.force)
     outcome = evaluate(req)
-    write_results(out, outcome, evaluation_html(loaded.graph.name, outcome.metrics))
+    write_results(out, outcome, evaluation_html(name, outcome.metrics))
     print(format_metrics(outcome.metrics))
     resumed = outcome.chunks - outcome.computed
     print(f"{outcome.chunks} chunks ({outcome.computed} computed now" + (f", {resumed} resumed" if resumed else "")
@@ -87,7 +89,8 @@ def register(subparsers) -> None:
     p.add_argument("--input", help="float32 NCHW images (.npy) as fed to the Brevitas model (default: the model's "
                                    "test images)")
     p.add_argument("--labels", help="integer labels (.npy), one per image")
-    p.add_argument("--out", help="results folder (default: evaluation/<model>); an interrupted run resumes there")
+    p.add_argument("--out", help="results folder (default: evaluation/<model or build folder name>); an interrupted "
+                                 "run resumes there")
     p.add_argument("--chunk-size", type=positive_int, help="images per task (default: 256, or the stored "
                                                            "evaluation's)")
     p.add_argument("--workers", type=positive_int, help="local worker processes (default: one per core)")

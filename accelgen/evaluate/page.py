@@ -24,9 +24,9 @@ def per_class_svg(m: Metrics) -> str:
         ax.set_xlabel("class")
         ax.set_ylabel("top-1 accuracy (%)")
         ax.set_ylim(0, 100)
-        ax.legend(loc="lower right")
+        fig.legend(loc="outside upper center", ncols=2)
 
-    return svg_figure("per-class", 8, 3.2, draw)
+    return svg_figure("per-class", 8, 3.4, draw)
 
 
 def confusion_svg(m: Metrics) -> str:

@@ -22,6 +22,7 @@ from .store import Manifest, ResultStore, write_atomic
 from .tasks import ChunkResult, ChunkTask, ImageSource, model_identity, run_chunk
 
 DEFAULT_CHUNK = 256
+CONNECT_TIMEOUT = "20s"  # to reach an existing scheduler
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,15 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator:
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as err:
             raise InputError(f"--scheduler {scheduler}: cannot connect ({err})") from None
         with client:
             yield client
         return
     n = workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    # dashboard_address ":0": the scheduler's HTTP endpoint on a free port (none is fixed, nothing to collide)
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
         yield client
 
@@ -84,36 +86,39 @@ def plan(req: EvaluateRequest, store: ResultStore) -> Manifest:
 
 
 def evaluate(req: EvaluateRequest, on_chunk: Callable[[ChunkResult], None] | None = None) -> Outcome:
-    """Compute the chunks not stored yet, then total all of them. ``on_chunk`` sees each stored result."""
+    """Compute the chunks not stored yet, then total all of them. ``on_chunk`` sees each stored result.
+    Nothing is written before the cluster is reached."""
     store = ResultStore(req.out)
     manifest = plan(req, store)
-    store.open(manifest, req.force)
+    store.check(manifest, req.force)
     spans = manifest.chunks()
-    todo = [i for i in range(len(spans)) if i not in store.finished(manifest)]
-    if todo:
-        tasks = [ChunkTask(i, *spans[i], req.model, manifest.model_identity, req.images) for i in todo]
-        with progress.task("evaluate", total=manifest.images, unit="images") as bar:
+    done = set() if req.force else store.finished(manifest)
+    tasks = [ChunkTask(i, *spans[i], req.model, manifest.model_identity, req.images)
+             for i in range(len(spans)) if i not in done]
+    if tasks:
+        with progress.task("evaluate", total=manifest.images, unit="images") as bar, \
+                dask_client(req.scheduler, req.workers) as client:
+            store.create(manifest, req.force)
             bar.advance(manifest.images - sum(t.stop - t.start for t in tasks))
-            run_tasks(tasks, req, store, on_chunk)
+            run_tasks(client, tasks, store, on_chunk)
     logits, reference_logits = store.logits(manifest)
     metrics = compute_metrics(np.asarray(req.labels, dtype=np.int64), logits.argmax(1), reference_logits.argmax(1),
                               req.classes)
-    return Outcome(metrics, len(spans), len(todo))
+    return Outcome(metrics, len(spans), len(tasks))
 
 
-def run_tasks(tasks: list[ChunkTask], req: EvaluateRequest, store: ResultStore,
+def run_tasks(client, tasks: list[ChunkTask], store: ResultStore,
               on_chunk: Callable[[ChunkResult], None] | None) -> None:
     from dask.distributed import as_completed
 
-    with dask_client(req.scheduler, req.workers) as client:
-        futures = [client.submit(run_chunk, t, key=f"accelgen-evaluate-{t.model_identity[:16]}-{t.index}",
-                                 pure=False) for t in tasks]
-        for future in as_completed(futures):
-            result = future.result()
-            store.write(result)
-            progress.advance(result.stop - result.start)
-            if on_chunk is not None:
-                on_chunk(result)
+    futures = [client.submit(run_chunk, t, key=f"accelgen-evaluate-{t.model_identity[:16]}-{t.index}", pure=False)
+               for t in tasks]
+    for future in as_completed(futures):
+        result = future.result()
+        store.write(result)
+        progress.advance(result.stop - result.start)
+        if on_chunk is not None:
+            on_chunk(result)
 
 
 def write_results(out: Path, outcome: Outcome, html: str) -> None:

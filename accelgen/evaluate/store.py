@@ -58,19 +58,24 @@ class ResultStore:
         except (ValueError, TypeError):
             raise InputError(f"{path}: not an evaluation manifest (use --force to start over)") from None
 
-    def open(self, manifest: Manifest, force: bool) -> None:
-        """Start a new evaluation in the folder, or continue the one it holds if it is of the same inputs."""
-        if force and self.folder.exists():
-            shutil.rmtree(self.folder)
-        if self.folder.exists() and not (self.folder / MANIFEST).is_file() and any(self.folder.iterdir()):
-            raise InputError(f"{self.folder}: exists and holds no evaluation (choose another --out or use --force)")
+    def check(self, manifest: Manifest, force: bool) -> None:
+        """Refuse a folder that holds something else than an evaluation of the same inputs (unless ``force``)."""
+        if force or not self.folder.exists():
+            return
         stored = self.stored_manifest()
+        if stored is None and any(self.folder.iterdir()):
+            raise InputError(f"{self.folder}: exists and holds no evaluation (choose another --out or use --force)")
         if stored is not None and stored != manifest:
             what = [k for k, v in asdict(manifest).items() if asdict(stored)[k] != v]
             raise InputError(f"{self.folder}: holds an evaluation with another {', '.join(what)} "
                              "(choose another --out, or --force to start over)")
+
+    def create(self, manifest: Manifest, force: bool) -> None:
+        """Make the folder (emptied first with ``force``) and its manifest, if not there yet."""
+        if force and self.folder.exists():
+            shutil.rmtree(self.folder)
         self.chunk_dir.mkdir(parents=True, exist_ok=True)
-        if stored is None:
+        if self.stored_manifest() is None:
             write_atomic(self.folder / MANIFEST, (json.dumps(asdict(manifest), indent=1) + "\n").encode())
 
     def chunk_path(self, index: int) -> Path:
