@@ -93,7 +93,8 @@ def register(subparsers) -> None:
                                  "run resumes there")
     p.add_argument("--chunk-size", type=positive_int, help="images per task (default: 256, or the stored "
                                                            "evaluation's)")
-    p.add_argument("--workers", type=positive_int, help="local worker processes (default: one per core)")
-    p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://HOST:8786")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, help="local worker processes (default: one per core)")
+    where.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://HOST:8786")
     p.add_argument("--force", action="store_true", help="discard results stored in --out and start over")
     p.set_defaults(func=cmd_evaluate)
