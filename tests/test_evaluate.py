@@ -130,9 +130,9 @@ def test_a_killed_worker_has_its_chunks_rerun_and_nothing_counts_twice(digits, d
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         def kill_a_busy_worker(result):
-            if killed:
-                return
             busy = [w for w, keys in client.processing().items() if keys]
+            if killed or not busy:
+                return
             pids = client.run(os.getpid, workers=busy[:1])
             killed.append(len(client.processing()[busy[0]]))
             os.kill(pids[busy[0]], signal.SIGKILL)

@@ -45,7 +45,8 @@ class Outcome:
     computed: int  # chunks computed by this run (the others were stored by an earlier one)
 
 
-def file_sha256(path: str) -> str:
+def streamed_sha256(path: str) -> str:
+    """sha256 of a file read in blocks (image sets can be far larger than memory)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 24), b""):
@@ -54,7 +55,7 @@ def file_sha256(path: str) -> str:
 
 
 def images_identity(source: ImageSource) -> str:
-    return file_sha256(source.path) + ("" if source.member is None else f":{source.member}")
+    return streamed_sha256(source.path) + ("" if source.member is None else f":{source.member}")
 
 
 @contextmanager

@@ -8,6 +8,8 @@ Plotted elements carry ids (``layer-<i>``, ``cycles-<i>``, ``roof-engine``, ``ro
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from .figures import BOUND_COLORS, svg_figure
@@ -175,13 +177,13 @@ def formats_section(r: dict) -> str:
 def report_html(r: dict) -> str:
     """The whole page, from a report.json dictionary."""
     memory = r["memory_bound_layers"]
-    no_macs = [layer["name"] for layer in r["layers"] if not layer["macs"]]
+    no_macs = Counter(layer["unit"] for layer in r["layers"] if not layer["macs"])
     parts = [
         section("summary", "Summary", summary_table(r)),
         section("roofline-section", "Roofline", figure(roofline_svg(r), (
             "Each layer with multiply-accumulates at its arithmetic intensity (MACs over the DDR bytes it streams) "
             "and the GMAC/s it reaches; triangles on the right read nothing from DDR. Not on the plot (no MACs): "
-            + (", ".join(no_macs) or "none") + "."))),
+            + (", ".join(f"{n} {unit}" for unit, n in no_macs.items()) or "none") + " layers."))),
         section("time", "Where the time goes", figure(layer_time_svg(r), (
             f"Cycles per layer, coloured by what bounds it. Memory-bound: {', '.join(memory) or 'none'}."))),
         section("resources-section", "Resources", figure(resources_svg(r), "Used share of each resource of "
