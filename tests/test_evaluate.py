@@ -193,3 +193,15 @@ def test_unreachable_scheduler_is_a_user_error_and_writes_nothing(digits, defaul
     with pytest.raises(InputError, match="--scheduler tcp://127.0.0.1:9: cannot connect"):
         evaluate(req)
     assert not (tmp_path / "ev").exists()
+
+
+def test_bad_pixels_in_one_chunk_are_a_one_line_error_naming_the_images(digits, tmp_path):
+    folder, images, _, _, _ = digits
+    broken = images.copy()
+    broken[1500, 0, 3, 3] = np.nan
+    np.save(tmp_path / "x.npy", broken)
+    proc = run_cli("evaluate", "--input", str(tmp_path / "x.npy"), "--labels", str(folder / "y.npy"), "--out",
+                   str(tmp_path / "ev"), "--chunk-size", "300", "--workers", "1")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "x.npy (images 1500..1796): input images contain NaN or Inf values" in proc.stderr
+    assert not (tmp_path / "ev" / "evaluation.json").exists()
