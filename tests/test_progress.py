@@ -97,3 +97,15 @@ def test_cli_draws_on_a_terminal_and_not_with_quiet():
     assert code == 0 and "simulate [" in seen and "360/360 images" in seen
     code, seen = run_on_terminal("--quiet", "simulate")
     assert code == 0 and seen == ""
+
+
+def test_child_processes_advance_the_parents_bar_through_a_relay():
+    screen = Terminal()
+    child = "from accelgen import progress\nfor _ in range(5):\n    progress.advance()\n"
+    with progress.task("rtlsim", steps=("build", "simulate"), stream=screen) as bar:
+        progress.step("simulate")
+        with progress.relay("unit runs"):
+            subprocess.run([sys.executable, "-c", child], check=True)
+        assert bar.items == 5
+    assert "simulate (2/2, 5 unit runs)" in screen.getvalue()
+    assert progress.RELAY_ENV not in os.environ

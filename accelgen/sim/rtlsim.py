@@ -888,6 +888,7 @@ async def _run_prefix(dut, jobs: list[dict]) -> dict:
     out = {}
     for job in jobs:
         out[job["name"] + "@" + job["prefix"]] = await _run_job(dut, job)
+        progress.advance()
     return out
 
 

@@ -30,7 +30,7 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
     find_simulator(args.sim)  # a missing simulator is a one-line error before any work
     build = load_build(args.dir)
     _, source = images_for(build)
-    with progress.task("rtlsim", steps=RTLSIM_STEPS):
+    with progress.task("rtlsim", steps=RTLSIM_STEPS), progress.relay("unit runs"):
         result = rtlsim_build(build, sim=args.sim, rows=args.rows, work_dir=args.work_dir)
     print(format_result(result))
     n = len(result.jobs)
