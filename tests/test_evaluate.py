@@ -205,3 +205,16 @@ def test_bad_pixels_in_one_chunk_are_a_one_line_error_naming_the_images(digits, 
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "x.npy (images 1500..1796): input images contain NaN or Inf values" in proc.stderr
     assert not (tmp_path / "ev" / "evaluation.json").exists()
+
+
+def test_a_build_folder_is_evaluated_as_built(tmp_path):
+    """The design's accuracy on the shipped test images equals the one its build report measured."""
+    build = tmp_path / "b"
+    assert run_cli("build", "--board", "zcu102", "--fps", "max", "--out", str(build)).returncode == 0
+    report = json.loads((build / "report.json").read_text())
+    proc = run_cli("evaluate", str(build), "--out", str(tmp_path / "ev"), "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
+    assert result["images"] == report["accuracy"]["test_images"]
+    assert round(result["design_correct"] / result["images"], 4) == report["accuracy"]["integer_design"]
+    assert "accelgen evaluation: b<" in (tmp_path / "ev" / "evaluation.html").read_text()

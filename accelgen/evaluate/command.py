@@ -13,7 +13,6 @@ from ..errors import InputError
 from ..sim.rtlsim_command import positive_int
 
 
-
 def load_labels(path: str, images: int, classes: int) -> np.ndarray:
     from ..api import load_images
 
@@ -27,13 +26,13 @@ def load_labels(path: str, images: int, classes: int) -> np.ndarray:
 
 def image_source(args, loaded):
     """The images to evaluate and their count; checks their shape and dtype (values are checked per chunk)."""
-    from ..model_source import default_model_dir
+    from ..model_source import DEFAULT_DATA, default_model_dir
     from .tasks import ImageSource
 
     if args.input is None:
         if loaded.data is None:
             raise InputError(f"{loaded.path}: --input and --labels are required (this model ships no test images)")
-        source = ImageSource(str(default_model_dir() / "digits_test.npz"), "images")
+        source = ImageSource(str(default_model_dir() / DEFAULT_DATA), "images")
     else:
         path = Path(args.input)
         if not path.is_file():

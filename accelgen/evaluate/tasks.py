@@ -60,10 +60,8 @@ class ChunkResult:
 def model_identity(model: str | Path) -> str:
     """sha256 over the QONNX bytes and, for a build folder, its design.json."""
     from ..build_dir import DESIGN_FILE, MODEL_FILE, is_build_dir
-    from ..model_source import resolve_model_path
 
-    files = ([Path(model) / MODEL_FILE, Path(model) / DESIGN_FILE] if model is not None and is_build_dir(model)
-             else [resolve_model_path(model)])
+    files = [Path(model) / MODEL_FILE, Path(model) / DESIGN_FILE] if is_build_dir(model) else [Path(model)]
     h = hashlib.sha256()
     for path in files:
         h.update(path.read_bytes())
