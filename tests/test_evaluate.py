@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,6 +99,11 @@ def test_same_totals_for_every_chunking_and_worker_count(digits, default_model, 
     assert f"{100 * want['design_correct'] / 1797:.2f}%" in local.stdout
     html = (tmp_path / "dask2" / "evaluation.html").read_text()
     assert html.count("<svg") == 2 and not external_references(html)
+    cells = re.findall(r'<g id="cell-(\d+)-(\d+)">\s*<text[^>]*>(\d+)</text>', html)
+    plotted = [[0] * 10 for _ in range(10)]
+    for i, j, count in cells:
+        plotted[int(i)][int(j)] = int(count)
+    assert plotted == want["confusion"]
 
 
 def test_resumes_after_being_killed(digits, default_model, tmp_path):
