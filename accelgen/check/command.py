@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+from ..cli_help import examples
+
 
 def cmd_check(args: argparse.Namespace) -> int:
     from . import RULES, check_project, project_dir
@@ -29,6 +31,8 @@ def register(subparsers) -> None:
     rules = "; ".join(f"{name}: {what}" for name, what in RULES.items())
     p = subparsers.add_parser("check", help="check the generated HLS C++ against the rules that keep Vitis's II "
                                             "and resources what the model prices (exit 1 on findings)",
-                              description=f"Rules -- {rules}.")
+                              description=f"Rules -- {rules}.",
+                              **examples("accelgen check build/vit_digits-zcu102",
+                                         "accelgen check build/vit_digits-zcu102/hls"))
     p.add_argument("dir", help="build folder (its hls/) or an HLS project folder holding accel_top.cpp")
     p.set_defaults(func=cmd_check)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..errors import InputError, VerificationError
 
 JOBS_ENV = "ACCELGEN_RTLSIM_JOBS"
@@ -644,6 +645,7 @@ def run_jobs(units: dict[str, tuple], jobs: list[Job], sim: str, build_dir: str 
         runner = get_runner(sim)
         args = ["-CFLAGS", "-O0", "-Wno-fatal"] if sim == "verilator" else []
         t0 = time.monotonic()
+        progress.step("build")
         try:
             runner.build(sources=[str(s) for s in sources], hdl_toplevel=HARNESS, build_dir=build_dir / sim,
                          build_args=args, timescale=("1ns", "1ps"),
@@ -652,6 +654,7 @@ def run_jobs(units: dict[str, tuple], jobs: list[Job], sim: str, build_dir: str 
             raise VerificationError(f"{sim} could not build the RTL units ({err}); see "
                                     f"{build_dir / f'build_{sim}.log'}") from None
         t1 = time.monotonic()
+        progress.step("simulate")
         try:
             runner.test(hdl_toplevel=HARNESS, test_module=TEST_MODULE, build_dir=build_dir / sim,
                         test_dir=build_dir, results_xml=str(build_dir / "results.xml"),
@@ -885,6 +888,7 @@ async def _run_prefix(dut, jobs: list[dict]) -> dict:
     out = {}
     for job in jobs:
         out[job["name"] + "@" + job["prefix"]] = await _run_job(dut, job)
+        progress.advance()
     return out
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_help import examples
+
 
 def synth_and_print(folder: Path, run: bool) -> int:
     from .synth import synth
@@ -31,7 +33,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add the `synth` subcommand to the CLI's subparsers."""
     p = subparsers.add_parser("synth", help="run Vitis HLS and Vivado on a build folder (when installed) and report "
-                                            "their II, resources and timing beside the model's")
+                                            "their II, resources and timing beside the model's",
+                              **examples("accelgen synth build/vit_digits-zcu102",
+                                         "accelgen synth build/vit_digits-zcu102 --reports-only"))
     p.add_argument("dir", help="build folder (written by `accelgen build`)")
     p.add_argument("--reports-only", action="store_true",
                    help="do not run the tools: read the reports already in DIR/hls (e.g. from another machine)")
