@@ -116,7 +116,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                        design=None if args.design is None else Path(args.design), caps=dict(args.cap or []))
     result = build(req)
     print("\n".join(summary_lines(result.report)))
-    print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/)")
+    print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/, deploy/)")
     return 0
 
 
