@@ -173,11 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="show one board")
     p.set_defaults(func=cmd_boards)
 
+    from .deploy.command import register as register_deploy
     from .sim.csim_command import register as register_csim
     from .sim.rtlsim_command import register as register_rtlsim
 
     register_csim(sub)
     register_rtlsim(sub)
+    register_deploy(sub)
     return parser
 
 

@@ -22,6 +22,10 @@ ARGS_START = 0x10
 MIN_RANGE = 0x10000  # Vivado's smallest address segment (64 KiB)
 IP_BASE = 0xA0000000  # first address of the ZynqMP's M_AXI_HPM0_FPD window
 PS_MODTYPE = "zynq_ultra_ps_e"
+PS_INSTANCE = f"{PS_MODTYPE}_0"
+PS_MASTER = "M_AXI_HPM0_FPD"
+CONTROL_INTERFACE = "s_axi_control"
+AXI_MM = "xilinx.com:interface:aximm:1.0"
 PS_CLOCKS = 4
 CONTROL_FIELDS = (("AP_START", 0, "read-write"), ("AP_DONE", 1, "read-only"), ("AP_IDLE", 2, "read-only"),
                   ("AP_READY", 3, "read-only"), ("AUTO_RESTART", 7, "read-write"), ("INTERRUPT", 9, "read-only"))
@@ -109,23 +113,28 @@ def overlay_hwh(data: DesignData, instance: str = f"{TOP}_0") -> str:
     ET.SubElement(root, "SYSTEMINFO", ARCH="zynquplus", NAME=BLOCK_DESIGN)
     ET.SubElement(root, "EXTERNALPORTS")
     modules = ET.SubElement(root, "MODULES")
-    ps = ET.SubElement(modules, "MODULE", FULLNAME="/zynq_ultra_ps_e_0", INSTANCE="zynq_ultra_ps_e_0",
+    ps = ET.SubElement(modules, "MODULE", FULLNAME=f"/{PS_INSTANCE}", INSTANCE=PS_INSTANCE,
                        MODTYPE=PS_MODTYPE, VLNV="xilinx.com:ip:zynq_ultra_ps_e:3.5")
     params = ET.SubElement(ps, "PARAMETERS")
     for i in range(PS_CLOCKS):
         ET.SubElement(params, "PARAMETER", NAME=f"PSU__FPGA_PL{i}_ENABLE", VALUE="1" if i == 0 else "0")
         for j in range(2):
             ET.SubElement(params, "PARAMETER", NAME=f"PSU__CRL_APB__PL{i}_REF_CTRL__DIVISOR{j}", VALUE="1")
+    bus = f"{PS_INSTANCE}_{PS_MASTER}"
+    ET.SubElement(ET.SubElement(ps, "BUSINTERFACES"), "BUSINTERFACE", BUSNAME=bus, NAME=PS_MASTER, TYPE="MASTER",
+                  VLNV=AXI_MM)
     memory_map = ET.SubElement(ps, "MEMORYMAP")
     ET.SubElement(memory_map, "MEMRANGE", ADDRESSBLOCK="Reg", BASENAME="C_S_AXI_CONTROL_BASEADDR",
                   BASEVALUE=hex(IP_BASE), HIGHNAME="C_S_AXI_CONTROL_HIGHADDR", HIGHVALUE=hex(IP_BASE + span - 1),
-                  INSTANCE=instance, IS_DATA="TRUE", IS_INSTRUCTION="TRUE", MASTERBUSINTERFACE="M_AXI_HPM0_FPD",
-                  MEMTYPE="REGISTER", SLAVEBUSINTERFACE="s_axi_control")
+                  INSTANCE=instance, IS_DATA="TRUE", IS_INSTRUCTION="TRUE", MASTERBUSINTERFACE=PS_MASTER,
+                  MEMTYPE="REGISTER", SLAVEBUSINTERFACE=CONTROL_INTERFACE)
     ip = ET.SubElement(modules, "MODULE", FULLNAME=f"/{instance}", INSTANCE=instance, MODTYPE=TOP, VLNV=data.vlnv,
                        IPTYPE="PERIPHERAL")
     ET.SubElement(ip, "PARAMETERS")
+    ET.SubElement(ET.SubElement(ip, "BUSINTERFACES"), "BUSINTERFACE", BUSNAME=bus, NAME=CONTROL_INTERFACE,
+                  TYPE="SLAVE", VLNV=AXI_MM)
     block = ET.SubElement(ET.SubElement(ip, "ADDRESSBLOCKS"), "ADDRESSBLOCK", ACCESS="read-write",
-                          INTERFACE="s_axi_control", NAME="Reg", RANGE=str(span), USAGE="register")
+                          INTERFACE=CONTROL_INTERFACE, NAME="Reg", RANGE=str(span), USAGE="register")
     registers = ET.SubElement(block, "REGISTERS")
     for reg in layout:
         _register_xml(registers, reg)

@@ -55,11 +55,11 @@ def deploy_files(graph: ir.Graph, design: Design, board: Board, report: dict, da
     files: dict[str, bytes | str] = {f"{DRIVER_DIR}/{name}": text for name, text in driver_sources().items()}
     files |= {DATA_FILE: data_text, PARAMS_FILE: blob, SAMPLE_IMAGES: npy_bytes(images.astype(np.float32)),
               EXPECTED_LOGITS: npy_bytes(NumpySimulator(graph).run(images).logits.astype(np.int64)),
-              NOTEBOOK: demo_notebook(graph.name, board.name, data is not None)}
+              NOTEBOOK: demo_notebook(report["model"], board.name, data is not None)}
     if data is not None:
         files[SAMPLE_LABELS] = npy_bytes(data.labels[:SAMPLES].astype(np.int64))
     notes = [{"name": n, "what": w} for n, w in FILE_NOTES.items() if n in files or n.endswith("/")]
-    files["README.md"] = render("deploy_readme.md.j2", {"model": graph.name, "board": board.name, "files": notes,
+    files["README.md"] = render("deploy_readme.md.j2", {"model": report["model"], "board": board.name, "files": notes,
                                                         "build": build_name, "top": TOP, "notebook": NOTEBOOK})
     return dict(sorted(files.items()))
 

@@ -30,7 +30,9 @@ from .datafile import ARGUMENTS
 from .hwh import overlay_hwh
 
 SOURCE = "sim_device.cpp"
-LIBRARY_FLAGS = ("-O2", "-shared", "-fPIC")
+# Hidden visibility: each library keeps its own template instances and function-local statics (named alike
+# in every design: Config is AccelConfig everywhere), so several simulated boards live in one process.
+LIBRARY_FLAGS = ("-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-fvisibility-inlines-hidden")
 SIZE_FIELDS = ("word_bits", "image_words", "logit_words", "dump_elems", "max_steps", "desc_words")
 PAGE = 4096
 FIRST_ADDRESS = 0x40000000
@@ -257,7 +259,7 @@ def parse_hwh(path: Path) -> dict:
 
 class Overlay:
     def __init__(self, bitfile: str, download: bool = True):
-        bit = Path(bitfile)
+        bit = Path(bitfile).resolve()
         if not bit.with_suffix(".hwh").is_file():
             raise OSError(f"{bit.with_suffix('.hwh')}: no such file")
         self.ip_dict = parse_hwh(bit.with_suffix(".hwh"))
