@@ -18,7 +18,7 @@ import pytest
 
 from accelgen.build import BuildRequest, build
 from accelgen.cli import main as cli_main
-from accelgen.codegen.hls_project import quantize_images
+from accelgen.codegen.hls_project import AXILITE_PORTS, quantize_images
 from accelgen.deploy import simdevice
 from accelgen.deploy.hwh import overlay_hwh, register_layout
 from accelgen.deploy.package import DEPLOY_DIR, NOTEBOOK, deploy_files
@@ -185,7 +185,9 @@ def test_register_map_of_the_hwh_resolves_to_the_layout(boards):
     assert offsets.cycles == (layout["cycles_1"].offset, layout["cycles_2"].offset)
     assert offsets.descriptor_capacity == data.max_steps * data.descriptor_words
     assert (offsets.bits.start, offsets.bits.done, offsets.bits.idle) == (1, 2, 4)
-    assert offsets.descriptors % (offsets.descriptor_capacity * 4) < offsets.descriptors  # array after scalars
+    assert offsets.descriptors == layout["descs"].offset > max(r.offset for r in layout.values() if r.name != "descs")
+    # the data file names every s_axilite argument of the generated top, and nothing else
+    assert sorted(vars(data.arguments).values()) == sorted(p for p in AXILITE_PORTS if p != "return")
 
 
 def test_data_file_is_the_hls_projects_truth(boards):
