@@ -27,7 +27,7 @@ from accelgen.runtime.design_data import DATA_FILE, load_design_data
 from accelgen.runtime.io_format import quantize
 from accelgen.runtime.registers import resolve
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.xdist_group("deploy")]  # one worker builds the boards once
 
 INDEP = Path(__file__).parent / "data" / "indep_digits.onnx"
 BUILDS = {"default": BuildRequest(board="zcu104", fps=30.0), "indep": BuildRequest(model=str(INDEP), board="kv260",
