@@ -22,6 +22,7 @@ import numpy as np
 
 from ..codegen.hls_project import TOP, render
 from ..errors import VerificationError
+from ..runtime.accelerator import WORD_MASK
 from ..runtime.design_data import load_design_data
 from ..runtime.overlay import BITSTREAM
 from ..runtime.registers import CONTROL, REGISTER_BITS
@@ -171,7 +172,7 @@ class SimAccelerator:
         return value
 
     def write(self, offset: int, value: int) -> None:
-        if not 0 <= value < 1 << REGISTER_BITS:
+        if not 0 <= value <= WORD_MASK:
             raise SimulationError(f"register write of {value} at 0x{offset:x}: not a 32-bit word")
         if offset == self.ctrl:
             if value & self.start_bit:
@@ -202,9 +203,11 @@ class SimAccelerator:
                 if dumping else None)
         table = self.offsets[a.descriptors] // WORD
         descs = self.regs[table:table + s.max_steps * s.desc_words].view(np.int32).copy()
-        cycles = self.kernel.run(params, images, logits, dump, descs,
-                                 self.word(a.n_steps), n)
-        self.regs[self.offsets[f"{a.cycles}_1"] // WORD] = cycles & 0xFFFFFFFF
+        n_steps = self.word(a.n_steps)
+        if not 0 < n_steps <= s.max_steps:
+            raise SimulationError(f"{a.n_steps} = {n_steps}: the descriptor table holds 1..{s.max_steps} steps")
+        cycles = self.kernel.run(params, images, logits, dump, descs, n_steps, n)
+        self.regs[self.offsets[f"{a.cycles}_1"] // WORD] = cycles & WORD_MASK
         self.regs[self.offsets[f"{a.cycles}_2"] // WORD] = cycles >> REGISTER_BITS
         self.regs[self.ctrl // WORD] = self.done_bit | self.idle_bit
         self.runs += 1
