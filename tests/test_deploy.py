@@ -20,7 +20,7 @@ from accelgen.build import BuildRequest, build
 from accelgen.cli import main as cli_main
 from accelgen.codegen.hls_project import AXILITE_PORTS, quantize_images
 from accelgen.deploy import simdevice
-from accelgen.deploy.hwh import overlay_hwh, register_layout
+from accelgen.deploy.hwh import register_layout
 from accelgen.deploy.package import DEPLOY_DIR, NOTEBOOK, deploy_files
 from accelgen.model_source import default_model_data
 from accelgen.runtime.design_data import DATA_FILE, load_design_data
@@ -246,7 +246,8 @@ def test_notebook_runs_headless_on_the_simulated_board(boards, tmp_path, monkeyp
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend
     nb = nbformat.read(board / NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(board)}}).execute()
+    NotebookClient(nb, timeout=300, startup_timeout=180, kernel_name="python3",
+                   resources={"metadata": {"path": str(board)}}).execute()
     text = "\n".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
     pictures = sum("image/png" in out.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
                    for out in cell.outputs)

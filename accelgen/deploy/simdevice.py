@@ -78,15 +78,15 @@ class Kernel:
         sizes = (ctypes.c_int64 * len(SIZE_FIELDS))()
         self.lib.accelgen_sim_sizes(sizes)
         self.sizes = KernelSizes(*map(int, sizes))
-        p = ctypes.c_void_p
-        self.lib.accelgen_sim_run.argtypes = [p, ctypes.c_int64, p, p, p, p, ctypes.c_int, ctypes.c_int, ctypes.c_int, p]
+        p, i = ctypes.c_void_p, ctypes.c_int
+        self.lib.accelgen_sim_run.argtypes = [p, ctypes.c_int64, p, p, p, p, i, i, i, p]
 
     def run(self, params: np.ndarray, images: np.ndarray, logits: np.ndarray, dump: np.ndarray | None,
             descs: np.ndarray, n_steps: int, n_images: int) -> int:
         cycles = ctypes.c_uint64(0)
-        self.lib.accelgen_sim_run(pointer(params), len(params) * 8 // self.sizes.word_bits, pointer(images),
-                                  pointer(logits), pointer(dump), pointer(descs), n_steps, n_images, int(dump is not None),
-                                  ctypes.byref(cycles))
+        words = len(params) * 8 // self.sizes.word_bits
+        self.lib.accelgen_sim_run(pointer(params), words, pointer(images), pointer(logits), pointer(dump),
+                                  pointer(descs), n_steps, n_images, int(dump is not None), ctypes.byref(cycles))
         return cycles.value
 
 
