@@ -38,4 +38,5 @@ def test_driver_protocol_against_the_real_pynq(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     parsed = json.loads(proc.stdout.splitlines()[-1])
     assert parsed["pynq"] == "3.1.2" and parsed["numpy"].startswith("1.")
-    assert parsed["registers"] == {r.name: [r.offset, r.bits] for r in register_layout(data)}
+    layout = register_layout(data.arguments, data.max_steps, data.descriptor_words)
+    assert parsed["registers"] == {r.name: [r.offset, r.bits] for r in layout}

@@ -18,15 +18,14 @@ REMOTE = re.compile(r"^(?:[^@/:]+@)?[^@/:]+:")  # [user@]host:path
 
 def overlay_files(build_dir: Path) -> tuple[list[Path], list[str]]:
     """(files found, names missing) of the overlay in DIR/hls."""
-    from ..codegen.hls_project import TOP
     from ..runtime.overlay import BITSTREAM
+    from .datafile import REGISTER_HEADER
 
-    register_header = f"x{TOP}_hw.h"
     hls = build_dir / "hls"
     wanted = [hls / BITSTREAM, hls / Path(BITSTREAM).with_suffix(".hwh")]
     found = [p for p in wanted if p.is_file()]
-    headers = sorted(hls.rglob(register_header)) if hls.is_dir() else []
-    missing = [p.name for p in wanted if not p.is_file()] + ([] if headers else [register_header])
+    headers = sorted(hls.rglob(REGISTER_HEADER)) if hls.is_dir() else []
+    missing = [p.name for p in wanted if not p.is_file()] + ([] if headers else [REGISTER_HEADER])
     return found + headers[:1], missing
 
 

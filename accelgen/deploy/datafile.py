@@ -15,6 +15,7 @@ from ..design import Design
 from ..runtime.design_data import FORMAT, Arguments, DesignData, InputQuant, Modelled
 
 PARAMS_FILE = "params.bin"
+REGISTER_HEADER = f"x{TOP}_hw.h"  # where Vitis HLS exports the s_axilite offsets
 BATCH_IMAGES = 16  # images per accelerator run: the size of the driver's image and logit buffers
 TIMEOUT_FACTOR = 1000  # a run has hung when it takes this many times its modelled latency ...
 MIN_TIMEOUT_S = 1.0  # ... or this long, whichever is longer
@@ -40,8 +41,9 @@ def driver_data(art: Artifacts, report: dict) -> DesignData:
         logit_count=art.hw.out_rows * art.hw.out_cols, logit_words=consts["LOGIT_WORDS"],
         logit_scale=graph.tensors[graph.output].quant.scale,
         input_quant=InputQuant(scale=q.scale, qmin=q.qmin, qmax=q.qmax),
-        params_file=PARAMS_FILE, params_sha256=hashlib.sha256(art.blob.data).hexdigest(),
-        params_bytes=len(art.blob.data), max_steps=consts["MAX_STEPS"], descriptors=tuple(art.descs),
+        params_file=PARAMS_FILE, register_header=REGISTER_HEADER,
+        params_sha256=hashlib.sha256(art.blob.data).hexdigest(), params_bytes=len(art.blob.data),
+        max_steps=consts["MAX_STEPS"], descriptors=tuple(art.descs),
         arguments=ARGUMENTS, class_names=class_names(graph),
         timeout_s=max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * BATCH_IMAGES * report["latency_ms"] / 1e3),
         modelled=Modelled(fps=report["fps"], latency_ms=report["latency_ms"], cycles=report["cycles"]))

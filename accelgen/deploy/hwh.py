@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
 from ..codegen.hls_project import AXILITE_PORTS, BLOCK_DESIGN, TOP
-from ..runtime.design_data import DesignData
+from ..runtime.design_data import Arguments, DesignData
 from ..runtime.registers import CONTROL, REGISTER_BITS
 
 WORD = REGISTER_BITS // 8
@@ -54,8 +54,8 @@ def next_power_of_two(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-def register_layout(data: DesignData) -> tuple[Register, ...]:
-    args = data.arguments
+def register_layout(args: Arguments, max_steps: int, descriptor_words: int) -> tuple[Register, ...]:
+    """The s_axilite registers of the top for a descriptor table of max_steps rows."""
     wide_inputs = {args.params, args.images, args.logits, args.dump}
     regs = [Register(CONTROL, 0, REGISTER_BITS, "read-write", "Control signals",
                      tuple(Field(n, b, a) for n, b, a in CONTROL_FIELDS))]
@@ -76,7 +76,7 @@ def register_layout(data: DesignData) -> tuple[Register, ...]:
         else:
             regs.append(Register(name, at, REGISTER_BITS, "write-only", f"Data signal of {name}"))
             at += 2 * WORD
-    table_bytes = WORD * data.max_steps * data.descriptor_words
+    table_bytes = WORD * max_steps * descriptor_words
     span = next_power_of_two(table_bytes)
     base = -(-at // span) * span
     regs.append(Register(args.descriptors, base, 8 * table_bytes, "read-write", f"Memory {args.descriptors}"))
@@ -107,7 +107,7 @@ def _register_xml(parent: ET.Element, reg: Register) -> None:
 
 def overlay_hwh(data: DesignData, instance: str = f"{TOP}_0") -> str:
     """A hardware handoff of a block design holding the PS and the accelerator at IP_BASE."""
-    layout = register_layout(data)
+    layout = register_layout(data.arguments, data.max_steps, data.descriptor_words)
     span = address_range(layout)
     root = ET.Element("EDKSYSTEM", EDWVERSION="1.2", VIVADOVERSION="2024.2")
     ET.SubElement(root, "SYSTEMINFO", ARCH="zynquplus", NAME=BLOCK_DESIGN)

@@ -28,7 +28,7 @@ from ..runtime.overlay import BITSTREAM
 from ..runtime.registers import CONTROL, REGISTER_BITS
 from ..sim.csim import CompileResult, compile_program
 from .datafile import ARGUMENTS
-from .hwh import overlay_hwh
+from .hwh import address_range, overlay_hwh, register_layout
 
 SOURCE = "sim_device.cpp"
 # Hidden visibility: each library keeps its own template instances and function-local statics (named alike
@@ -152,12 +152,15 @@ def allocate(shape, dtype="u4", **_) -> SimBuffer:
 
 
 class SimAccelerator:
-    def __init__(self, registers: dict, addr_range: int, kernel: Kernel, memory: Memory):
-        self.regs = np.zeros(addr_range // WORD, dtype=np.uint32)
-        self.offsets = {name: int(r["address_offset"]) for name, r in registers.items()}
-        fields = registers[CONTROL]["fields"]
-        self.start_bit, self.done_bit, self.idle_bit = (1 << int(fields[f]["bit_offset"])
-                                                        for f in ("AP_START", "AP_DONE", "AP_IDLE"))
+    """The accelerator behind its s_axilite block: the register file has the layout Vitis HLS gives the top
+    for the compiled kernel's sizes (whatever a .hwh says about it), and AP_START runs the kernel."""
+
+    def __init__(self, kernel: Kernel, memory: Memory):
+        layout = register_layout(ARGUMENTS, kernel.sizes.max_steps, kernel.sizes.desc_words)
+        self.regs = np.zeros(address_range(layout) // WORD, dtype=np.uint32)
+        self.offsets = {r.name: r.offset for r in layout}
+        fields = {f.name: f.bit_offset for r in layout if r.name == CONTROL for f in r.fields}
+        self.start_bit, self.done_bit, self.idle_bit = (1 << fields[f] for f in ("AP_START", "AP_DONE", "AP_IDLE"))
         self.ctrl = self.offsets[CONTROL]
         self.kernel = kernel
         self.memory = memory
@@ -268,7 +271,7 @@ class Overlay:
         self.ip_dict = parse_hwh(bit.with_suffix(".hwh"))
         kernel = Kernel(bit)
         for name, desc in self.ip_dict.items():
-            device = SimAccelerator(desc["registers"], desc["addr_range"], kernel, MEMORY)
+            device = SimAccelerator(kernel, MEMORY)
             driver = DefaultIP.drivers.get(desc["type"], DefaultIP)
             setattr(self, name, driver({**desc, "device": device}))
 

@@ -65,6 +65,7 @@ class DesignData:
     logit_scale: float  # real value of one logit unit
     input_quant: InputQuant
     params_file: str
+    register_header: str  # the HLS-exported register header, when copied beside the overlay (x<top>_hw.h)
     params_sha256: str
     params_bytes: int
     max_steps: int  # rows of the descriptor table in the register file

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .accelerator import Accelerator
 from .design_data import DeployError, DesignData, load_design_data
+from .registers import header_memories
 
 BITSTREAM = "accelgen.bit"
 _ip_classes: dict[str, type] = {}
@@ -64,4 +65,11 @@ def open_accelerator(folder: str | Path = ".", bitstream: str = BITSTREAM) -> Ac
     overlay = pynq.Overlay(str(bit))
     name = accelerator_ip(overlay.ip_dict, data.vlnv)
     ip = reduce(getattr, name.split("/"), overlay)
-    return Accelerator(ip, overlay.ip_dict[name]["registers"], data, blob, pynq.allocate)
+    return Accelerator(ip, register_map(overlay.ip_dict[name]["registers"], folder / data.register_header), data,
+                       blob, pynq.allocate)
+
+
+def register_map(registers: dict, header: Path) -> dict:
+    """The overlay's register map, completed by the s_axilite arrays of the HLS register header where it is
+    in the folder (an entry of the .hwh wins)."""
+    return {**header_memories(header.read_text()), **registers} if header.is_file() else dict(registers)

@@ -8,12 +8,16 @@ ap_ctrl_hs fields AP_START, AP_DONE and AP_IDLE.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .design_data import Arguments, DeployError
 
 CONTROL = "CTRL"
 REGISTER_BITS = 32
+# An s_axilite array in the HLS-exported header: X<TOP>_CONTROL_ADDR_<NAME>_BASE, ..._WIDTH_<NAME>, ..._DEPTH_<NAME>
+HEADER_DEFINE = re.compile(r"^#define\s+X\w*?_CONTROL_(?:ADDR_(?P<base>\w+)_BASE|(?P<what>WIDTH|DEPTH)_(?P<name>\w+))"
+                           r"\s+(?P<value>0x[0-9a-fA-F]+|\d+)\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,21 @@ def wide_offsets(registers: dict, name: str) -> tuple[int, int]:
 
 def offset(registers: dict, name: str) -> int:
     return int(entry(registers, name)["address_offset"])
+
+
+def header_memories(text: str) -> dict[str, dict]:
+    """The s_axilite arrays of an HLS-exported register header (x<top>_hw.h), as register-map entries
+    {name: {"address_offset", "size" (bits)}}: the record to fall back on where a .hwh lists no array."""
+    base: dict[str, int] = {}
+    shape: dict[tuple[str, str], int] = {}
+    for m in HEADER_DEFINE.finditer(text):
+        value = int(m["value"], 0)
+        if m["base"]:
+            base[m["base"].lower()] = value
+        else:
+            shape[(m["name"].lower(), m["what"])] = value
+    return {name: {"address_offset": offset, "size": shape[(name, "WIDTH")] * shape[(name, "DEPTH")]}
+            for name, offset in base.items() if (name, "WIDTH") in shape and (name, "DEPTH") in shape}
 
 
 def resolve(registers: dict, args: Arguments) -> RegisterOffsets:
