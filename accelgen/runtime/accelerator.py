@@ -1,4 +1,4 @@
-"""The accelerator behind its s_axilite registers and three DDR buffers.
+"""The accelerator behind its s_axilite registers and its DDR buffers (parameters, images, logits, debug dump).
 
 Protocol (ap_ctrl_hs): once, at construction, the parameter blob is copied into a DDR buffer and flushed,
 and the buffer addresses, the descriptor table, the step count and the debug switch (off) are written; per
