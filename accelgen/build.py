@@ -117,8 +117,14 @@ def build(req: BuildRequest) -> BuildResult:
         out = req.out or Path("build") / f"{graph.name}-{board.name}"
         if out.exists() and not req.force:
             raise InputError(f"{out}: already exists (use --force to replace it)")
-        write_build(out, model_path, design, report, lambda staging: write_projects(
-            staging, designed, design, board, None if data is None else data.images))
+
+        def write_more(staging: Path) -> None:
+            from .deploy.package import write_deploy
+
+            write_projects(staging, designed, design, board, None if data is None else data.images)
+            write_deploy(staging, designed, design, board, report, data, str(out))
+
+        write_build(out, model_path, design, report, write_more)
     return BuildResult(out, report)
 
 

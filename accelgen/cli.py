@@ -126,7 +126,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     with progress.task("build", steps=BUILD_STEPS):
         result = build(req)
     print("\n".join(summary_lines(result.report)))
-    print(f"wrote {result.folder}/ (design.json, report.json, report.md, report.html, hls/, rtl/)")
+    print(f"wrote {result.folder}/ (design.json, report.json, report.md, report.html, hls/, rtl/, deploy/)")
     if args.synth:
         from .vitis.command import synth_and_print
 
@@ -198,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_boards)
 
     from .check.command import register as register_check
+    from .deploy.command import register as register_deploy
     from .sim.csim_command import register as register_csim
     from .sim.rtlsim_command import register as register_rtlsim
     from .vitis.command import register as register_synth
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_rtlsim(sub)
     register_check(sub)
     register_synth(sub)
+    register_deploy(sub)
 
     from .evaluate.command import register as register_evaluate
 
