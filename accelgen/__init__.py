@@ -3,6 +3,7 @@
 Library entry points (imported lazily, so `import accelgen` stays cheap):
     accelgen.simulate(model=None, images=None, options=SimOptions())   -> SimResult (the golden model)
     accelgen.build.build(accelgen.build.BuildRequest(...))             -> BuildResult (design, reports, HLS, RTL)
+    accelgen.evaluate.runner.evaluate(EvaluateRequest(...))            -> Outcome (accuracy on Dask workers)
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ir
+from . import ir, progress
 from .errors import InputError
 from .model_source import ModelData, model_data_for, resolve_model_path
 from .sim.numpy_sim import NumpySimulator, SimOptions, SimResult
@@ -55,3 +55,16 @@ def simulate(model: str | Path | None = None, images: np.ndarray | None = None,
             raise InputError(f"{loaded.path}: no input images given and the model ships none")
         images = loaded.data.images
     return NumpySimulator(loaded.graph, options).run(images)
+
+
+PROGRESS_BATCH = 256  # images per simulator call when progress is reported
+
+
+def run_in_batches(simulator: NumpySimulator, images: np.ndarray, batch: int = PROGRESS_BATCH) -> SimResult:
+    """``simulator.run(images)`` a batch at a time, advancing the open progress bar; the logits are the same
+    (every image is simulated independently)."""
+    parts = []
+    for start in range(0, len(images), batch):
+        parts.append(simulator.run(images[start:start + batch]))
+        progress.advance(len(parts[-1].logits))
+    return SimResult(logits=np.concatenate([p.logits for p in parts]), scale=parts[0].scale)

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ir
+from . import ir, progress
 from .board import RESOURCE_KINDS, load_board
 from .build_dir import DESIGN_FILE, MODEL_FILE
 from .design import Design, check_design_against, check_design_board, file_sha256, integer_graph
@@ -20,6 +20,10 @@ from .model_source import ModelData, export_preset, model_data_for, resolve_mode
 from .perf.dse import DEFAULT_CAPS, explore
 from .perf.model import design_cost, evaluate, profile
 from .report import Accuracy, report_dict, report_json, report_markdown
+from .reporting.build_page import report_html
+
+
+BUILD_STEPS = ("import", "profile", "search", "accuracy", "reports", "projects")  # progress.step names
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ def build(req: BuildRequest) -> BuildResult:
         else:
             model_path = resolve_model_path(req.model)
         graph = import_qonnx(model_path)
+        progress.step("profile")
         prof = profile(graph)
         sha = file_sha256(model_path)
         data = None if req.arch else model_data_for(model_path)
@@ -102,16 +107,24 @@ def build(req: BuildRequest) -> BuildResult:
             board = load_board(req.board)
             clock = req.clock_mhz or board.default_clock_mhz
             check_clock(clock)
+            progress.step("search")
             design = explore(prof, board, req.fps, clock, resolve_caps(req.caps), model_path.name, sha).design
         evaluation = evaluate(prof, design, board)
         designed = integer_graph(graph, design)
+        progress.step("accuracy")
         accuracy = None if data is None else measure_accuracy(graph, designed, data)
         report = report_dict(graph.name, board, design, evaluation, accuracy, design_cost(prof, design))
         out = req.out or Path("build") / f"{graph.name}-{board.name}"
         if out.exists() and not req.force:
             raise InputError(f"{out}: already exists (use --force to replace it)")
-        write_build(out, model_path, design, report, lambda staging: write_projects(
-            staging, designed, design, board, None if data is None else data.images))
+
+        def write_more(staging: Path) -> None:
+            from .deploy.package import write_deploy
+
+            write_projects(staging, designed, design, board, None if data is None else data.images)
+            write_deploy(staging, designed, design, board, report, data, str(out))
+
+        write_build(out, model_path, design, report, write_more)
     return BuildResult(out, report)
 
 
@@ -120,6 +133,7 @@ def write_projects(folder: Path, graph: ir.Graph, design: Design, board, images)
     from .codegen.hls_project import TB_IMAGES, write_hls_project
     from .codegen.rtl_project import write_rtl
 
+    progress.step("projects")
     write_hls_project((graph, design, board), folder / "hls", None if images is None else images[:TB_IMAGES])
     write_rtl(graph, design, board, folder / "rtl")
 
@@ -128,11 +142,13 @@ def write_build(out: Path, model_path: Path, design: Design, report: dict, write
     """Write everything into a staging folder next to ``out`` and move it into place at the end."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    progress.step("reports")
     try:
         shutil.copyfile(model_path, staging / MODEL_FILE)
         (staging / DESIGN_FILE).write_text(design.to_json())
         (staging / "report.json").write_text(report_json(report))
         (staging / "report.md").write_text(report_markdown(report))
+        (staging / "report.html").write_text(report_html(report))
         write_more(staging)
         if out.exists():
             shutil.rmtree(out)

@@ -8,7 +8,15 @@ import json
 import sys
 import warnings
 
+from . import progress
+from .cli_help import examples
 from .errors import AccelgenError
+
+
+def package_version() -> str:
+    from importlib.metadata import version
+
+    return version("accelgen")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -46,7 +54,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .api import load_images, load_integer_model
+    from .api import load_images, load_integer_model, run_in_batches
     from .errors import InputError
     from .sim.numpy_sim import NumpySimulator, SimOptions
 
@@ -73,7 +81,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         result = compare(loaded.graph, loaded.sources, QonnxReference(loaded.path), images, labels, options)
         print(format_comparison(result))
-    out = NumpySimulator(loaded.graph, options).run(images)
+    with progress.task("simulate", total=len(images), unit="images"):
+        out = run_in_batches(NumpySimulator(loaded.graph, options), images)
     if args.output is not None:
         np.save(args.output, out.dequantized().astype(np.float32) if args.dequant else out.logits)
     acc = "" if labels is None else f", accuracy {100 * np.mean(out.predictions == labels):.2f}%"
@@ -105,7 +114,7 @@ def parse_cap(text: str) -> tuple[str, float]:
 def cmd_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .build import BuildRequest, build
+    from .build import BUILD_STEPS, BuildRequest, build
     from .errors import InputError
     from .report import summary_lines
 
@@ -114,9 +123,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     req = BuildRequest(model=args.model, arch=args.arch, board=args.board, fps=args.fps, clock_mhz=args.clock,
                        out=None if args.out is None else Path(args.out), force=args.force,
                        design=None if args.design is None else Path(args.design), caps=dict(args.cap or []))
-    result = build(req)
+    with progress.task("build", steps=BUILD_STEPS):
+        result = build(req)
     print("\n".join(summary_lines(result.report)))
-    print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/)")
+    print(f"wrote {result.folder}/ (design.json, report.json, report.md, report.html, hls/, rtl/, deploy/)")
+    if args.synth:
+        from .vitis.command import synth_and_print
+
+        return synth_and_print(result.folder, run=True)
     return 0
 
 
@@ -131,14 +145,19 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="accelgen", description="Quantized ViT (Brevitas/QONNX) to FPGA accelerator "
                                                                    "compiler")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (they are drawn only on a terminal)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    p = sub.add_parser("inspect", help="show the structure of a quantized ViT")
+    p = sub.add_parser("inspect", help="show the structure of a quantized ViT",
+                       **examples("accelgen inspect", "accelgen inspect model.onnx --json"))
     p.add_argument("model", nargs="?", help="QONNX file (default: the embedded digits model)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser("simulate", help="run the bit-accurate integer simulator (the golden model)")
+    p = sub.add_parser("simulate", help="run the bit-accurate integer simulator (the golden model)",
+                       **examples("accelgen simulate --compare",
+                                  "accelgen simulate build/vit_digits-zcu102 --input X.npy --output logits.npy"))
     p.add_argument("model", nargs="?", help="QONNX file, or a build folder to simulate exactly the built design "
                                             "(default: the embedded digits model)")
     p.add_argument("--input", help="float32 NCHW images (.npy), as fed to the Brevitas model "
@@ -154,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ai: the hardware's AILayerNorm (default); float: exact LayerNorm then quantize")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("build", help="choose a design for a board and FPS target; write reports and projects")
+    p = sub.add_parser("build", help="choose a design for a board and FPS target; write reports and projects",
+                       **examples("accelgen build --board zcu102 --fps 30",
+                                  "accelgen build --arch deit_tiny --board zcu102 --fps max --out build/tiny",
+                                  "accelgen build --design build/vit_digits-zcu102/design.json --out build/edited"))
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", help="QONNX file (default: the embedded digits model)")
     src.add_argument("--arch", choices=("deit_tiny", "deit_small", "deit_base"),
@@ -167,17 +189,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--design", help="rebuild this design.json without searching")
     p.add_argument("--cap", type=parse_cap, action="append",
                    help="utilisation cap KIND=FRACTION (defaults dsp/bram36/uram=0.8, lut=0.7, ff=0.5); repeatable")
+    p.add_argument("--synth", action="store_true",
+                   help="then run Vitis HLS and Vivado (when on the PATH) and report their figures (`accelgen synth`)")
     p.set_defaults(func=cmd_build, fps_given=False)
 
-    p = sub.add_parser("boards", help="list the supported boards")
+    p = sub.add_parser("boards", help="list the supported boards", **examples("accelgen boards", "accelgen boards kv260"))
     p.add_argument("name", nargs="?", help="show one board")
     p.set_defaults(func=cmd_boards)
 
+    from .check.command import register as register_check
     from .commands.csim import register as register_csim
     from .commands.rtlsim import register as register_rtlsim
+    from .deploy.command import register as register_deploy
+    from .vitis.command import register as register_synth
 
     register_csim(sub)
     register_rtlsim(sub)
+    register_check(sub)
+    register_synth(sub)
+    register_deploy(sub)
+
+    from .evaluate.command import register as register_evaluate
+
+    register_evaluate(sub)
+    for command in sub.choices.values():  # --quiet also after the subcommand
+        command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     return parser
 
 
@@ -186,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
     parser = build_parser()
     args = parser.parse_args(argv)
+    progress.set_quiet(args.quiet)
     if args.command == "build":
         args.fps_given = any(a == "--fps" or a.startswith("--fps=") for a in (argv or sys.argv[1:]))
     try:

@@ -13,6 +13,7 @@ from . import ir
 from .resources import default_model_dir
 
 DEFAULT_MODEL = "vit_digits.onnx"
+DEFAULT_DATA = "digits_test.npz"  # its test images ("images", float32 NCHW) and labels ("labels")
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def default_model_path() -> Path:
 
 def default_model_data() -> ModelData:
     folder = default_model_dir()
-    with np.load(folder / "digits_test.npz") as data:
+    with np.load(folder / DEFAULT_DATA) as data:
         images, labels = data["images"], data["labels"]
     meta = json.loads((folder / "meta.json").read_text())
     return ModelData(images, labels, meta.get("test_accuracy"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .board import RESOURCE_KINDS, Board
 from .design import Design
+from .perf.dse import DEFAULT_CAPS
 from .perf.model import Evaluation
 from .summary import format_table
 
@@ -19,6 +20,18 @@ class Accuracy:
     design: float  # the built design (mixed-scheme weights, integer units)
     all_fixed8: float  # the same integer graph with every row 8-bit fixed point (no PoT, no 4-bit)
     brevitas: float | None  # the Brevitas float model, as recorded with the model
+
+
+def roofline_figures(board: Board, design: Design) -> dict:
+    """The roofs report.html draws: the design's engine, the board's largest engine within the design's caps
+    (accelgen.perf.roofline), and the weight stream's DDR bytes per cycle at the design's clock."""
+    from .perf.model import bytes_per_cycle
+    from .perf.roofline import roofline
+
+    e = design.engine
+    board_peak = roofline(board, dict(DEFAULT_CAPS, **design.caps)).macs_per_cycle
+    return {"engine_macs_per_cycle": e.tm * (e.tn_fixed + e.tn_pot), "board_macs_per_cycle": round(board_peak, 3),
+            "ddr_bytes_per_cycle": round(bytes_per_cycle(board, design.clock_mhz), 4)}
 
 
 def report_dict(model: str, board: Board, design: Design, ev: Evaluation, accuracy: Accuracy | None,
@@ -42,6 +55,7 @@ def report_dict(model: str, board: Board, design: Design, ev: Evaluation, accura
         "weight_error_cost": round(cost, 8),
         "layers": layers,
         "pareto_front": design.search.get("pareto_front", []),
+        "roofline": roofline_figures(board, design),
     }
     if accuracy is not None:
         out["accuracy"] = {"test_images": accuracy.images, "integer_design": round(accuracy.design, 4),

@@ -53,7 +53,7 @@ def test_design_round_trip_gives_the_same_report_bytes(built, tmp_path):
     again = tmp_path / "again"
     proc = run_cli("build", "--design", str(out / "design.json"), "--out", str(again))
     assert proc.returncode == 0, proc.stderr
-    for name in ("report.json", "report.md", "design.json"):
+    for name in ("report.json", "report.md", "report.html", "design.json"):
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
 
 

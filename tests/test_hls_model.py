@@ -111,6 +111,17 @@ def test_vitis_style_testbench_run_passes_on_its_test_vectors(builds):
     assert "PASS" in proc.stdout
 
 
+def test_cosim_arguments_run_the_first_image_against_its_logits(builds):
+    """The argument list run_hls.tcl gives cosim_design: the test vectors, limited to one image."""
+    from accelgen.vitis import flow
+
+    folder, compiled = builds["default_8x8+4_packed"]
+    proc = subprocess.run([str(compiled.binary), *flow.cosim_arguments().split()], cwd=folder / "hls",
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"tb_accel: {flow.COSIM_IMAGES} images" in proc.stdout and "PASS (10 logits equal)" in proc.stdout
+
+
 def csim_cli(*argv: str) -> int:
     """The csim subcommand as the CLI runs it (argument parsing, then the command)."""
     parser = argparse.ArgumentParser(prog="accelgen")

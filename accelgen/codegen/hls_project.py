@@ -26,6 +26,7 @@ from ..hw.plan import Program, build_program
 from ..numerics.primitives import quantize_float
 from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
+from ..vitis import flow
 from .config import HwConfig, config_constants, config_tables, hw_config
 from .descriptors import DESC_WORDS, FIELDS, KINDS
 from .names import unique_identifiers
@@ -60,6 +61,7 @@ class PsPorts:
     """Pin and property names of a processing-system IP (Vivado's names, per IP, not per board)."""
 
     automation: str
+    automation_config: str  # the block automation's -config (current keys)
     master: str
     master_prop: str
     hp_slaves: tuple[str, ...]
@@ -67,20 +69,25 @@ class PsPorts:
     irq_pin: str
     irq_props: tuple[str, ...]
     clock_prop: str
+    unused_masters: tuple[str, ...]  # PS masters the board preset enables and the overlay leaves undriven
 
 
 PS_PORTS = {
     "zynq_ultra_ps_e": PsPorts(
-        automation="xilinx.com:bd_rule:zynq_ultra_ps_e", master="M_AXI_HPM0_FPD", master_prop="PSU__USE__M_AXI_GP0",
+        automation="xilinx.com:bd_rule:zynq_ultra_ps_e", automation_config='apply_board_preset "1"',
+        master="M_AXI_HPM0_FPD", master_prop="PSU__USE__M_AXI_GP0",
         hp_slaves=("S_AXI_HP0_FPD", "S_AXI_HP1_FPD", "S_AXI_HP2_FPD", "S_AXI_HP3_FPD"),
         hp_props=("PSU__USE__S_AXI_GP2", "PSU__USE__S_AXI_GP3", "PSU__USE__S_AXI_GP4", "PSU__USE__S_AXI_GP5"),
-        irq_pin="pl_ps_irq0", irq_props=("PSU__USE__IRQ0",), clock_prop="PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ"),
+        irq_pin="pl_ps_irq0", irq_props=("PSU__USE__IRQ0",), clock_prop="PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ",
+        unused_masters=("PSU__USE__M_AXI_GP1", "PSU__USE__M_AXI_GP2")),  # M_AXI_HPM1_FPD, M_AXI_HPM0_LPD
     "processing_system7": PsPorts(
-        automation="xilinx.com:bd_rule:processing_system7", master="M_AXI_GP0", master_prop="PCW_USE_M_AXI_GP0",
+        automation="xilinx.com:bd_rule:processing_system7",
+        automation_config='make_external "FIXED_IO, DDR" apply_board_preset "1" Master "Disable" Slave "Disable"',
+        master="M_AXI_GP0", master_prop="PCW_USE_M_AXI_GP0",
         hp_slaves=("S_AXI_HP0", "S_AXI_HP1", "S_AXI_HP2", "S_AXI_HP3"),
         hp_props=("PCW_USE_S_AXI_HP0", "PCW_USE_S_AXI_HP1", "PCW_USE_S_AXI_HP2", "PCW_USE_S_AXI_HP3"),
         irq_pin="IRQ_F2P", irq_props=("PCW_USE_FABRIC_INTERRUPT", "PCW_IRQ_F2P_INTR"),
-        clock_prop="PCW_FPGA0_PERIPHERAL_FREQMHZ"),
+        clock_prop="PCW_FPGA0_PERIPHERAL_FREQMHZ", unused_masters=("PCW_USE_M_AXI_GP1",)),
 }
 
 
@@ -163,7 +170,7 @@ def io_sizes(art: Artifacts, images: int) -> dict[str, int]:
 
 def top_context(art: Artifacts) -> dict:
     consts = {c.name: c.value for c in config_constants(art.hw)}
-    depth = io_sizes(art, TB_IMAGES)
+    depth = io_sizes(art, flow.COSIM_IMAGES)
     return {"top": TOP, "indent": call_indent(TOP), "burst": BURST, "word_bits": art.hw.word_bits,
             "params_words": art.blob.words, "image_words": consts["IMAGE_WORDS"],
             "logit_words": consts["LOGIT_WORDS"], "dump_elems": consts["DUMP_ELEMS"],
@@ -179,7 +186,7 @@ def image_shape(graph: ir.Graph) -> tuple[int, ...]:
 def tb_context(art: Artifacts) -> dict:
     return {"top": TOP, "indent": " " * (4 + len(TOP) + 1),
             "image_elems": int(np.prod(image_shape(art.graph))), "logit_elems": art.hw.out_rows * art.hw.out_cols,
-            "dump_elems": art.hw.dump_elems}
+            "dump_elems": art.hw.dump_elems, "depth": io_sizes(art, flow.COSIM_IMAGES)}
 
 
 def bundles(art: Artifacts) -> list[str]:
@@ -189,7 +196,9 @@ def bundles(art: Artifacts) -> list[str]:
 def hls_tcl_context(art: Artifacts) -> dict:
     return {"part": art.board.part, "board": art.board.name, "clock_mhz": f"{art.design.clock_mhz:g}",
             "period_ns": f"{1000.0 / art.design.clock_mhz:.4g}", "project": PROJECT, "solution": SOLUTION,
-            "top": TOP, "all_steps": "csim csynth cosim export", "sources": list(SOURCES) + sorted(kernel_headers()),
+            "top": TOP, "default_steps": " ".join(flow.DEFAULT_STEPS), "cosim_images": flow.COSIM_IMAGES,
+            "known_steps": " ".join(flow.STEPS), "cosim_argv": flow.cosim_arguments(),
+            "sources": list(SOURCES) + sorted(kernel_headers()),
             "cflags": CFLAGS, "tb_data": list(TB_DATA), "vendor": VENDOR, "library": LIBRARY,
             "ip_version": IP_VERSION, "display_name": f"accelgen ViT accelerator ({safe_comment(art.graph.name)})"}
 
@@ -203,12 +212,15 @@ def overlay_tcl_context(art: Artifacts, jobs: int = 4) -> dict:
     used = sorted({ps.hp_props[ps.hp_slaves.index(s)] for s in slaves})
     props = ([{"name": ps.master_prop, "value": "1"}] + [{"name": p, "value": "1"} for p in used]
              + [{"name": p, "value": "1"} for p in ps.irq_props]
+             + [{"name": p, "value": "0"} for p in ps.unused_masters]
              + [{"name": ps.clock_prop, "value": f"{art.design.clock_mhz:g}"}])
     return {"board": art.board.name, "part": art.board.part, "board_part": art.board.vivado_board_part,
+            "board_part_pattern": art.board.vivado_board_part.rsplit(":", 1)[0] + ":*",
             "ps_ip": art.board.ps_ip, "ps": ps, "ps_props": props, "top": TOP, "vendor": VENDOR, "library": LIBRARY,
             "ip_version": IP_VERSION, "project": PROJECT, "solution": SOLUTION, "overlay": OVERLAY,
             "bd": BLOCK_DESIGN, "clock_mhz": f"{art.design.clock_mhz:g}", "jobs": jobs,
-            "bundles": [{"bundle": b, "slave": s} for b, s in zip(names, slaves)]}
+            "bundles": [{"bundle": b, "slave": s} for b, s in zip(names, slaves)],
+            "utilization_report": flow.UTILIZATION_REPORT, "timing_report": flow.TIMING_REPORT}
 
 
 FILE_NOTES = {
@@ -220,7 +232,7 @@ FILE_NOTES = {
     "params.json": "map of the blob, descriptors, debug dump and I/O formats",
     "tb_images.bin": "test images (int8, host-quantized) for csim/cosim",
     "tb_expected.bin": "their logits from the NumPy golden model (int64)",
-    "run_hls.tcl": "Vitis HLS: csim, csynth, cosim, export IP",
+    "run_hls.tcl": "Vitis HLS: csim, csynth, export IP (cosim on request)",
     "build_overlay.tcl": "Vivado: block design -> accelgen.bit + accelgen.hwh",
 }
 
@@ -229,7 +241,7 @@ def readme_context(art: Artifacts) -> dict:
     e = art.design.engine
     files = [{"name": n, "what": w} for n, w in FILE_NOTES.items()]
     files.append({"name": "*.h (other)", "what": "the kernel library (hand-written, copied from accelgen's hls/)"})
-    commands = ["vitis_hls -f run_hls.tcl                      # csim, csynth, cosim, export IP",
+    commands = ["vitis_hls -f run_hls.tcl                      # csim, csynth, export IP",
                 "vivado -mode batch -source build_overlay.tcl  # accelgen.bit + accelgen.hwh"]
     return {"model": safe_comment(art.graph.name), "board": art.board.name, "tm": e.tm, "tn_fixed": e.tn_fixed,
             "tn_pot": e.tn_pot, "dsp_packing": str(e.dsp_packing).lower(), "clock_mhz": f"{art.design.clock_mhz:g}",

@@ -7,7 +7,11 @@ import json
 
 import numpy as np
 
+from .. import progress
+from ..cli_help import examples
 from ..errors import InputError, VerificationError
+
+CSIM_STEPS = ("compile", "run")  # progress.step names in run_csim
 
 
 def default_images(build) -> np.ndarray:
@@ -32,7 +36,8 @@ def cmd_csim(args: argparse.Namespace) -> int:
         NumpySimulator(build.graph).check_input(images)
     except InputError as err:
         raise InputError(f"{args.input}: {err}") from None
-    result = run_csim(build, images)
+    with progress.task("csim", steps=CSIM_STEPS):
+        result = run_csim(build, images)
     if args.output is not None:
         np.save(args.output, result.logits)
     if result.mismatch is not None:
@@ -49,7 +54,9 @@ def cmd_csim(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add the `csim` subcommand to the CLI's subparsers."""
     p = subparsers.add_parser("csim", help="compile the generated HLS C++ with g++ and check it bit for bit "
-                                           "against the NumPy simulator")
+                                           "against the NumPy simulator",
+                              **examples("accelgen csim build/vit_digits-zcu102",
+                                         "accelgen csim build/vit_digits-zcu102 --input X.npy --output logits.npy"))
     p.add_argument("dir", help="build folder (model.onnx + design.json; hls/ is generated when missing)")
     p.add_argument("--input", help="float32 NCHW images (.npy) (default: the model's test images, default model "
                                    "only)")

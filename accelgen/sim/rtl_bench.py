@@ -12,6 +12,7 @@ import os
 import random
 from pathlib import Path
 
+from .. import progress
 from .rtl_runner import JOBS_ENV
 from .rtl_vectors import unpack
 
@@ -162,6 +163,7 @@ async def _run_prefix(dut, jobs: list[dict]) -> dict:
     out = {}
     for job in jobs:
         out[job["name"] + "@" + job["prefix"]] = await _run_job(dut, job)
+        progress.advance()
     return out
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..errors import InputError, VerificationError
 from .rtl_vectors import Job, design_jobs, design_units
 
@@ -168,6 +169,7 @@ def run_jobs(units: dict[str, tuple], jobs: list[Job], sim: str, build_dir: str 
         runner = get_runner(sim)
         args = ["-CFLAGS", "-O0", "-Wno-fatal"] if sim == "verilator" else []
         t0 = time.monotonic()
+        progress.step("build")
         try:
             runner.build(sources=[str(s) for s in sources], hdl_toplevel=HARNESS, build_dir=build_dir / sim,
                          build_args=args, timescale=("1ns", "1ps"),
@@ -176,6 +178,7 @@ def run_jobs(units: dict[str, tuple], jobs: list[Job], sim: str, build_dir: str 
             raise VerificationError(f"{sim} could not build the RTL units ({err}); see "
                                     f"{build_dir / f'build_{sim}.log'}") from None
         t1 = time.monotonic()
+        progress.step("simulate")
         try:
             runner.test(hdl_toplevel=HARNESS, test_module=TEST_MODULE, build_dir=build_dir / sim,
                         test_dir=build_dir, results_xml=str(build_dir / "results.xml"),
