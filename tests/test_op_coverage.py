@@ -9,6 +9,7 @@ from accelgen import ir
 from accelgen.codegen.steps import op_fields
 from accelgen.passes.bounds import op_bounds
 from accelgen.passes.lower import lower_op
+from accelgen.perf.model import unit_cycles
 from accelgen.perf.workload import op_work
 from accelgen.resources import hls_dir, rtl_dir
 from accelgen.sim.numpy_sim import NumpySimulator
@@ -39,6 +40,7 @@ def test_every_op_has_every_piece(kind):
     assert hasattr(NumpySimulator, f"run_{kind}"), "numerics / golden model"
     assert registered(lower_op, cls), "integer lowering"
     assert registered(op_work, cls), "cost model workload"
+    assert registered(unit_cycles, cls), "cost model cycles"
     assert registered(op_fields, cls), "HLS codegen (layer descriptor)"
     assert kind == "input_quant" or registered(op_bounds, cls), "interval analysis"
     assert (hls_dir() / HLS_HEADER[kind]).is_file(), "C++ kernel header"

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import singledispatch
 
 import numpy as np
 
@@ -115,21 +116,58 @@ def bytes_per_cycle(board: Board, clock_mhz: float) -> float:
     return min(board.ddr_gbps(clock_mhz) * 1e9 / (clock_mhz * 1e6), WEIGHT_PORTS * board.hp_ports.width_bits / 8)
 
 
+@singledispatch
+def unit_cycles(op: ir.Op, work: Work, engine: Engine, word_bits: int) -> int:
+    """Compute cycles of an op's unit, by op type (its DDR time is ddr_cycles)."""
+    raise NotImplementedError(op.kind)
+
+
+@unit_cycles.register
+def _(op: ir.GemmOp, work: Work, engine: Engine, word_bits: int) -> int:
+    return 0  # priced with its weight stream, per WeightLayer choice (evaluate, dse.Menu)
+
+
+@unit_cycles.register
+def _(op: ir.InputQuant, work: Work, engine: Engine, word_bits: int) -> int:
+    return cy.input_cycles(work.rows, work.k, work.m, engine.tm, word_bits)
+
+
+@unit_cycles.register
+def _(op: ir.AttnScores, work: Work, engine: Engine, word_bits: int) -> int:
+    fill = cy.key_fill(work.k, work.m, engine.tm)
+    return cy.attention_cycles(work.rows, work.k, work.m, work.heads, engine.tm, engine.tn_fixed, fill)
+
+
+@unit_cycles.register
+def _(op: ir.AttnContext, work: Work, engine: Engine, word_bits: int) -> int:
+    fill = cy.value_fill(work.k, work.m, engine.tm, engine.tn_fixed)
+    return cy.attention_cycles(work.rows, work.k, work.m, work.heads, engine.tm, engine.tn_fixed, fill)
+
+
+@unit_cycles.register
+def _(op: ir.Softmax, work: Work, engine: Engine, word_bits: int) -> int:
+    return cy.softmax_cycles(work.rows, work.k, engine.sm_lanes)
+
+
+@unit_cycles.register
+def _(op: ir.LayerNorm, work: Work, engine: Engine, word_bits: int) -> int:
+    return cy.layernorm_cycles(work.rows, work.k, engine.ln_lanes) + cy.layernorm_param_cycles(work.k)
+
+
+@unit_cycles.register
+def _(op: ir.Gelu, work: Work, engine: Engine, word_bits: int) -> int:
+    return 0 if work.unit == "fused" else cy.eltwise_cycles(work.rows, work.k, engine.ew_lanes)
+
+
+@unit_cycles.register(ir.Add)
+@unit_cycles.register(ir.Requantize)
+def _(op: ir.Op, work: Work, engine: Engine, word_bits: int) -> int:
+    return cy.eltwise_cycles(work.rows, work.k, engine.ew_lanes)
+
+
 def fixed_unit_cycles(work: Work, engine: Engine, word_bits: int) -> int:
     """Cycles of the ops that do not stream weights (image load, attention products, nonlinear units)."""
-    if work.unit == "input":
-        return cy.input_cycles(work.rows, work.k, work.m, engine.tm, word_bits)
-    if work.unit == "attn":
-        fill = (cy.key_fill(work.k, work.m, engine.tm) if work.kind == ir.AttnScores.kind
-                else cy.value_fill(work.k, work.m, engine.tm, engine.tn_fixed))
-        return cy.attention_cycles(work.rows, work.k, work.m, work.heads, engine.tm, engine.tn_fixed, fill)
-    if work.unit == "softmax":
-        return cy.softmax_cycles(work.rows, work.k, engine.sm_lanes)
-    if work.unit == "layernorm":
-        return cy.layernorm_cycles(work.rows, work.k, engine.ln_lanes) + cy.layernorm_param_cycles(work.k)
-    if work.unit == "eltwise":
-        return cy.eltwise_cycles(work.rows, work.k, engine.ew_lanes)
-    return 0
+    return unit_cycles(work.op, work, engine, word_bits)
 
 
 def ddr_cycles(work: Work, bpc: float, word_bits: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import singledispatch
 
 from .. import ir
@@ -30,6 +30,7 @@ class Work:
     m: int = 0
     heads: int = 1
     ddr_parts: tuple[int, ...] = ()  # bits of the word-aligned DDR regions it reads besides GEMM weights
+    op: ir.Op | None = field(default=None, compare=False, repr=False)  # the IR op (its type prices it)
 
     def ddr_bytes(self, word_bits: int) -> int:
         return sum(int(stream.region_bytes(bits, word_bits)) for bits in self.ddr_parts)
@@ -132,4 +133,4 @@ def _(op: ir.Add, ctx: Context) -> Work:
 def workload(graph: ir.Graph) -> tuple[Work, ...]:
     fused = frozenset(g.name for g in fused_gelus(schedule(graph)).values())
     ctx = Context(graph, fused, gelu_table_entries(graph))
-    return tuple(op_work(op, ctx) for op in graph.ops)
+    return tuple(replace(op_work(op, ctx), op=op) for op in graph.ops)
