@@ -21,6 +21,7 @@ from onnx.reference import ReferenceEvaluator
 
 from .. import ir
 from ..errors import InputError
+from ..passes.formats import choose_formats
 from .onnx_load import QUANT_OPS, read_onnx
 from .values import (
     Act,
@@ -70,6 +71,7 @@ class Importer:
         self.ops: list[ir.Op] = []
         self.input_name = ""
         self.sources: dict[str, tuple[str, np.ndarray]] = {}
+        self.folded: list[str] = []  # patch embeddings whose output quantizers were folded into a later one
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -114,6 +116,9 @@ class Importer:
         self.tensors[spec.name] = spec
         self.ops.append(replace(op, name=name))
 
+    def producer(self, tensor: str) -> ir.Op | None:
+        return next((o for o in self.ops if o.output == tensor), None)
+
     def shape_of(self, tensor: str) -> tuple[int, ...]:
         return self.tensors[tensor].shape
 
@@ -140,8 +145,14 @@ class Importer:
         if len(graph.output) != 1:
             raise self.fail(None, f"expected one output (the logits), found {len(graph.output)}")
         out = self.finish_output(graph.output[0].name)
-        return ir.Graph(name=self.path.stem, input="image", output=out, tensors=dict(self.tensors),
-                        ops=tuple(self.ops), meta={"source_file": self.path.name})
+        ops = live_ops(self.ops, out)
+        live = {"image"} | {o.output for o in ops}
+        self.sources = {t: src for t, src in self.sources.items() if t in live}
+        meta = {"source_file": self.path.name}
+        if self.folded:
+            meta["folded"] = list(self.folded)
+        return ir.Graph(name=self.path.stem, input="image", output=out,
+                        tensors={n: t for n, t in self.tensors.items() if n in live}, ops=ops, meta=meta)
 
     def visit(self, node: onnx.NodeProto) -> None:
         op = node.op_type
@@ -261,6 +272,17 @@ class Importer:
             return self.record(node, Act(name, src.index))
         return self.record(node, self.close(node, src, spec, name))
 
+    def materialize(self, node, name: str) -> Value:
+        """The value of input ``name``, with a pending float computation closed into an IR op whose output
+        format accelgen chooses (``passes.formats``): the model leaves that tensor in float."""
+        v = self.value(node, name)
+        if not isinstance(v, Pending):
+            return v
+        act = self.close(node, v, None, self.unique_tensor(v.comp.node + ".out"))
+        self.sources.setdefault(act.tensor, (name, act.index))
+        self.values[name] = act
+        return act
+
     def record(self, node, act: Act) -> Act:
         """Remember which ONNX tensor (and where in it) an IR tensor was read from."""
         self.sources[act.tensor] = (node.output[0], act.index)
@@ -272,8 +294,8 @@ class Importer:
         comp = pend.comp
         if isinstance(comp, GemmComp):
             return self.close_gemm(node, pend, spec, name)
-        if not is_identity(pend.index, comp.shape):
-            raise self.fail(node, f"unsupported layout of the {type(comp).__name__} result")
+        # a per-tensor quantizer commutes with layout ops: the op computes (and quantizes) the whole
+        # canonical result, and the quantizer's view of it (e.g. one row of a LayerNorm) stays a view
         if isinstance(comp, ScoresComp):
             heads = comp.shape[0]
             op = ir.AttnScores(name=comp.node, output=name, q=comp.q, k=comp.k, heads=heads,
@@ -299,12 +321,17 @@ class Importer:
     def close_gemm(self, node, pend: Pending, spec: ir.QuantSpec | None, name: str) -> Act:
         comp: GemmComp = pend.comp
         rows, cols = comp.shape
-        col_map = self.token_columns(node, pend.index, rows, cols)
+        col_map = self.token_columns(pend.index, rows, cols)
         f = pend.factor
         full = np.array_equal(col_map, np.arange(cols))
         if comp.residual is not None and (not full or f != 1.0):
             raise self.fail(node, "a residual add must cover the whole layer output, unscaled")
-        op_name = comp.node if full or node is None else f"{comp.node}:{module_name(node).split('.')[-1]}"
+        if full or node is None:
+            op_name = comp.node
+        elif spec is None:  # a column block the model leaves in float (e.g. q of a fused qkv)
+            op_name = f"{comp.node}[{col_map.min()}:{col_map.max() + 1}]"
+        else:
+            op_name = f"{comp.node}:{module_name(node).split('.')[-1]}"
         values = comp.weight if full else comp.weight[col_map]
         weight = ir.Weight(values, comp.w_scale[col_map] * f, comp.w_spec.bits, comp.w_spec.narrow)
         bias = None if comp.bias is None else comp.bias[col_map] * f
@@ -325,9 +352,11 @@ class Importer:
         r, c = np.divmod(pend.index, cols)
         return Act(name, r * len(col_map) + inverse[c])
 
-    def token_columns(self, node, index: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    @staticmethod
+    def token_columns(index: np.ndarray, rows: int, cols: int) -> np.ndarray:
         """The canonical columns selected by a view whose one axis walks the canonical rows in order and
-        whose remaining axes (flattened in order) pick the same columns for every row."""
+        whose remaining axes (flattened in order) pick the same columns for every row; all columns for
+        any other view (e.g. an NCHW convolution output): a per-tensor quantizer commutes with layout."""
         r, c = np.divmod(index, cols)
         for axis in range(index.ndim):
             if index.shape[axis] != rows:
@@ -338,7 +367,7 @@ class Importer:
                 col_map = c_t[0]
                 if len(np.unique(col_map)) == len(col_map):
                     return col_map
-        raise self.fail(node, "cannot map this tensor layout to tokens x features")
+        return np.arange(cols)
 
     # -- compute ops ----------------------------------------------------------------------------
 
@@ -420,7 +449,7 @@ class Importer:
         return Pending(comp, identity_index(a.index.shape[:-1] + (m,)))
 
     def op_MatMul(self, node) -> Value:
-        a, b = self.value(node, node.input[0]), self.value(node, node.input[1])
+        a, b = self.materialize(node, node.input[0]), self.materialize(node, node.input[1])
         if isinstance(b, QConst):
             vals = np.asarray(b.values)
             if vals.ndim != 2:
@@ -428,11 +457,12 @@ class Importer:
             return self.gemm(node, a, vals.T, np.asarray(b.scale).T, b.spec)
         if isinstance(a, Act) and isinstance(b, Act):
             return self.attention_matmul(node, a, b)
-        raise self.fail(node, "operands must be quantized (an activation and a quantized weight, or two "
-                              "quantized activations)")
+        raise self.fail(node, "expected an activation times a quantized weight, or two activations; got "
+                              f"{type(a).__name__} x {type(b).__name__} (quantize the constant operand with a "
+                              "Brevitas weight quantizer)")
 
     def op_Gemm(self, node) -> Value:
-        a, b = self.value(node, node.input[0]), self.value(node, node.input[1])
+        a, b = self.materialize(node, node.input[0]), self.value(node, node.input[1])
         if not isinstance(b, QConst) or self.attr(node, "transA", 0):
             raise self.fail(node, "only x @ W^T with a quantized weight W is supported")
         vals, scale = np.asarray(b.values), np.asarray(b.scale)
@@ -507,9 +537,9 @@ class Importer:
         if "Pending" in kinds and ("Const" in kinds or "QConst" in kinds):
             const = node.input[kinds.get("Const", kinds.get("QConst"))]
             return self.add_const(node, vals[kinds["Pending"]], self.dequant_const(node, const))
-        if "Pending" in kinds and "Act" in kinds:
-            return self.add_residual(node, vals[kinds["Pending"]], vals[kinds["Act"]])
-        a, b = vals
+        if "Pending" in kinds and "Act" in kinds and self.is_residual(vals[kinds["Pending"]], vals[kinds["Act"]]):
+            return self.pending_residual(vals[kinds["Pending"]], vals[kinds["Act"]])
+        a, b = (self.materialize(node, n) for n in node.input)
         if isinstance(a, Act) and isinstance(b, Act):
             if self.shape_of(a.tensor) != self.shape_of(b.tensor) or not np.array_equal(a.index, b.index) or \
                     a.factor != 1.0 or b.factor != 1.0:
@@ -518,13 +548,15 @@ class Importer:
             return Pending(comp, a.index)
         raise self.fail(node, "unsupported add")
 
-    def add_residual(self, node, pend: Pending, skip: Act) -> Pending:
+    def is_residual(self, pend: Pending, skip: Act) -> bool:
+        """A linear layer's output plus a tensor of its layout: the linear layer's residual input."""
         comp = pend.comp
-        if not isinstance(comp, GemmComp) or comp.residual is not None or comp.patch or pend.factor != 1.0 or \
-                skip.factor != 1.0 or self.shape_of(skip.tensor) != comp.shape or \
-                not np.array_equal(pend.index, skip.index):
-            raise self.fail(node, "unsupported residual add (the skip input must be a quantized tensor of the "
-                                  "same layout as the linear layer's output)")
+        return isinstance(comp, GemmComp) and comp.residual is None and not comp.patch and pend.factor == 1.0 \
+            and skip.factor == 1.0 and self.shape_of(skip.tensor) == comp.shape and \
+            np.array_equal(pend.index, skip.index)
+
+    @staticmethod
+    def pending_residual(pend: Pending, skip: Act) -> Pending:
         return pend.with_comp(residual=skip.tensor)
 
     def scale_by(self, node, value: Value, factor: float) -> Value:
@@ -557,18 +589,20 @@ class Importer:
 
     def op_Concat(self, node) -> Value:
         vals = [self.value(node, n) for n in node.input]
-        dyn = [i for i, v in enumerate(vals) if not isinstance(v, Const)]
+        dyn = [i for i, v in enumerate(vals) if not isinstance(v, (Const, QConst))]
+        if len(dyn) == 1 and isinstance(vals[dyn[0]], Act):
+            vals[dyn[0]] = self.patch_pending(node, vals[dyn[0]])
         if len(dyn) != 1 or not isinstance(vals[dyn[0]], Pending) or \
                 not isinstance(vals[dyn[0]].comp, GemmComp) or not vals[dyn[0]].comp.patch:
-            raise self.fail(node, "only prepending constant tokens (class token) to the patch embedding is "
-                                  "supported")
+            raise self.fail(node, "expected constant tokens (a class token) prepended to the patch embedding; "
+                                  f"got {len(dyn)} computed inputs (concatenate only the class token and the patches)")
         pend: Pending = vals[dyn[0]]
         comp: GemmComp = pend.comp
         axis = self.attr(node, "axis") % pend.index.ndim
         if not is_identity(pend.index, comp.shape) or pend.index.shape[axis] != comp.shape[0] or dyn[0] == 0:
             raise self.fail(node, "constant tokens must be prepended along the token axis")
         d = comp.shape[1]
-        consts = [np.asarray(v.value, dtype=np.float64) for v in vals[:dyn[0]]]
+        consts = [self.dequant_const(node, n) for n in node.input[:dyn[0]]]
         rows = np.concatenate([np.broadcast_to(cst, cst.shape[:axis] + (cst.shape[axis], d))
                                .reshape(-1, d) for cst in consts]) / pend.factor
         prefix = rows if comp.prefix is None else np.concatenate([rows, comp.prefix])
@@ -578,10 +612,32 @@ class Importer:
         shape[axis] += len(rows)
         return Pending(new, identity_index(tuple(shape)), pend.factor)
 
+    def patch_pending(self, node, act: Act) -> Pending:
+        """The patch embedding behind a quantized token tensor (the patch convolution's output quantizer,
+        then any requantizations, e.g. the shared format of an fx-graph ``cat``), reopened as a pending
+        computation so that class token and position table fold into it. The intermediate roundings are
+        dropped (one rounding instead of two or three): recorded in ``Graph.meta['folded']``."""
+        chain = []
+        op = self.producer(act.tensor)
+        while isinstance(op, ir.Requantize):
+            chain.append(op)
+            op = self.producer(op.input)
+        if not isinstance(op, ir.PatchEmbed) or op.prefix is not None or op.pos is not None:
+            raise self.fail(node, "only the patch embedding's tokens can be concatenated with a class token "
+                                  "(concatenate the class token right after the patch convolution)")
+        factor = act.factor * float(np.prod([o.factor for o in chain]))
+        comp = GemmComp(node=op.name, shape=self.shape_of(op.output), input=op.input, weight=op.weight.values,
+                        w_scale=op.weight.scale, w_spec=ir.QuantSpec(1.0, op.weight.bits, True, op.weight.narrow),
+                        bias=op.bias, patch=op.patch)
+        self.folded.append(op.name)
+        return Pending(comp, act.index, factor)
+
     def unary_input(self, node, what: str) -> Act:
-        x = self.value(node, node.input[0])
+        x = self.materialize(node, node.input[0])
         if not isinstance(x, Act) or x.factor != 1.0:
-            raise self.fail(node, f"{what} input is not a quantized tensor (add a QuantIdentity before it)")
+            raise self.fail(node, f"{what} input must be an activation tensor, got "
+                                  f"{'a scaled activation' if isinstance(x, Act) else type(x).__name__} "
+                                  f"(put a QuantIdentity right before the {what})")
         if not is_identity(x.index, self.shape_of(x.tensor)):
             raise self.fail(node, f"{what} must be applied to a tensor in its own layout")
         return x
@@ -600,12 +656,6 @@ class Importer:
         return Pending(comp, x.index)
 
     def op_Softmax(self, node) -> Value:
-        x = self.value(node, node.input[0])
-        if isinstance(x, Pending) and isinstance(x.comp, ScoresComp):
-            # Softmax straight on QK^T (e.g. QuantMultiheadAttention): the scores get no model quantizer;
-            # lowering chooses their integer format.
-            x = self.close(None, x, None, self.unique_tensor(x.comp.node + ".scores"))
-            self.values[node.input[0]] = x
         x = self.unary_input(node, "Softmax")
         if self.attr(node, "axis", -1) not in (-1, x.index.ndim - 1) or len(self.shape_of(x.tensor)) != 3:
             raise self.fail(node, "softmax must run over the keys of an attention map")
@@ -628,6 +678,16 @@ class Importer:
         return v.tensor
 
 
+def live_ops(ops: list[ir.Op], output: str) -> tuple[ir.Op, ...]:
+    """The ops the output depends on (a folded patch embedding leaves its first form unused)."""
+    needed, kept = {output}, []
+    for op in reversed(ops):
+        if op.output in needed:
+            kept.append(op)
+            needed.update(op.inputs)
+    return tuple(reversed(kept))
+
+
 def import_qonnx(path: str | Path) -> ir.Graph:
     """Read a QONNX file (e.g. from brevitas.export.export_qonnx) into an ir.Graph."""
     return import_with_sources(path)[0]
@@ -640,7 +700,7 @@ def import_with_sources(path: str | Path) -> tuple[ir.Graph, dict[str, tuple[str
     importer = Importer(read_onnx(path), path)
     graph = importer.run()
     _check_vit(graph, path)
-    return graph, importer.sources
+    return choose_formats(graph), importer.sources
 
 
 def _check_vit(graph: ir.Graph, path: Path) -> None:

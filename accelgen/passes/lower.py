@@ -21,8 +21,6 @@ from ..numerics.layernorm import fold_layernorm
 from ..numerics.primitives import MULT_BITS, RepresentationError, dyadic, dyadic_at, rounding_bias
 from ..numerics.softmax import E2SoftmaxParams, output_format
 
-SCORES_BITS_UNQUANTIZED = 16  # attention scores with no model quantizer get a 16-bit power-of-two format
-
 
 class Ctx:
     """Tensor formats as lowering goes along (some change: scores, probabilities, logits)."""
@@ -63,13 +61,6 @@ def pow2_scores_format(model: ir.QuantSpec) -> tuple[ir.QuantSpec, tuple[int, in
     lo = math.ceil(model.qmin * model.scale / scale - 1e-9)
     hi = math.floor(model.qmax * model.scale / scale + 1e-9)
     return ir.QuantSpec(scale=scale, bits=ir.signed_bits(lo, hi), signed=True), (lo, hi)
-
-
-def covering_scores_format(real_bound: float) -> ir.QuantSpec:
-    """For unquantized scores: 16 bits and the smallest power-of-two scale covering the proven range."""
-    q = 2 ** (SCORES_BITS_UNQUANTIZED - 1) - 1
-    return ir.QuantSpec(scale=2.0 ** math.ceil(math.log2(real_bound / q)), bits=SCORES_BITS_UNQUANTIZED,
-                        signed=True)
 
 
 @singledispatch
@@ -116,11 +107,7 @@ def _(op: ir.AttnScores, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     acc_scale = ctx.q(op.q).scale * ctx.q(op.k).scale * op.factor
     clamp = None
-    if out is None:
-        bound = op.head_dim * max(abs(ctx.q(op.q).qmin), ctx.q(op.q).qmax) * \
-            max(abs(ctx.q(op.k).qmin), ctx.q(op.k).qmax) * acc_scale
-        out = covering_scores_format(bound)
-    elif not out.is_pow2:
+    if not out.is_pow2:
         out, clamp = pow2_scores_format(out)
     ctx.set_quant(op.output, out)
     return replace(op, requant=channel_requant(np.array([acc_scale / out.scale]), np.zeros(1), out, clamp=clamp))
