@@ -68,10 +68,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if labels.shape != (len(images),):
             raise InputError(f"{args.labels}: expected {len(images)} labels, got shape {labels.shape}")
     if args.compare:
-        from .sim.compare import compare, format_comparison
-        from .sim.reference import QonnxReference
+        from .sim.compare import compare, format_comparison, reference_for
 
-        result = compare(loaded.graph, loaded.sources, QonnxReference(loaded.path), images, labels, options)
+        reference = reference_for(loaded.path, loaded.sources)
+        result = compare(loaded.graph, loaded.sources, reference, images, labels, options)
         print(format_comparison(result))
     out = NumpySimulator(loaded.graph, options).run(images)
     if args.output is not None:

@@ -33,6 +33,7 @@ from .values import (
     Pending,
     QConst,
     ScoresComp,
+    TableAddComp,
     UnaryComp,
     Value,
     identity_index,
@@ -71,7 +72,6 @@ class Importer:
         self.ops: list[ir.Op] = []
         self.input_name = ""
         self.sources: dict[str, tuple[str, np.ndarray]] = {}
-        self.folded: list[str] = []  # patch embeddings whose output quantizers were folded into a later one
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -149,8 +149,6 @@ class Importer:
         live = {"image"} | {o.output for o in ops}
         self.sources = {t: src for t, src in self.sources.items() if t in live}
         meta = {"source_file": self.path.name}
-        if self.folded:
-            meta["folded"] = list(self.folded)
         return ir.Graph(name=self.path.stem, input="image", output=out,
                         tensors={n: t for n, t in self.tensors.items() if n in live}, ops=ops, meta=meta)
 
@@ -309,6 +307,8 @@ class Importer:
                                     heads=len(comp.v_cols), head_dim=comp.head_dim, v_cols=comp.v_cols)
             elif isinstance(comp, AddComp):
                 op = ir.Add(name=comp.node, output=name, a=comp.a, b=comp.b)
+            elif isinstance(comp, TableAddComp):
+                op = ir.Add(name=comp.node, output=name, a=comp.x, b=self.table_tensor(comp))
             elif comp.op == "softmax":
                 op = ir.Softmax(name=comp.node, output=name, input=comp.input)
             elif comp.op == "layernorm":
@@ -521,15 +521,22 @@ class Importer:
 
     def add_const(self, node, pend: Pending, const: np.ndarray) -> Pending:
         comp = pend.comp
+        if isinstance(comp, TableAddComp) and pend.factor == 1.0:
+            return pend.with_comp(table=comp.table + self.canonical(pend, const))
         if not isinstance(comp, GemmComp) or comp.residual is not None:
             raise self.fail(node, "adding a constant is only supported after a linear layer or convolution")
-        full = np.broadcast_to(const / pend.factor, pend.index.shape)
-        canon = np.zeros(comp.shape)
-        canon.reshape(-1)[pend.index.reshape(-1)] = full.reshape(-1)
+        canon = self.canonical(pend, const / pend.factor)
         if np.all(canon == canon[:1]) and comp.prefix is None:
             bias = canon[0] if comp.bias is None else comp.bias + canon[0]
             return pend.with_comp(bias=bias)
         return pend.with_comp(addend=canon if comp.addend is None else comp.addend + canon)
+
+    @staticmethod
+    def canonical(pend: Pending, const: np.ndarray) -> np.ndarray:
+        """A constant broadcast to a pending view, in the canonical layout of the computation."""
+        canon = np.zeros(pend.comp.shape)
+        canon.reshape(-1)[pend.index.reshape(-1)] = np.broadcast_to(const, pend.index.shape).reshape(-1)
+        return canon
 
     def op_Add(self, node) -> Value:
         vals = [self.value(node, n) for n in node.input]
@@ -590,8 +597,8 @@ class Importer:
     def op_Concat(self, node) -> Value:
         vals = [self.value(node, n) for n in node.input]
         dyn = [i for i, v in enumerate(vals) if not isinstance(v, (Const, QConst))]
-        if len(dyn) == 1 and isinstance(vals[dyn[0]], Act):
-            vals[dyn[0]] = self.patch_pending(node, vals[dyn[0]])
+        if len(dyn) == 1 and isinstance(vals[dyn[0]], Act) and dyn[0] > 0:
+            return self.prepend_to_tokens(node, vals, dyn[0])
         if len(dyn) != 1 or not isinstance(vals[dyn[0]], Pending) or \
                 not isinstance(vals[dyn[0]].comp, GemmComp) or not vals[dyn[0]].comp.patch:
             raise self.fail(node, "expected constant tokens (a class token) prepended to the patch embedding; "
@@ -612,25 +619,62 @@ class Importer:
         shape[axis] += len(rows)
         return Pending(new, identity_index(tuple(shape)), pend.factor)
 
-    def patch_pending(self, node, act: Act) -> Pending:
-        """The patch embedding behind a quantized token tensor (the patch convolution's output quantizer,
-        then any requantizations, e.g. the shared format of an fx-graph ``cat``), reopened as a pending
-        computation so that class token and position table fold into it. The intermediate roundings are
-        dropped (one rounding instead of two or three): recorded in ``Graph.meta['folded']``."""
-        chain = []
-        op = self.producer(act.tensor)
+    def prepend_to_tokens(self, node, vals: list[Value], at: int) -> Pending:
+        """Constant rows (class token) prepended to quantized patch tokens: the patch embedding (and the
+        requantizations after it) get that many zero rows in front, and the constant rows become a table
+        added to them (``TableAddComp``), which also takes the position embedding that usually follows."""
+        act: Act = vals[at]
+        axis = self.attr(node, "axis") % act.index.ndim
+        n, d = self.shape_of(act.tensor)
+        if act.factor != 1.0 or act.index.shape[axis] != n or not is_identity(act.index, (n, d)):
+            raise self.fail(node, "expected the class token prepended along the token axis of a tokens x "
+                                  "features tensor")
+        consts = [self.dequant_const(node, name) for name in node.input[:at]]
+        rows = np.concatenate([np.broadcast_to(c, c.shape[:axis] + (c.shape[axis], d)).reshape(-1, d)
+                               for c in consts])
+        tensor = self.pad_token_rows(node, act.tensor, len(rows))
+        table = np.concatenate([rows, np.zeros((n, d))])
+        shape = list(act.index.shape)
+        shape[axis] += len(rows)
+        return Pending(TableAddComp(node=module_name(node), shape=(n + len(rows), d), x=tensor, table=table),
+                       identity_index(tuple(shape)))
+
+    def pad_token_rows(self, node, tensor: str, k: int) -> str:
+        """Give the patch embedding behind ``tensor`` (through requantizations) ``k`` leading zero rows;
+        zero stays zero through every requantization. Views of the grown tensors move down by k rows."""
+        chain, op = [], self.producer(tensor)
         while isinstance(op, ir.Requantize):
             chain.append(op)
             op = self.producer(op.input)
-        if not isinstance(op, ir.PatchEmbed) or op.prefix is not None or op.pos is not None:
-            raise self.fail(node, "only the patch embedding's tokens can be concatenated with a class token "
-                                  "(concatenate the class token right after the patch convolution)")
-        factor = act.factor * float(np.prod([o.factor for o in chain]))
-        comp = GemmComp(node=op.name, shape=self.shape_of(op.output), input=op.input, weight=op.weight.values,
-                        w_scale=op.weight.scale, w_spec=ir.QuantSpec(1.0, op.weight.bits, True, op.weight.narrow),
-                        bias=op.bias, patch=op.patch)
-        self.folded.append(op.name)
-        return Pending(comp, act.index, factor)
+        if not isinstance(op, ir.PatchEmbed) or op.prefix is not None:
+            raise self.fail(node, "only the patch embedding's tokens can get a class token (concatenate it "
+                                  "right after the patch convolution and its quantizers)")
+        d = op.weight.shape[0]
+        pos = None if op.pos is None else np.concatenate([np.zeros((k, d)), op.pos])
+        grown = {o.output for o in chain} | {op.output}
+        self.ops[self.ops.index(op)] = replace(op, prefix=np.zeros((k, d)), pos=pos)
+        for name in grown:
+            rows, cols = self.shape_of(name)
+            self.tensors[name] = replace(self.tensors[name], shape=(rows + k, cols))
+        for name, v in self.values.items():
+            if isinstance(v, Act) and v.tensor in grown:
+                self.values[name] = Act(v.tensor, v.index + k * d, v.factor)
+        for name in grown & self.sources.keys():
+            onnx_name, index = self.sources[name]
+            self.sources[name] = (onnx_name, index + k * d)
+        return tensor
+
+    def table_tensor(self, comp: TableAddComp) -> str:
+        """The constant table as a tensor: a patch embedding with zero weights whose class-token rows and
+        position table hold it (format chosen by ``passes.formats``)."""
+        patch = next(o for o in self.ops if isinstance(o, ir.PatchEmbed))
+        k = patch.num_prefix
+        name = self.unique_tensor(comp.node + ".table")
+        weight = ir.Weight(np.zeros(patch.weight.shape, np.int8), np.ones(patch.weight.shape[0]), 8)
+        self.add_op(ir.PatchEmbed(name=name, output=name, input=patch.input, weight=weight, patch=patch.patch,
+                                  prefix=np.zeros((k, comp.shape[1])), pos=comp.table),
+                    ir.TensorSpec(name, comp.shape, None))
+        return name
 
     def unary_input(self, node, what: str) -> Act:
         x = self.materialize(node, node.input[0])

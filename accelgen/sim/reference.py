@@ -51,14 +51,16 @@ def _quant_to_standard(model: onnx.ModelProto) -> list[str]:
 class QonnxReference:
     """Runs a QONNX file image by image (Brevitas exports bake batch 1 into reshapes)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, extra_outputs: tuple[str, ...] = ()):
+        """``extra_outputs``: further (float) ONNX tensors to expose, e.g. the ones a model leaves
+        unquantized and accelgen chose formats for."""
         import onnxruntime as ort
 
         model = read_onnx(path)
         quant_outputs = _quant_to_standard(model)
         final = model.graph.output[0].name
         del model.graph.output[:]
-        for name in [final] + [q for q in quant_outputs if q != final]:
+        for name in dict.fromkeys([final] + [q for q in quant_outputs + list(extra_outputs) if q != final]):
             model.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
         keep_ops = [o for o in model.opset_import if o.domain in ("", "ai.onnx")]
         del model.opset_import[:]
