@@ -33,7 +33,6 @@ from .values import (
     Pending,
     QConst,
     ScoresComp,
-    TableAddComp,
     UnaryComp,
     Value,
     identity_index,
@@ -307,8 +306,6 @@ class Importer:
                                     heads=len(comp.v_cols), head_dim=comp.head_dim, v_cols=comp.v_cols)
             elif isinstance(comp, AddComp):
                 op = ir.Add(name=comp.node, output=name, a=comp.a, b=comp.b)
-            elif isinstance(comp, TableAddComp):
-                op = ir.Add(name=comp.node, output=name, a=comp.x, b=self.table_tensor(comp))
             elif comp.op == "softmax":
                 op = ir.Softmax(name=comp.node, output=name, input=comp.input)
             elif comp.op == "layernorm":
@@ -342,8 +339,11 @@ class Importer:
                                prefix=None if comp.prefix is None else comp.prefix[:, col_map] * f,
                                pos=None if comp.addend is None else comp.addend[:, col_map] * f)
         else:
-            if comp.addend is not None or comp.prefix is not None:
-                raise self.fail(node, "a constant table added to a linear layer is not supported")
+            if comp.addend is not None:  # a per-token table (rows, channels) as the bias
+                if comp.rows is not None or comp.residual is not None:
+                    raise self.fail(node, "a constant table added to a linear layer that reads selected rows "
+                                          "or has a residual input is not supported")
+                bias = comp.addend[:, col_map] * f + (0.0 if bias is None else bias)
             op = ir.Linear(name=op_name, output=name, input=comp.input, weight=weight, bias=bias,
                            rows=comp.rows, residual=comp.residual)
         self.add_op(op, out_spec)
@@ -521,8 +521,6 @@ class Importer:
 
     def add_const(self, node, pend: Pending, const: np.ndarray) -> Pending:
         comp = pend.comp
-        if isinstance(comp, TableAddComp) and pend.factor == 1.0:
-            return pend.with_comp(table=comp.table + self.canonical(pend, const))
         if not isinstance(comp, GemmComp) or comp.residual is not None:
             raise self.fail(node, "adding a constant is only supported after a linear layer or convolution")
         canon = self.canonical(pend, const / pend.factor)
@@ -597,84 +595,65 @@ class Importer:
     def op_Concat(self, node) -> Value:
         vals = [self.value(node, n) for n in node.input]
         dyn = [i for i, v in enumerate(vals) if not isinstance(v, (Const, QConst))]
-        if len(dyn) == 1 and isinstance(vals[dyn[0]], Act) and dyn[0] > 0:
-            return self.prepend_to_tokens(node, vals, dyn[0])
-        if len(dyn) != 1 or not isinstance(vals[dyn[0]], Pending) or \
-                not isinstance(vals[dyn[0]].comp, GemmComp) or not vals[dyn[0]].comp.patch:
-            raise self.fail(node, "expected constant tokens (a class token) prepended to the patch embedding; "
-                                  f"got {len(dyn)} computed inputs (concatenate only the class token and the patches)")
-        pend: Pending = vals[dyn[0]]
-        comp: GemmComp = pend.comp
-        axis = self.attr(node, "axis") % pend.index.ndim
-        if not is_identity(pend.index, comp.shape) or pend.index.shape[axis] != comp.shape[0] or dyn[0] == 0:
-            raise self.fail(node, "constant tokens must be prepended along the token axis")
-        d = comp.shape[1]
+        if len(dyn) != 1 or dyn[0] == 0 or not (isinstance(vals[dyn[0]], Act) or (
+                isinstance(vals[dyn[0]], Pending) and isinstance(vals[dyn[0]].comp, GemmComp)
+                and vals[dyn[0]].comp.patch)):
+            raise self.fail(node, "expected constant tokens (a class token) prepended to the patch tokens; "
+                                  f"got {len(dyn)} computed inputs (concatenate only the class token and the "
+                                  "patches, class token first)")
+        x = vals[dyn[0]]
+        axis = self.attr(node, "axis") % x.index.ndim
+        shape = list(x.index.shape)
+        d = shape[-1]
         consts = [self.dequant_const(node, n) for n in node.input[:dyn[0]]]
-        rows = np.concatenate([np.broadcast_to(cst, cst.shape[:axis] + (cst.shape[axis], d))
-                               .reshape(-1, d) for cst in consts]) / pend.factor
+        rows = np.concatenate([np.broadcast_to(c, c.shape[:axis] + (c.shape[axis], d)).reshape(-1, d)
+                               for c in consts])
+        shape[axis] += len(rows)
+        if isinstance(x, Act):
+            pend = self.table_add_pending(node, x, rows)
+            return Pending(pend.comp, identity_index(tuple(shape)))
+        comp: GemmComp = x.comp
+        if not is_identity(x.index, comp.shape) or x.index.shape[axis] != comp.shape[0]:
+            raise self.fail(node, "constant tokens must be prepended along the token axis")
+        rows = rows / x.factor
         prefix = rows if comp.prefix is None else np.concatenate([rows, comp.prefix])
         addend = None if comp.addend is None else np.concatenate([np.zeros((len(rows), d)), comp.addend])
         new = replace(comp, shape=(comp.shape[0] + len(rows), d), prefix=prefix, addend=addend)
-        shape = list(pend.index.shape)
-        shape[axis] += len(rows)
-        return Pending(new, identity_index(tuple(shape)), pend.factor)
+        return Pending(new, identity_index(tuple(shape)), x.factor)
 
-    def prepend_to_tokens(self, node, vals: list[Value], at: int) -> Pending:
-        """Constant rows (class token) prepended to quantized patch tokens: the patch embedding (and the
-        requantizations after it) get that many zero rows in front, and the constant rows become a table
-        added to them (``TableAddComp``), which also takes the position embedding that usually follows."""
-        act: Act = vals[at]
-        axis = self.attr(node, "axis") % act.index.ndim
+    def table_add_pending(self, node, act: Act, rows: np.ndarray) -> Pending:
+        """Quantized patch tokens that a ``cat`` puts ``k`` constant rows (class token) in front of: the
+        patch embedding (and the requantizations after it) get k leading zero rows (zero stays zero through
+        every requantization), and an identity linear layer adds the constant rows, and the position table
+        that usually follows, as its per-token bias table. Exact: no rounding of the model is dropped."""
         n, d = self.shape_of(act.tensor)
-        if act.factor != 1.0 or act.index.shape[axis] != n or not is_identity(act.index, (n, d)):
+        k = len(rows)
+        if act.factor != 1.0 or not is_identity(act.index, (n, d)):
             raise self.fail(node, "expected the class token prepended along the token axis of a tokens x "
                                   "features tensor")
-        consts = [self.dequant_const(node, name) for name in node.input[:at]]
-        rows = np.concatenate([np.broadcast_to(c, c.shape[:axis] + (c.shape[axis], d)).reshape(-1, d)
-                               for c in consts])
-        tensor = self.pad_token_rows(node, act.tensor, len(rows))
-        table = np.concatenate([rows, np.zeros((n, d))])
-        shape = list(act.index.shape)
-        shape[axis] += len(rows)
-        return Pending(TableAddComp(node=module_name(node), shape=(n + len(rows), d), x=tensor, table=table),
-                       identity_index(tuple(shape)))
-
-    def pad_token_rows(self, node, tensor: str, k: int) -> str:
-        """Give the patch embedding behind ``tensor`` (through requantizations) ``k`` leading zero rows;
-        zero stays zero through every requantization. Views of the grown tensors move down by k rows."""
-        chain, op = [], self.producer(tensor)
+        chain, op = [], self.producer(act.tensor)
         while isinstance(op, ir.Requantize):
             chain.append(op)
             op = self.producer(op.input)
         if not isinstance(op, ir.PatchEmbed) or op.prefix is not None:
             raise self.fail(node, "only the patch embedding's tokens can get a class token (concatenate it "
                                   "right after the patch convolution and its quantizers)")
-        d = op.weight.shape[0]
-        pos = None if op.pos is None else np.concatenate([np.zeros((k, d)), op.pos])
         grown = {o.output for o in chain} | {op.output}
+        pos = None if op.pos is None else np.concatenate([np.zeros((k, d)), op.pos])
         self.ops[self.ops.index(op)] = replace(op, prefix=np.zeros((k, d)), pos=pos)
         for name in grown:
-            rows, cols = self.shape_of(name)
-            self.tensors[name] = replace(self.tensors[name], shape=(rows + k, cols))
-        for name, v in self.values.items():
+            self.tensors[name] = replace(self.tensors[name], shape=(n + k, d))
+        for name, v in self.values.items():  # views of the grown tensors move down by k rows
             if isinstance(v, Act) and v.tensor in grown:
                 self.values[name] = Act(v.tensor, v.index + k * d, v.factor)
         for name in grown & self.sources.keys():
             onnx_name, index = self.sources[name]
             self.sources[name] = (onnx_name, index + k * d)
-        return tensor
-
-    def table_tensor(self, comp: TableAddComp) -> str:
-        """The constant table as a tensor: a patch embedding with zero weights whose class-token rows and
-        position table hold it (format chosen by ``passes.formats``)."""
-        patch = next(o for o in self.ops if isinstance(o, ir.PatchEmbed))
-        k = patch.num_prefix
-        name = self.unique_tensor(comp.node + ".table")
-        weight = ir.Weight(np.zeros(patch.weight.shape, np.int8), np.ones(patch.weight.shape[0]), 8)
-        self.add_op(ir.PatchEmbed(name=name, output=name, input=patch.input, weight=weight, patch=patch.patch,
-                                  prefix=np.zeros((k, comp.shape[1])), pos=comp.table),
-                    ir.TensorSpec(name, comp.shape, None))
-        return name
+        comp = GemmComp(node=module_name(node), shape=(n + k, d), input=act.tensor,
+                        weight=np.eye(d, dtype=np.int8), w_scale=np.ones(d),
+                        w_spec=ir.QuantSpec(1.0, 8, True, narrow=True),
+                        addend=np.concatenate([rows, np.zeros((n, d))]))
+        return Pending(comp, identity_index((n + k, d)))
 
     def unary_input(self, node, what: str) -> Act:
         x = self.materialize(node, node.input[0])
@@ -717,6 +696,7 @@ class Importer:
         v = self.values.get(name)
         if isinstance(v, Pending):
             v = self.close(None, v, None, self.unique_tensor("logits"))
+            self.sources[v.tensor] = (name, v.index)
         if not isinstance(v, Act):
             raise self.fail(None, f"output '{name}' is not computed by the model's layers")
         return v.tensor

@@ -110,15 +110,6 @@ class AddComp(Comp):
 
 
 @dataclass(frozen=True, eq=False)
-class TableAddComp(Comp):
-    """A quantized token tensor plus a constant table (rows, features): class-token rows that a ``cat``
-    prepended (the tensor holds zero rows there) and position embeddings."""
-
-    x: str = ""
-    table: np.ndarray = None
-
-
-@dataclass(frozen=True, eq=False)
 class Pending:
     comp: Comp
     index: np.ndarray

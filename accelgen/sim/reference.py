@@ -15,6 +15,11 @@ from onnx import helper, numpy_helper
 from ..frontend.onnx_load import read_onnx
 
 
+def quant_inputs(model: onnx.ModelProto) -> dict[str, str]:
+    """Quant node output -> its (float) input: the value before rounding."""
+    return {node.output[0]: node.input[0] for node in model.graph.node if node.op_type == "Quant"}
+
+
 def _quant_to_standard(model: onnx.ModelProto) -> list[str]:
     """Rewrite Quant nodes in place; return the names of their outputs."""
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
