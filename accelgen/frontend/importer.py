@@ -639,7 +639,7 @@ class Importer:
             raise self.fail(node, "only the patch embedding's tokens can get a class token (concatenate it "
                                   "right after the patch convolution and its quantizers)")
         grown = {o.output for o in chain} | {op.output}
-        pos = None if op.pos is None else np.concatenate([np.zeros((k, d)), op.pos])
+        pos = np.zeros((n + k, d)) if op.pos is None else np.concatenate([np.zeros((k, d)), op.pos])
         self.ops[self.ops.index(op)] = replace(op, prefix=np.zeros((k, d)), pos=pos)
         for name in grown:
             self.tensors[name] = replace(self.tensors[name], shape=(n + k, d))
