@@ -12,11 +12,21 @@ from .errors import AccelgenError
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .model_source import load_graph
+    from .api import load_images
+    from .model_source import load_graph, model_data_for, resolve_model_path
+    from .sim.calibration import chosen_format_costs, format_costs_lines, measure_ranges
     from .summary import format_summary, summarize
 
-    summary = summarize(load_graph(args.model))
-    print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
+    path = resolve_model_path(args.model)
+    images = None if args.calibrate is None else load_images(args.calibrate)
+    ranges = None if images is None else measure_ranges(path, images)
+    summary = summarize(load_graph(args.model, ranges))
+    data = model_data_for(path)
+    costs = chosen_format_costs(path, ranges, images if data is None else data.images)
+    if args.json:
+        print(json.dumps(dict(summary.to_dict(), chosen_formats=[vars(c) for c in costs]), indent=2))
+    else:
+        print("\n".join([format_summary(summary), ""] + format_costs_lines(costs)))
     return 0
 
 
@@ -50,7 +60,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .sim.numpy_sim import NumpySimulator, SimOptions
 
-    loaded = load_integer_model(args.model)
+    loaded = load_integer_model(args.model, None if args.calibrate is None else load_images(args.calibrate))
     options = SimOptions(softmax=args.softmax, layernorm=args.layernorm)
     labels = None
     if args.input is None:
@@ -113,11 +123,16 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise InputError("--fps is required (a number, or 'max'), unless --design is given")
     req = BuildRequest(model=args.model, arch=args.arch, board=args.board, fps=args.fps, clock_mhz=args.clock,
                        out=None if args.out is None else Path(args.out), force=args.force,
-                       design=None if args.design is None else Path(args.design), caps=dict(args.cap or []))
+                       design=None if args.design is None else Path(args.design), caps=dict(args.cap or []),
+                       calibrate=None if args.calibrate is None else Path(args.calibrate))
     result = build(req)
     print("\n".join(summary_lines(result.report)))
     print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/)")
     return 0
+
+
+CALIBRATE_HELP = ("float32 NCHW images (.npy) whose float ranges narrow the integer formats accelgen chooses "
+                  "for tensors the model leaves unquantized")
 
 
 class Parser(argparse.ArgumentParser):
@@ -136,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="show the structure of a quantized ViT")
     p.add_argument("model", nargs="?", help="QONNX file (default: the embedded digits model)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--calibrate", help=CALIBRATE_HELP)
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("simulate", help="run the bit-accurate integer simulator (the golden model)")
@@ -148,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="int labels (.npy) to report accuracy")
     p.add_argument("--compare", action="store_true",
                    help="also run the Brevitas/QONNX float reference; print per-layer SNR and top-1 agreement")
+    p.add_argument("--calibrate", help=CALIBRATE_HELP)
     p.add_argument("--softmax", choices=("e2", "float"), default="e2",
                    help="e2: the hardware's E2Softmax (default); float: exact softmax then quantize")
     p.add_argument("--layernorm", choices=("ai", "float"), default="ai",
@@ -165,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: build/<model>-<board>)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--design", help="rebuild this design.json without searching")
+    p.add_argument("--calibrate", help=CALIBRATE_HELP + " (the ranges are recorded in design.json)")
     p.add_argument("--cap", type=parse_cap, action="append",
                    help="utilisation cap KIND=FRACTION (defaults dsp/bram36/uram=0.8, lut=0.7, ff=0.5); repeatable")
     p.set_defaults(func=cmd_build, fps_given=False)

@@ -712,19 +712,26 @@ def live_ops(ops: list[ir.Op], output: str) -> tuple[ir.Op, ...]:
     return tuple(reversed(kept))
 
 
-def import_qonnx(path: str | Path) -> ir.Graph:
-    """Read a QONNX file (e.g. from brevitas.export.export_qonnx) into an ir.Graph."""
-    return import_with_sources(path)[0]
+def import_qonnx(path: str | Path, calibration: dict | None = None) -> ir.Graph:
+    """Read a QONNX file (e.g. from brevitas.export.export_qonnx) into an ir.Graph; ``calibration``: real
+    ranges measured on images for the tensors the model leaves in float (see ``passes.formats``)."""
+    return import_with_sources(path, calibration)[0]
 
 
-def import_with_sources(path: str | Path) -> tuple[ir.Graph, dict[str, tuple[str, np.ndarray]]]:
+def import_with_sources(path: str | Path, calibration: dict | None = None) -> tuple[ir.Graph, dict]:
     """The graph, and where each IR tensor was read from: the ONNX tensor name and, for each element of
     that ONNX tensor, its flat index in the IR tensor."""
+    graph, sources = import_unformatted(path)
+    return choose_formats(graph, calibration), sources
+
+
+def import_unformatted(path: str | Path) -> tuple[ir.Graph, dict]:
+    """The graph before ``passes.formats``: tensors the model leaves in float have no format yet."""
     path = Path(path)
     importer = Importer(read_onnx(path), path)
     graph = importer.run()
     _check_vit(graph, path)
-    return choose_formats(graph), importer.sources
+    return graph, importer.sources
 
 
 def _check_vit(graph: ir.Graph, path: Path) -> None:
