@@ -17,6 +17,7 @@ from .build_dir import DESIGN_FILE, MODEL_FILE
 from .design import Design, check_design_against, check_design_board, file_sha256, integer_graph
 from .errors import InputError
 from .model_source import ModelData, export_preset, model_data_for, resolve_model_path
+from .passes.formats import precision_warnings
 from .perf.dse import DEFAULT_CAPS, explore
 from .perf.model import design_cost, evaluate, profile
 from .report import Accuracy, report_dict, report_json, report_markdown
@@ -111,6 +112,7 @@ def build(req: BuildRequest) -> BuildResult:
         accuracy = None if data is None else measure_accuracy(graph, designed, data)
         report = report_dict(graph.name, board, design, evaluation, accuracy, design_cost(prof, design))
         report["chosen_formats"] = chosen_formats_report(model_path, calibration, data, req)
+        report["warnings"] = precision_warnings(graph)
         out = req.out or Path("build") / f"{graph.name}-{board.name}"
         if out.exists() and not req.force:
             raise InputError(f"{out}: already exists (use --force to replace it)")

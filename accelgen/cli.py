@@ -14,19 +14,24 @@ from .errors import AccelgenError
 def cmd_inspect(args: argparse.Namespace) -> int:
     from .api import load_images
     from .model_source import load_graph, model_data_for, resolve_model_path
+    from .passes.formats import precision_warnings
     from .sim.calibration import chosen_format_costs, format_costs_lines, measure_ranges
     from .summary import format_summary, summarize
 
     path = resolve_model_path(args.model)
     images = None if args.calibrate is None else load_images(args.calibrate)
     ranges = None if images is None else measure_ranges(path, images)
-    summary = summarize(load_graph(args.model, ranges))
+    graph = load_graph(args.model, ranges)
+    summary = summarize(graph)
     data = model_data_for(path)
     costs = chosen_format_costs(path, ranges, images if data is None else data.images)
+    warnings = precision_warnings(graph)
     if args.json:
-        print(json.dumps(dict(summary.to_dict(), chosen_formats=[vars(c) for c in costs]), indent=2))
+        print(json.dumps(dict(summary.to_dict(), chosen_formats=[vars(c) for c in costs], warnings=warnings),
+                         indent=2))
     else:
-        print("\n".join([format_summary(summary), ""] + format_costs_lines(costs)))
+        print("\n".join([format_summary(summary), ""] + format_costs_lines(costs)
+                        + [f"warning: {w}" for w in warnings]))
     return 0
 
 
@@ -126,7 +131,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                        design=None if args.design is None else Path(args.design), caps=dict(args.cap or []),
                        calibrate=None if args.calibrate is None else Path(args.calibrate))
     result = build(req)
-    print("\n".join(summary_lines(result.report)))
+    print("\n".join(summary_lines(result.report) + [f"warning: {w}" for w in result.report["warnings"]]))
     print(f"wrote {result.folder}/ (design.json, report.json, report.md, hls/, rtl/)")
     return 0
 

@@ -682,6 +682,14 @@ class Importer:
         x = self.unary_input(node, "Softmax")
         if self.attr(node, "axis", -1) not in (-1, x.index.ndim - 1) or len(self.shape_of(x.tensor)) != 3:
             raise self.fail(node, "softmax must run over the keys of an attention map")
+        spec = self.tensors[x.tensor].quant
+        if spec is not None and not spec.is_pow2:
+            # E2Softmax shifts by its input scale: the model's scores (kept exactly) are requantized to a
+            # power-of-two format that accelgen chooses, fine enough to hold every model code (16 bits)
+            name = self.unique_tensor(x.tensor + ".pow2")
+            self.add_op(ir.Requantize(name=name, output=name, input=x.tensor),
+                        ir.TensorSpec(name, self.shape_of(x.tensor), None))
+            x = Act(name, x.index)
         return Pending(UnaryComp(node=module_name(node), shape=self.shape_of(x.tensor), op="softmax",
                                  input=x.tensor), x.index)
 

@@ -216,3 +216,20 @@ def choose_formats(graph: ir.Graph, calibration: dict[str, Range] | None = None)
         ranges[op.output] = rng
     meta = dict(graph.meta, chosen=chosen) if chosen else graph.meta
     return replace(graph, tensors=tensors, meta=meta)
+
+
+LOW_BIT_ATTENTION = 8  # below this many bits of q, k, scores or probabilities, E2Softmax loses agreement
+
+
+def precision_warnings(graph: ir.Graph) -> list[str]:
+    """Known accuracy limits the model falls into (docs/accuracy.md, "Low-bit attention")."""
+    low = sorted({graph.tensors[name].quant.bits for op in graph.ops_of(ir.AttnScores)
+                  for name in (op.q, op.k, op.output) if graph.tensors[name].quant is not None}
+                 | {graph.tensors[op.output].quant.bits for op in graph.ops_of(ir.Softmax)
+                    if graph.tensors[op.output].quant is not None})
+    if not low or low[0] >= LOW_BIT_ATTENTION:
+        return []
+    return [f"attention quantized to {low[0]} bits: E2Softmax's quarter-octave exponents are about as coarse "
+            f"as {low[0]}-bit score steps, so expect a top-1 agreement loss (a 4-bit test ViT: 58% agreement "
+            "with Brevitas, 92% with float softmax and LayerNorm; docs/accuracy.md, low-bit attention); "
+            "quantize q, k, scores and probabilities to 8 bits"]

@@ -1,9 +1,10 @@
 """Lowering: float scales -> integer requantization parameters; nonlinear ops -> integer units.
 
 ``lower_to_integer`` is a pure function Graph -> Graph. Each op gets its integer fields (``requant`` or
-``unit``); tensor formats change where the hardware defines them: attention scores get a power-of-two
-scale (E2Softmax shifts by it), probabilities come out of E2Softmax on the fixed scale 2^-8, and the
-model's float logits get one common integer scale for all classes.
+``unit``); tensor formats change where the hardware defines them: probabilities come out of E2Softmax on
+a power-of-two scale, and the model's float logits get one common integer scale for all classes. (Softmax
+inputs already have power-of-two formats: the front end requantizes scores that the model quantizes with
+another scale, see ``passes.formats``.)
 """
 
 from __future__ import annotations
@@ -53,16 +54,6 @@ def channel_requant(real: np.ndarray, bias_real: np.ndarray, out: ir.QuantSpec |
                       res_mult=res)
 
 
-def pow2_scores_format(model: ir.QuantSpec) -> tuple[ir.QuantSpec, tuple[int, int]]:
-    """The power-of-two format E2Softmax reads for scores the model quantizes with a non-power-of-two
-    scale: the finer power of two below the model's scale, clamped to the model's real range (so the
-    clipping the model was trained with is kept), with as many bits as that range needs."""
-    scale = 2.0 ** math.floor(math.log2(model.scale))
-    lo = math.ceil(model.qmin * model.scale / scale - 1e-9)
-    hi = math.floor(model.qmax * model.scale / scale + 1e-9)
-    return ir.QuantSpec(scale=scale, bits=ir.signed_bits(lo, hi), signed=True), (lo, hi)
-
-
 @singledispatch
 def lower_op(op: ir.Op, ctx: Ctx) -> ir.Op:
     raise InputError(f"layer '{op.name}': no integer lowering for {op.kind}")
@@ -106,16 +97,14 @@ def _(op: ir.Linear, ctx: Ctx) -> ir.Op:
 def _(op: ir.AttnScores, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     acc_scale = ctx.q(op.q).scale * ctx.q(op.k).scale * op.factor
-    clamp = None
-    if not out.is_pow2:
-        out, clamp = pow2_scores_format(out)
-    ctx.set_quant(op.output, out)
-    return replace(op, requant=channel_requant(np.array([acc_scale / out.scale]), np.zeros(1), out, clamp=clamp))
+    return replace(op, requant=channel_requant(np.array([acc_scale / out.scale]), np.zeros(1), out))
 
 
 @lower_op.register
 def _(op: ir.Softmax, ctx: Ctx) -> ir.Op:
     spec, model_out = ctx.q(op.input), ctx.q(op.output)
+    if not spec.is_pow2:
+        raise InputError(f"layer '{op.name}': E2Softmax needs a power-of-two input scale, got {spec.scale:.6g}")
     out_frac, out_max = output_format(model_out.scale, model_out.qmax)
     params = E2SoftmaxParams(in_bits=spec.bits, in_frac=-round(math.log2(spec.scale)), out_frac=out_frac,
                              out_max=out_max)
