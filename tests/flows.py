@@ -18,7 +18,12 @@ from collections import OrderedDict
 import brevitas.nn as qnn
 import torch
 import torch.nn.functional as F
-from brevitas.quant import Int8ActPerTensorFloat, Int8WeightPerTensorFloat, Uint8ActPerTensorFloat
+from brevitas.quant import (
+    Int8ActPerTensorFloat,
+    Int8WeightPerTensorFloat,
+    ShiftedUint8ActPerTensorFloat,
+    Uint8ActPerTensorFloat,
+)
 from torch import nn
 
 IMG, PATCH, DIM, HEADS, MLP, DEPTH, CLASSES = 8, 2, 32, 2, 64, 2, 10
@@ -174,12 +179,14 @@ class QatAttention(nn.Module):
 
 
 class QatBlock(nn.Module):
-    def __init__(self):
+    def __init__(self, asymmetric: bool = False):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(DIM, eps=1e-6), nn.LayerNorm(DIM, eps=1e-6)
         self.attn = QatAttention()
-        self.fc1_in, self.fc1 = qid(), qlinear(DIM, MLP)
-        self.fc2_in, self.fc2 = qid(), qlinear(MLP, DIM)
+        self.fc1_in, self.fc1 = qid(ShiftedUint8ActPerTensorFloat if asymmetric else Int8ActPerTensorFloat), \
+            qlinear(DIM, MLP)
+        self.fc2_in, self.fc2 = qid(ShiftedUint8ActPerTensorFloat if asymmetric else Int8ActPerTensorFloat), \
+            qlinear(MLP, DIM)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
@@ -187,13 +194,15 @@ class QatBlock(nn.Module):
 
 
 class QatFloatResidualViT(nn.Module):
-    def __init__(self):
+    """``asymmetric``: the MLP inputs use ShiftedUint8ActPerTensorFloat (a zero point) as in many QAT ViTs."""
+
+    def __init__(self, asymmetric: bool = False):
         super().__init__()
         self.in_quant = qid()
         self.patch = qnn.QuantConv2d(1, DIM, PATCH, stride=PATCH, bias=True, weight_quant=Int8WeightPerTensorFloat)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, DIM))
         self.pos_embed = nn.Parameter(torch.randn(1, TOKENS, DIM) * 0.02)
-        self.blocks = nn.Sequential(*[QatBlock() for _ in range(DEPTH)])
+        self.blocks = nn.Sequential(*[QatBlock(asymmetric) for _ in range(DEPTH)])
         self.norm = nn.LayerNorm(DIM, eps=1e-6)
         self.head_in, self.head = qid(), qlinear(DIM, CLASSES)
 

@@ -35,7 +35,7 @@ def test_every_float_arch_and_flow_is_covered():
     hand-written QAT ViT with a float residual stream."""
     assert {"torchvision-layerwise", "torchvision-fx", "torchvision-ptq_layerwise", "torchvision-ptq_fx",
             "timm_sdpa-layerwise", "timm_sdpa-ptq_layerwise", "timm_softmax-layerwise",
-            "timm_softmax-ptq_layerwise", "qat-float_residual"} <= set(FLOWS)
+            "timm_softmax-ptq_layerwise", "qat-float_residual", "qat-asymmetric"} <= set(FLOWS)
     assert all("Residual handler" in META[f"{arch}-{flow}"]["brevitas_error"]
                for arch in ("timm_sdpa", "timm_softmax") for flow in ("fx", "ptq_fx"))
 
@@ -84,3 +84,10 @@ def test_chosen_formats_keep_attention_on_the_engine():
     for op in graph.ops_of(ir.AttnScores):
         assert graph.tensors[op.q].quant.bits == graph.tensors[op.k].quant.bits == 8
         assert graph.tensors[op.output].quant.bits == 16 and graph.tensors[op.output].quant.is_pow2
+
+
+def test_asymmetric_quantizers_keep_their_zero_points():
+    """ShiftedUint8ActPerTensorFloat inputs of the MLP: the zero point folds into the reading layer's bias."""
+    graph = import_qonnx(FLOWS_DIR / "qat-asymmetric.onnx")
+    fc1 = [op for op in graph.ops_of(ir.Linear) if op.name.endswith("fc1")]
+    assert fc1 and all(graph.tensors[op.input].quant.zero_point != 0 for op in fc1)

@@ -232,8 +232,8 @@ class Importer:
         scale = np.asarray(self.const(node, node.input[1]))
         zero = np.asarray(self.const(node, node.input[2]))
         bits = float(np.asarray(self.const(node, node.input[3])).reshape(-1)[0])
-        if np.any(zero != 0):
-            raise self.fail(node, "asymmetric quantization (nonzero zero point) is not supported")
+        if zero.size != 1 or float(zero.reshape(-1)[0]) != round(float(zero.reshape(-1)[0])):
+            raise self.fail(node, "the zero point must be one integer per tensor (use a per-tensor quantizer)")
         if bits != int(bits):
             raise self.fail(node, f"fractional bit width {bits} is not supported")
         mode = self.attr(node, "rounding_mode", "ROUND")
@@ -242,12 +242,20 @@ class Importer:
         if np.any(scale <= 0):
             raise self.fail(node, "quantizer scale must be positive")
         spec = ir.QuantSpec(scale=float(scale.reshape(-1)[0]), bits=int(bits),
-                            signed=bool(self.attr(node, "signed", 1)), narrow=bool(self.attr(node, "narrow", 0)))
+                            signed=bool(self.attr(node, "signed", 1)), narrow=bool(self.attr(node, "narrow", 0)),
+                            zero_point=int(round(float(zero.reshape(-1)[0]))))
+        if spec.zero_point and not spec.signed and not spec.narrow:
+            # the same grid in signed codes (q - 2^(b-1)), the form the hardware's 8-bit units hold
+            spec = replace(spec, signed=True, zero_point=spec.zero_point - 2 ** (spec.bits - 1))
         return spec, scale
 
     def quant(self, node: onnx.NodeProto) -> Value:
         spec, scale = self.quant_spec(node)
         src = self.value(node, node.input[0])
+        if spec.zero_point and isinstance(src, (Const, Image)):
+            raise self.fail(node, "asymmetric quantization of a weight or of the input image is not supported "
+                                  "(use a symmetric quantizer there, e.g. Int8WeightPerTensorFloat / "
+                                  "Int8ActPerTensorFloat)")
         if isinstance(src, Const):
             # same arithmetic as Brevitas/QONNX (in the tensor's own float32), so the integers agree exactly
             values = np.clip(np.round(src.value / scale.astype(src.value.dtype)), spec.qmin, spec.qmax)
@@ -492,6 +500,9 @@ class Importer:
         return tuple(starts), mats.shape[2]
 
     def attention_matmul(self, node, a: Act, b: Act) -> Pending:
+        if any(self.tensors[x.tensor].quant.zero_point for x in (a, b) if self.tensors[x.tensor].quant):
+            raise self.fail(node, "attention operands (q, k, v, probabilities) must be quantized symmetrically "
+                                  "(zero point 0): use e.g. Int8ActPerTensorFloat / Uint8ActPerTensorFloat there")
         lead = a.index.shape[:-2]
         if b.index.shape[:-2] != lead:
             raise self.fail(node, "batched matmul operands must have the same head dimensions")

@@ -35,6 +35,16 @@ class Ctx:
     def set_quant(self, name: str, spec: ir.QuantSpec) -> None:
         self.tensors[name] = replace(self.tensors[name], quant=spec)
 
+    def offset(self, name: str) -> float:
+        """The real value of code 0: -scale * zero_point (0 for symmetric formats). An asymmetric
+        input's offset folds into the bias of the op reading it, an output's zero point into its own."""
+        q = self.q(name)
+        return -q.scale * q.zero_point
+
+    def zero(self, name: str) -> int:
+        q = self.q(name)
+        return 0 if q is None else q.zero_point
+
 
 def channel_requant(real: np.ndarray, bias_real: np.ndarray, out: ir.QuantSpec | None,
                     res_real: float | None = None, clamp: tuple[int, int] | None = None) -> ir.Requant:
@@ -71,11 +81,11 @@ def _(op: ir.PatchEmbed, ctx: Ctx) -> ir.Op:
     bias = np.zeros(channels) if op.bias is None else op.bias
     k = op.num_prefix
     rows = bias[None, :] if op.pos is None else bias[None, :] + op.pos[k:]
-    rq = channel_requant(s_in * op.weight.scale / out.scale, rows / out.scale, out)
+    rq = channel_requant(s_in * op.weight.scale / out.scale, rows / out.scale + out.zero_point, out)
     prefix_q = None
     if op.prefix is not None:
         pre = op.prefix + (0.0 if op.pos is None else op.pos[:k])
-        prefix_q = np.clip(np.round(pre / out.scale), out.qmin, out.qmax)
+        prefix_q = np.clip(np.round(pre / out.scale) + out.zero_point, out.qmin, out.qmax)
     return replace(op, requant=rq, prefix_q=prefix_q)
 
 
@@ -89,15 +99,20 @@ def _(op: ir.Linear, ctx: Ctx) -> ir.Op:
     else:
         out_scale = out.scale
     bias = np.zeros(op.weight.shape[0]) if op.bias is None else op.bias
-    res_real = None if op.residual is None else ctx.q(op.residual).scale / out_scale
-    return replace(op, requant=channel_requant(acc_scale / out_scale, bias / out_scale, out, res_real))
+    bias = bias + ctx.offset(op.input) * op.weight.dequantized().sum(axis=1)
+    res_real = None
+    if op.residual is not None:
+        res_real = ctx.q(op.residual).scale / out_scale
+        bias = bias + ctx.offset(op.residual)
+    rq = channel_requant(acc_scale / out_scale, bias / out_scale + ctx.zero(op.output), out, res_real)
+    return replace(op, requant=rq)
 
 
 @lower_op.register
 def _(op: ir.AttnScores, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     acc_scale = ctx.q(op.q).scale * ctx.q(op.k).scale * op.factor
-    return replace(op, requant=channel_requant(np.array([acc_scale / out.scale]), np.zeros(1), out))
+    return replace(op, requant=channel_requant(np.array([acc_scale / out.scale]), np.array([out.zero_point]), out))
 
 
 @lower_op.register
@@ -105,7 +120,7 @@ def _(op: ir.Softmax, ctx: Ctx) -> ir.Op:
     spec, model_out = ctx.q(op.input), ctx.q(op.output)
     if not spec.is_pow2:
         raise InputError(f"layer '{op.name}': E2Softmax needs a power-of-two input scale, got {spec.scale:.6g}")
-    out_frac, out_max = output_format(model_out.scale, model_out.qmax)
+    out_frac, out_max = output_format(model_out.scale, model_out.qmax - model_out.zero_point)
     params = E2SoftmaxParams(in_bits=spec.bits, in_frac=-round(math.log2(spec.scale)), out_frac=out_frac,
                              out_max=out_max)
     ctx.set_quant(op.output, ir.QuantSpec(scale=params.out_scale, bits=params.out_bits, signed=False))
@@ -116,13 +131,14 @@ def _(op: ir.Softmax, ctx: Ctx) -> ir.Op:
 def _(op: ir.AttnContext, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     real = ctx.q(op.probs).scale * ctx.q(op.v).scale / out.scale
-    return replace(op, requant=channel_requant(np.array([real]), np.zeros(1), out))
+    return replace(op, requant=channel_requant(np.array([real]), np.array([out.zero_point]), out))
 
 
 @lower_op.register
 def _(op: ir.LayerNorm, ctx: Ctx) -> ir.Op:
-    s_in, out = ctx.q(op.input).scale, ctx.q(op.output)
-    return replace(op, unit=fold_layernorm(op.gamma, op.beta, op.eps, s_in, out.scale, out.qmin, out.qmax))
+    s_in, out = ctx.q(op.input).scale, ctx.q(op.output)  # LayerNorm ignores an input offset
+    beta = op.beta + out.scale * out.zero_point
+    return replace(op, unit=fold_layernorm(op.gamma, beta, op.eps, s_in, out.scale, out.qmin, out.qmax))
 
 
 @lower_op.register
@@ -134,13 +150,15 @@ def _(op: ir.Gelu, ctx: Ctx) -> ir.Op:
 def _(op: ir.Requantize, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     real = op.factor * ctx.q(op.input).scale / out.scale
-    return replace(op, requant=channel_requant(np.array([real]), np.zeros(1), out))
+    bias = op.factor * ctx.offset(op.input) / out.scale + out.zero_point
+    return replace(op, requant=channel_requant(np.array([real]), np.array([bias]), out))
 
 
 @lower_op.register
 def _(op: ir.Add, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
-    rq = channel_requant(np.array([ctx.q(op.a).scale / out.scale]), np.zeros(1), out,
+    bias = (ctx.offset(op.a) + ctx.offset(op.b)) / out.scale + out.zero_point
+    rq = channel_requant(np.array([ctx.q(op.a).scale / out.scale]), np.array([bias]), out,
                          res_real=ctx.q(op.b).scale / out.scale)
     return replace(op, requant=rq)
 

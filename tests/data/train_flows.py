@@ -2,7 +2,8 @@
 the digits split, quantize the float ones with every Brevitas flow (8-bit, calibrated on training images),
 and export everything to QONNX.
 
-    python tests/data/train_flows.py     (writes tests/data/flows/<arch>-<flow>.onnx and flows.json)
+    python tests/data/train_flows.py [NAME ...]   (writes tests/data/flows/<name>.onnx and flows.json;
+                                                  with names, only those exports are redone)
 
 flows.json records, per export, the Brevitas model's accuracy and its predictions on the 360 test images,
 so the tests compare the integer simulator with Brevitas without retraining.
@@ -47,16 +48,23 @@ def record(meta: dict, name: str, model: torch.nn.Module, x_te, y_te) -> None:
     print(f"{name}: Brevitas {acc:.4f}", flush=True)
 
 
-def main() -> None:
+QAT = {"qat-float_residual": QatFloatResidualViT, "qat-asymmetric": lambda: QatFloatResidualViT(asymmetric=True)}
+
+
+def main(only: list[str]) -> None:
     warnings.simplefilter("ignore")
     start = time.perf_counter()
     OUT.mkdir(exist_ok=True)
     x_tr, _, x_te, y_te = digits_split()
-    meta: dict = {}
+    meta: dict = json.loads((OUT / "flows.json").read_text()) if only else {}
     for arch, make in FLOAT_ARCHS.items():
+        if only and not any(name.startswith(arch + "-") for name in only):
+            continue
         model, _, test_acc, _ = train(make, epochs=EPOCHS, seed=2)
         print(f"{arch}: float {test_acc:.4f}", flush=True)
         for flow, quantize in FLOWS.items():
+            if only and f"{arch}-{flow}" not in only:
+                continue
             torch.manual_seed(0)
             try:
                 quant = quantize(copy.deepcopy(model).eval())
@@ -67,12 +75,14 @@ def main() -> None:
             with torch.no_grad(), calibration_mode(quant):
                 quant(torch.from_numpy(x_tr[:CALIBRATION_IMAGES]))
             record(meta, f"{arch}-{flow}", quant, x_te, y_te)
-    model, _, _, _ = train(QatFloatResidualViT, epochs=EPOCHS, seed=2)
-    record(meta, "qat-float_residual", model, x_te, y_te)
+    for name, make in QAT.items():
+        if not only or name in only:
+            model, _, _, _ = train(make, epochs=EPOCHS, seed=2)
+            record(meta, name, model, x_te, y_te)
     meta["command"] = "python tests/data/train_flows.py"
     (OUT / "flows.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"done in {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
