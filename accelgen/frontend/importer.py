@@ -168,7 +168,10 @@ class Importer:
         else:
             handler = getattr(self, f"op_{op}", None)
             if handler is None:
-                raise self.fail(node, "unsupported operation")
+                raise self.fail(node, f"unsupported operation {op}: accelgen maps Conv (patch embedding), "
+                                      "MatMul/Gemm, Add, Mul/Div by constants, Concat (class token), "
+                                      "LayerNormalization, Softmax, Gelu and layout ops (replace it in the model, "
+                                      "e.g. use nn.GELU / nn.LayerNorm instead of an explicit formula)")
             self.values[node.output[0]] = handler(node)
 
     def static_shape(self, node: onnx.NodeProto) -> tuple[int, ...]:
@@ -533,7 +536,8 @@ class Importer:
     def add_const(self, node, pend: Pending, const: np.ndarray) -> Pending:
         comp = pend.comp
         if not isinstance(comp, GemmComp) or comp.residual is not None:
-            raise self.fail(node, "adding a constant is only supported after a linear layer or convolution")
+            raise self.fail(node, f"a constant can be added to a linear layer's or convolution's output, not to a "
+                                  f"{type(comp).__name__} (quantize the result first, e.g. with a QuantIdentity)")
         canon = self.canonical(pend, const / pend.factor)
         if np.all(canon == canon[:1]) and comp.prefix is None:
             bias = canon[0] if comp.bias is None else comp.bias + canon[0]
@@ -550,9 +554,10 @@ class Importer:
     def op_Add(self, node) -> Value:
         vals = [self.value(node, n) for n in node.input]
         kinds = {type(v).__name__: i for i, v in enumerate(vals)}
-        if "Pending" in kinds and ("Const" in kinds or "QConst" in kinds):
+        if ("Pending" in kinds or "Act" in kinds) and ("Const" in kinds or "QConst" in kinds):
             const = node.input[kinds.get("Const", kinds.get("QConst"))]
-            return self.add_const(node, vals[kinds["Pending"]], self.dequant_const(node, const))
+            pend = vals[kinds["Pending"]] if "Pending" in kinds else self.identity_pending(node, vals[kinds["Act"]])
+            return self.add_const(node, pend, self.dequant_const(node, const))
         if "Pending" in kinds and "Act" in kinds and self.is_residual(vals[kinds["Pending"]], vals[kinds["Act"]]):
             return self.pending_residual(vals[kinds["Pending"]], vals[kinds["Act"]])
         a, b = (self.materialize(node, n) for n in node.input)
@@ -562,7 +567,8 @@ class Importer:
                 raise self.fail(node, "elementwise add of two tensors with different layouts")
             comp = AddComp(node=module_name(node), shape=self.shape_of(a.tensor), a=a.tensor, b=b.tensor)
             return Pending(comp, a.index)
-        raise self.fail(node, "unsupported add")
+        raise self.fail(node, f"expected a sum of two activations, or of an activation and a constant; got "
+                              f"{' + '.join(type(v).__name__ for v in vals)}")
 
     def is_residual(self, pend: Pending, skip: Act) -> bool:
         """A linear layer's output plus a tensor of its layout: the linear layer's residual input."""
@@ -582,7 +588,7 @@ class Importer:
             if isinstance(value.comp, GemmComp) and value.comp.residual is not None:
                 raise self.fail(node, "a constant scale after a residual add is not supported")
             return Pending(value.comp, value.index, value.factor * factor)
-        raise self.fail(node, "unsupported operand")
+        raise self.fail(node, f"expected an activation to scale by a constant, got {type(value).__name__}")
 
     def scalar(self, node, name: str) -> float | None:
         v = self.values.get(name)
@@ -660,11 +666,20 @@ class Importer:
         for name in grown & self.sources.keys():
             onnx_name, index = self.sources[name]
             self.sources[name] = (onnx_name, index + k * d)
-        comp = GemmComp(node=module_name(node), shape=(n + k, d), input=act.tensor,
-                        weight=np.eye(d, dtype=np.int8), w_scale=np.ones(d),
-                        w_spec=ir.QuantSpec(1.0, 8, True, narrow=True),
-                        addend=np.concatenate([rows, np.zeros((n, d))]))
-        return Pending(comp, identity_index((n + k, d)))
+        pend = self.identity_pending(node, Act(act.tensor, identity_index((n + k, d))))
+        return pend.with_comp(addend=np.concatenate([rows, np.zeros((n, d))]))
+
+    def identity_pending(self, node, act: Act) -> Pending:
+        """A quantized tokens x features tensor as the pending output of an identity linear layer (8-bit
+        identity weights of scale 1), so that constants added to it become that layer's bias (table)."""
+        shape = self.shape_of(act.tensor)
+        if len(shape) != 2 or act.factor != 1.0:
+            raise self.fail(node, "a constant can be added to a quantized tokens x features tensor only (add it "
+                                  "before the quantizer, e.g. to the linear layer's output)")
+        d = shape[1]
+        comp = GemmComp(node=module_name(node), shape=shape, input=act.tensor, weight=np.eye(d, dtype=np.int8),
+                        w_scale=np.ones(d), w_spec=ir.QuantSpec(1.0, 8, True, narrow=True))
+        return Pending(comp, act.index)
 
     def unary_input(self, node, what: str) -> Act:
         x = self.materialize(node, node.input[0])
