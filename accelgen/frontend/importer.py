@@ -144,12 +144,8 @@ class Importer:
         if len(graph.output) != 1:
             raise self.fail(None, f"expected one output (the logits), found {len(graph.output)}")
         out = self.finish_output(graph.output[0].name)
-        ops = live_ops(self.ops, out)
-        live = {"image"} | {o.output for o in ops}
-        self.sources = {t: src for t, src in self.sources.items() if t in live}
-        meta = {"source_file": self.path.name}
-        return ir.Graph(name=self.path.stem, input="image", output=out,
-                        tensors={n: t for n, t in self.tensors.items() if n in live}, ops=ops, meta=meta)
+        return ir.Graph(name=self.path.stem, input="image", output=out, tensors=dict(self.tensors),
+                        ops=tuple(self.ops), meta={"source_file": self.path.name})
 
     def visit(self, node: onnx.NodeProto) -> None:
         op = node.op_type
@@ -734,16 +730,6 @@ class Importer:
         if not isinstance(v, Act):
             raise self.fail(None, f"output '{name}' is not computed by the model's layers")
         return v.tensor
-
-
-def live_ops(ops: list[ir.Op], output: str) -> tuple[ir.Op, ...]:
-    """The ops the output depends on (a folded patch embedding leaves its first form unused)."""
-    needed, kept = {output}, []
-    for op in reversed(ops):
-        if op.output in needed:
-            kept.append(op)
-            needed.update(op.inputs)
-    return tuple(reversed(kept))
 
 
 def import_qonnx(path: str | Path, calibration: dict | None = None) -> ir.Graph:
