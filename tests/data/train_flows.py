@@ -6,7 +6,8 @@ and export everything to QONNX.
                                                   with names, only those exports are redone)
 
 flows.json records, per export, the Brevitas model's accuracy and its predictions on the 360 test images,
-so the tests compare the integer simulator with Brevitas without retraining.
+so the tests compare the integer simulator with Brevitas without retraining. brevitas_examples'
+ptq_common imports tqdm, which accelgen does not depend on: `pip install tqdm` before running this.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def record(meta: dict, name: str, model: torch.nn.Module, x_te, y_te) -> None:
 QAT = {"qat-float_residual": QatFloatResidualViT, "qat-asymmetric": lambda: QatFloatResidualViT(asymmetric=True)}
 
 
+def one_entry_per_line(meta: dict) -> str:
+    return "{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in meta.items()) + "\n}\n"
+
+
 def main(only: list[str]) -> None:
     warnings.simplefilter("ignore")
     start = time.perf_counter()
@@ -80,7 +85,7 @@ def main(only: list[str]) -> None:
             model, _, _, _ = train(make, epochs=EPOCHS, seed=2)
             record(meta, name, model, x_te, y_te)
     meta["command"] = "python tests/data/train_flows.py"
-    (OUT / "flows.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (OUT / "flows.json").write_text(one_entry_per_line(meta))
     print(f"done in {time.perf_counter() - start:.0f} s")
 
 
