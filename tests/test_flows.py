@@ -91,3 +91,43 @@ def test_asymmetric_quantizers_keep_their_zero_points():
     graph = import_qonnx(FLOWS_DIR / "qat-asymmetric.onnx")
     fc1 = [op for op in graph.ops_of(ir.Linear) if op.name.endswith("fc1")]
     assert fc1 and all(graph.tensors[op.input].quant.zero_point != 0 for op in fc1)
+
+
+def test_unsupported_pattern_error_names_node_expectation_and_change(tmp_path):
+    import onnx
+
+    model = onnx.load(FLOWS_DIR / "timm_sdpa-layerwise.onnx")
+    gelu = next(node for node in model.graph.node if node.op_type == "Gelu")
+    gelu.op_type = "Tanh"
+    onnx.save(model, tmp_path / "tanh.onnx")
+    result = run_cli("inspect", str(tmp_path / "tanh.onnx"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert gelu.name in result.stderr and "unsupported operation Tanh" in result.stderr
+    assert "use nn.GELU" in result.stderr
+
+
+@pytest.mark.sim
+def test_calibrated_formats_are_recorded_and_rebuilt(digits, tmp_path):
+    """--calibrate narrows the chosen formats; design.json keeps the measured ranges, so simulating the build
+    folder (and rebuilding from its design.json) uses exactly those formats."""
+    import json as json_lib
+
+    from accelgen.passes.formats import chosen_formats
+
+    model = FLOWS_DIR / "timm_sdpa-layerwise.onnx"
+    images = tmp_path / "calibration.npy"
+    np.save(images, digits.images[:64])
+    out = tmp_path / "build"
+    assert run_cli("build", "--model", str(model), "--board", "zcu102", "--fps", "30", "--out", str(out),
+                   "--calibrate", str(images)).returncode == 0
+    ranges = json_lib.loads((out / "design.json").read_text())["calibration"]
+    assert ranges and all(lo <= hi for lo, hi in ranges.values())
+    calibrated = load_integer_model(model, np.load(images)).graph
+    built = load_integer_model(out).graph
+    static = load_integer_model(model).graph
+    for c in chosen_formats(calibrated):
+        assert built.tensors[c.tensor].quant == c.spec
+        assert c.spec.scale <= static.tensors[c.tensor].quant.scale
+    report = json_lib.loads((out / "report.json").read_text())
+    assert {f["tensor"] for f in report["chosen_formats"]} == {c.tensor for c in chosen_formats(calibrated)}
+    assert all(f["snr_db"] is not None for f in report["chosen_formats"])
