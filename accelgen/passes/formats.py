@@ -10,13 +10,16 @@ Ranges come from interval analysis over the real values (the weights and the mod
 images needed), optionally tightened by calibration ranges measured on images. The width is what the
 hardware unit reading the tensor accepts:
 
-| tensor (its readers)                               | format                                        |
-| -------------------------------------------------- | --------------------------------------------- |
-| GEMM operand (linear input, q, k, v)               | 8-bit signed (the engine's operand width)     |
-| GELU input                                         | 8-bit signed (the GELU unit is a 256-entry table); the range stops where the model's GELU output quantizer saturates or rounds to 0 |
-| attention scores (softmax input)                   | 16-bit signed, power-of-two scale (E2Softmax shifts by it) |
-| attention probabilities (softmax output)           | E2Softmax's own: 8-bit unsigned, scale 2^-8   |
-| anything else (residual stream, LayerNorm input, adds) | 16-bit signed (the on-chip activation width) |
+| tensor (its readers)                     | format                                                  |
+| ---------------------------------------- | ------------------------------------------------------- |
+| GEMM operand (linear input, q, k, v)     | 8-bit signed (the engine's operand width)               |
+| GELU input                               | 8-bit signed (the GELU unit is a 256-entry table), the  |
+|                                          | range cut where the model's GELU output quantizer       |
+|                                          | saturates or rounds to 0                                |
+| attention scores (softmax input)         | 16-bit signed, power-of-two scale (E2Softmax shifts)    |
+| attention probabilities (softmax output) | E2Softmax's own: 8-bit unsigned, scale 2^-8             |
+| anything else (residual stream,          | 16-bit signed (the on-chip activation width)            |
+| LayerNorm input, adds)                   |                                                         |
 """
 
 from __future__ import annotations
