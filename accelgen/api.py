@@ -21,17 +21,23 @@ class LoadedModel:
     data: ModelData | None
 
 
-def load_integer_model(model: str | Path | None) -> LoadedModel:
-    """A QONNX file (all-8-bit fixed-point integer graph), or a build folder (exactly the built design)."""
+def load_integer_model(model: str | Path | None, calibrate: np.ndarray | None = None) -> LoadedModel:
+    """A QONNX file (all-8-bit fixed-point integer graph), or a build folder (exactly the built design).
+    ``calibrate``: images whose float ranges narrow the formats accelgen chooses (not for a build folder,
+    whose design.json fixes them)."""
     from .build_dir import is_build_dir, load_build
     from .frontend.importer import import_with_sources
     from .passes import to_integer
+    from .sim.calibration import measure_ranges
 
     if model is not None and is_build_dir(model):
+        if calibrate is not None:
+            raise InputError(f"{model}: a build folder's design.json fixes its formats; --calibrate applies to "
+                             "a model file")
         build = load_build(model)
         return LoadedModel(build.model_path, build.graph, build.sources, model_data_for(build.model_path))
     path = resolve_model_path(model)
-    graph, sources = import_with_sources(path)
+    graph, sources = import_with_sources(path, None if calibrate is None else measure_ranges(path, calibrate))
     return LoadedModel(path, to_integer(graph), sources, model_data_for(path))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import ir, progress
@@ -17,6 +17,7 @@ from .build_dir import DESIGN_FILE, MODEL_FILE
 from .design import Design, check_design_against, check_design_board, file_sha256, integer_graph
 from .errors import InputError
 from .model_source import ModelData, export_preset, model_data_for, resolve_model_path
+from .passes.formats import precision_warnings
 from .perf.dse import DEFAULT_CAPS, explore
 from .perf.model import design_cost, evaluate, profile
 from .report import Accuracy, report_dict, report_json, report_markdown
@@ -37,6 +38,7 @@ class BuildRequest:
     force: bool = False
     design: Path | None = None  # rebuild this design.json without searching
     caps: dict[str, float] | None = None
+    calibrate: Path | None = None  # images whose float ranges narrow the formats accelgen chooses
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,12 @@ def build(req: BuildRequest) -> BuildResult:
             model_path = export_preset(req.arch, Path(scratch))
         else:
             model_path = resolve_model_path(req.model)
-        graph = import_qonnx(model_path)
-        progress.step("profile")
-        prof = profile(graph)
         sha = file_sha256(model_path)
         data = None if req.arch else model_data_for(model_path)
+        calibration = calibration_ranges(req, model_path, sha)
+        graph = import_qonnx(model_path, calibration or None)
+        progress.step("profile")
+        prof = profile(graph)
         if req.design is not None:
             design = load_design_file(req.design, graph, sha)
             if req.board is not None and req.board != design.board:
@@ -108,12 +111,15 @@ def build(req: BuildRequest) -> BuildResult:
             clock = req.clock_mhz or board.default_clock_mhz
             check_clock(clock)
             progress.step("search")
-            design = explore(prof, board, req.fps, clock, resolve_caps(req.caps), model_path.name, sha).design
+            design = replace(explore(prof, board, req.fps, clock, resolve_caps(req.caps), model_path.name,
+                                     sha).design, calibration=calibration)
         evaluation = evaluate(prof, design, board)
         designed = integer_graph(graph, design)
         progress.step("accuracy")
         accuracy = None if data is None else measure_accuracy(graph, designed, data)
         report = report_dict(graph.name, board, design, evaluation, accuracy, design_cost(prof, design))
+        report["chosen_formats"] = chosen_formats_report(model_path, calibration, data, req)
+        report["warnings"] = precision_warnings(graph)
         out = req.out or Path("build") / f"{graph.name}-{board.name}"
         if out.exists() and not req.force:
             raise InputError(f"{out}: already exists (use --force to replace it)")
@@ -126,6 +132,35 @@ def build(req: BuildRequest) -> BuildResult:
 
         write_build(out, model_path, design, report, write_more)
     return BuildResult(out, report)
+
+
+def calibration_ranges(req: BuildRequest, model_path: Path, sha: str) -> dict:
+    """The calibration of the formats accelgen chooses: measured on --calibrate images, or the one
+    recorded in the --design being rebuilt."""
+    from .api import load_images
+    from .sim.calibration import measure_ranges
+
+    if req.calibrate is not None:
+        if req.design is not None:
+            raise InputError("give either --calibrate or --design (the design records its calibration)")
+        return measure_ranges(model_path, load_images(req.calibrate))
+    if req.design is not None and req.design.is_file():
+        return Design.from_json(req.design.read_text(), str(req.design)).calibration
+    return {}
+
+
+def chosen_formats_report(model_path: Path, calibration: dict, data: ModelData | None,
+                          req: BuildRequest) -> list[dict]:
+    """Every format accelgen chose, with its SNR against the float reference on the model's test images
+    (or the calibration images; no SNR without images)."""
+    from .api import load_images
+    from .sim.calibration import chosen_format_costs
+
+    images = data.images if data is not None else None if req.calibrate is None else load_images(req.calibrate)
+    return [{"tensor": c.tensor, "role": c.role, "bits": c.bits, "scale": c.scale,
+             "proven_range": list(c.proven), "calibrated_range": None if c.calibrated is None else list(c.calibrated),
+             "snr_db": None if c.snr_db is None else round(c.snr_db, 2)}
+            for c in chosen_format_costs(model_path, calibration or None, images)]
 
 
 def write_projects(folder: Path, graph: ir.Graph, design: Design, board, images) -> None:

@@ -50,7 +50,7 @@ def load_build(folder: str | Path) -> Build:
         raise InputError(f"{folder}: {MODEL_FILE} is missing")
     if file_sha256(model) != design.model_sha256:
         raise InputError(f"{model}: does not match the model the design was built for (sha256 differs)")
-    graph, sources = import_with_sources(model)
+    graph, sources = import_with_sources(model, design.calibration or None)
     check_design_against(design, graph, str(folder / DESIGN_FILE))
     board = load_board(design.board)
     check_design_board(design, board, str(folder / DESIGN_FILE))

@@ -20,11 +20,26 @@ def package_version() -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .model_source import load_graph
+    from .api import load_images
+    from .model_source import load_graph, model_data_for, resolve_model_path
+    from .passes.formats import precision_warnings
+    from .sim.calibration import chosen_format_costs, format_costs_lines, measure_ranges
     from .summary import format_summary, summarize
 
-    summary = summarize(load_graph(args.model))
-    print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
+    path = resolve_model_path(args.model)
+    images = None if args.calibrate is None else load_images(args.calibrate)
+    ranges = None if images is None else measure_ranges(path, images)
+    graph = load_graph(args.model, ranges)
+    summary = summarize(graph)
+    data = model_data_for(path)
+    costs = chosen_format_costs(path, ranges, images if data is None else data.images)
+    warnings = precision_warnings(graph)
+    if args.json:
+        print(json.dumps(dict(summary.to_dict(), chosen_formats=[vars(c) for c in costs], warnings=warnings),
+                         indent=2))
+    else:
+        print("\n".join([format_summary(summary), ""] + format_costs_lines(costs)
+                        + [f"warning: {w}" for w in warnings]))
     return 0
 
 
@@ -58,7 +73,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .sim.numpy_sim import NumpySimulator, SimOptions
 
-    loaded = load_integer_model(args.model)
+    loaded = load_integer_model(args.model, None if args.calibrate is None else load_images(args.calibrate))
     options = SimOptions(softmax=args.softmax, layernorm=args.layernorm)
     labels = None
     if args.input is None:
@@ -76,10 +91,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if labels.shape != (len(images),):
             raise InputError(f"{args.labels}: expected {len(images)} labels, got shape {labels.shape}")
     if args.compare:
-        from .sim.compare import compare, format_comparison
-        from .sim.reference import QonnxReference
+        from .sim.compare import compare, format_comparison, reference_for
 
-        result = compare(loaded.graph, loaded.sources, QonnxReference(loaded.path), images, labels, options)
+        reference = reference_for(loaded.path, loaded.sources)
+        result = compare(loaded.graph, loaded.sources, reference, images, labels, options)
         print(format_comparison(result))
     with progress.task("simulate", total=len(images), unit="images"):
         out = run_in_batches(NumpySimulator(loaded.graph, options), images)
@@ -122,16 +137,21 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise InputError("--fps is required (a number, or 'max'), unless --design is given")
     req = BuildRequest(model=args.model, arch=args.arch, board=args.board, fps=args.fps, clock_mhz=args.clock,
                        out=None if args.out is None else Path(args.out), force=args.force,
-                       design=None if args.design is None else Path(args.design), caps=dict(args.cap or []))
+                       design=None if args.design is None else Path(args.design), caps=dict(args.cap or []),
+                       calibrate=None if args.calibrate is None else Path(args.calibrate))
     with progress.task("build", steps=BUILD_STEPS):
         result = build(req)
-    print("\n".join(summary_lines(result.report)))
+    print("\n".join(summary_lines(result.report) + [f"warning: {w}" for w in result.report["warnings"]]))
     print(f"wrote {result.folder}/ (design.json, report.json, report.md, report.html, hls/, rtl/, deploy/)")
     if args.synth:
         from .vitis.command import synth_and_print
 
         return synth_and_print(result.folder, run=True)
     return 0
+
+
+CALIBRATE_HELP = ("float32 NCHW images (.npy) whose float ranges narrow the integer formats accelgen chooses "
+                  "for tensors the model leaves unquantized")
 
 
 class Parser(argparse.ArgumentParser):
@@ -153,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                        **examples("accelgen inspect", "accelgen inspect model.onnx --json"))
     p.add_argument("model", nargs="?", help="QONNX file (default: the embedded digits model)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--calibrate", help=CALIBRATE_HELP)
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("simulate", help="run the bit-accurate integer simulator (the golden model)",
@@ -167,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="int labels (.npy) to report accuracy")
     p.add_argument("--compare", action="store_true",
                    help="also run the Brevitas/QONNX float reference; print per-layer SNR and top-1 agreement")
+    p.add_argument("--calibrate", help=CALIBRATE_HELP)
     p.add_argument("--softmax", choices=("e2", "float"), default="e2",
                    help="e2: the hardware's E2Softmax (default); float: exact softmax then quantize")
     p.add_argument("--layernorm", choices=("ai", "float"), default="ai",
@@ -187,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: build/<model>-<board>)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--design", help="rebuild this design.json without searching")
+    p.add_argument("--calibrate", help=CALIBRATE_HELP + " (the ranges are recorded in design.json)")
     p.add_argument("--cap", type=parse_cap, action="append",
                    help="utilisation cap KIND=FRACTION (defaults dsp/bram36/uram=0.8, lut=0.7, ff=0.5); repeatable")
     p.add_argument("--synth", action="store_true",

@@ -46,6 +46,9 @@ class Design:
     layers: tuple[LayerChoice, ...]
     caps: dict[str, float] = field(default_factory=dict)
     search: dict = field(default_factory=dict)  # how the DSE chose it: target FPS and the Pareto front
+    # real ranges measured on calibration images for the tensors the model leaves in float (tensor ->
+    # [min, max]); they fix the formats accelgen chooses (accelgen.passes.formats), so rebuilds agree
+    calibration: dict[str, list[float]] = field(default_factory=dict)
 
     def choices(self) -> dict[str, tuple[int, tuple[int, ...]]]:
         return {c.name: (c.weight_bits, c.pot_rows) for c in self.layers}

@@ -3,8 +3,9 @@
 A ``Graph`` is a list of ops in execution order over named activation tensors (per image; the batch
 dimension is implicit). Token tensors are (tokens, features); attention maps are (heads, tokens, tokens);
 the image is (channels, height, width). Every activation tensor carries the QuantSpec of the Brevitas
-quantizer that produced it (None only for a float model output and, before lowering, for unquantized
-attention scores).
+quantizer that produced it, or one that accelgen chose (``passes.formats``) where the model leaves the
+tensor in float; None only for the float logits (until lowering) and, straight out of the front end, for
+the tensors ``passes.formats`` has yet to give a format.
 
 The front end fills the model fields (integer weights, float scales, float LayerNorm/bias constants).
 Lowering passes fill the integer fields (``requant``, ``unit``) with ``dataclasses.replace``; after

@@ -52,10 +52,10 @@ def resolve_model_path(model: str | Path | None) -> Path:
     return default_model_path() if model is None else Path(model)
 
 
-def load_graph(model: str | Path | None) -> ir.Graph:
+def load_graph(model: str | Path | None, calibration: dict | None = None) -> ir.Graph:
     from .frontend.importer import import_qonnx
 
-    return import_qonnx(resolve_model_path(model))
+    return import_qonnx(resolve_model_path(model), calibration)
 
 
 def export_preset(name: str, folder: Path, seed: int = 0) -> Path:

@@ -109,4 +109,11 @@ def report_markdown(data: dict) -> str:
                      str(e["tn_pot"]), f"{r['dsp']:,}",
                      f"{r['lut']:,}", f"{r['ff']:,}", str(r["bram36"]), str(r["uram"])))
     lines += ["```", *format_table(rows, right=tuple(range(10))), "```", ""]
+    if data.get("chosen_formats"):
+        rows = [("tensor", "role", "bits", "scale", "SNR dB")]
+        rows += [(f["tensor"], f["role"], str(f["bits"]), f"{f['scale']:.4g}",
+                  "-" if f["snr_db"] is None else f"{f['snr_db']:.1f}") for f in data["chosen_formats"]]
+        lines += ["## Formats chosen by accelgen", "", "Tensors the model leaves in float, the integer format "
+                  "accelgen chose for each, and its SNR against the float reference.", "",
+                  "```", *format_table(rows, right=(2, 4)), "```", ""]
     return "\n".join(lines)

@@ -6,6 +6,8 @@ For the embedded default model and the independently written one (tests/data/ind
 1. the integer units against their "float then quantize" forms (the cost of E2Softmax and AILayerNorm);
 2. E2Softmax variants: exponent fraction bits F x mantissa bits M (F=0, M=1 is SOLE's 4-bit code);
 3. mixed-scheme weights: share of power-of-two rows (the rows that lose least) x fixed-point bits.
+Then for every Brevitas-flow export (tests/data/flows): Brevitas accuracy, integer accuracy and agreement
+with the formats accelgen chose from proven ranges, and with formats calibrated on 512 training images.
 Accuracy is top-1 on the 360 test images; agreement is top-1 agreement with the Brevitas model.
 """
 
@@ -51,6 +53,40 @@ def with_softmax(graph: ir.Graph, exp_frac: int, recip_bits: int) -> ir.Graph:
                              if isinstance(op, ir.Softmax) else op for op in graph.ops)
 
 
+def chosen_summary(graph: ir.Graph) -> str:
+    """'5 x 16-bit stream, ...': how many tensors of each role and width accelgen chose formats for."""
+    from collections import Counter
+
+    from accelgen.passes.formats import chosen_formats
+
+    counts = Counter((c.role, c.spec.bits) for c in chosen_formats(graph))
+    return ", ".join(f"{n} x {bits}-bit {role}" for (role, bits), n in sorted(counts.items())) or "none"
+
+
+def flows_table(data) -> None:
+    import json
+
+    import numpy as np
+
+    from accelgen.models.train_digits import digits_split
+    from accelgen.sim.calibration import measure_ranges
+
+    folder = ROOT / "tests/data/flows"
+    meta = json.loads((folder / "flows.json").read_text())
+    calibration_images = digits_split()[0][:512]
+    print("\n## Brevitas flows\n\n| export | Brevitas | proven ranges: accuracy / agreement | calibrated: "
+          "accuracy / agreement | formats chosen |\n|---|---|---|---|---|")
+    for name, entry in meta.items():
+        if not isinstance(entry, dict) or "brevitas_predictions" not in entry:
+            continue
+        path = folder / f"{name}.onnx"
+        ref_pred = np.asarray(entry["brevitas_predictions"])
+        graph = import_qonnx(path)
+        calibrated = import_qonnx(path, measure_ranges(path, calibration_images))
+        print(f"| {name} | {100 * entry['brevitas_accuracy']:.2f}% | {score(to_integer(graph), data, ref_pred)} | "
+              f"{score(to_integer(calibrated), data, ref_pred)} | {chosen_summary(graph)} |")
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     data = default_model_data()
@@ -72,6 +108,7 @@ def main() -> None:
                            for op in graph.ops_of(ir.GemmOp))
             design = Design("m", "-", "zcu102", 200.0, Engine(8, 8, 8, True), layers)
             print(f"| {share:.0%} | {bits} | {score(integer_graph(graph, design), data, ref_pred)} |")
+    flows_table(data)
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ def test_accuracy_and_formats_sections_follow_the_report(built):
         assert f">{100 * value:.2f}%<" in table
     assert 'id="formats"' not in html
     formats = [{"tensor": "blocks.0.add", "bits": 12, "snr_db": 41.5}, {"tensor": "blocks.0.q", "bits": 8}]
-    other = report_html({k: v for k, v in report.items() if k != "accuracy"} | {"integer_formats": formats})
+    other = report_html({k: v for k, v in report.items() if k != "accuracy"} | {"chosen_formats": formats})
     section = other[other.index('id="formats"'):]
     assert ">blocks.0.add<" in section and ">12<" in section and ">41.5<" in section and ">snr_db<" in section
     assert "accelgen evaluate" in other[other.index('id="accuracy"'):]

@@ -21,6 +21,7 @@ from onnx.reference import ReferenceEvaluator
 
 from .. import ir
 from ..errors import InputError
+from ..passes.formats import choose_formats
 from .onnx_load import QUANT_OPS, read_onnx
 from .values import (
     Act,
@@ -114,6 +115,9 @@ class Importer:
         self.tensors[spec.name] = spec
         self.ops.append(replace(op, name=name))
 
+    def producer(self, tensor: str) -> ir.Op | None:
+        return next((o for o in self.ops if o.output == tensor), None)
+
     def shape_of(self, tensor: str) -> tuple[int, ...]:
         return self.tensors[tensor].shape
 
@@ -160,7 +164,10 @@ class Importer:
         else:
             handler = getattr(self, f"op_{op}", None)
             if handler is None:
-                raise self.fail(node, "unsupported operation")
+                raise self.fail(node, f"unsupported operation {op}: accelgen maps Conv (patch embedding), "
+                                      "MatMul/Gemm, Add, Mul/Div by constants, Concat (class token), "
+                                      "LayerNormalization, Softmax, Gelu and layout ops (replace it in the model, "
+                                      "e.g. use nn.GELU / nn.LayerNorm instead of an explicit formula)")
             self.values[node.output[0]] = handler(node)
 
     def static_shape(self, node: onnx.NodeProto) -> tuple[int, ...]:
@@ -224,8 +231,8 @@ class Importer:
         scale = np.asarray(self.const(node, node.input[1]))
         zero = np.asarray(self.const(node, node.input[2]))
         bits = float(np.asarray(self.const(node, node.input[3])).reshape(-1)[0])
-        if np.any(zero != 0):
-            raise self.fail(node, "asymmetric quantization (nonzero zero point) is not supported")
+        if zero.size != 1 or float(zero.reshape(-1)[0]) != round(float(zero.reshape(-1)[0])):
+            raise self.fail(node, "the zero point must be one integer per tensor (use a per-tensor quantizer)")
         if bits != int(bits):
             raise self.fail(node, f"fractional bit width {bits} is not supported")
         mode = self.attr(node, "rounding_mode", "ROUND")
@@ -234,12 +241,20 @@ class Importer:
         if np.any(scale <= 0):
             raise self.fail(node, "quantizer scale must be positive")
         spec = ir.QuantSpec(scale=float(scale.reshape(-1)[0]), bits=int(bits),
-                            signed=bool(self.attr(node, "signed", 1)), narrow=bool(self.attr(node, "narrow", 0)))
+                            signed=bool(self.attr(node, "signed", 1)), narrow=bool(self.attr(node, "narrow", 0)),
+                            zero_point=int(round(float(zero.reshape(-1)[0]))))
+        if spec.zero_point and not spec.signed and not spec.narrow:
+            # the same grid in signed codes (q - 2^(b-1)), the form the hardware's 8-bit units hold
+            spec = replace(spec, signed=True, zero_point=spec.zero_point - 2 ** (spec.bits - 1))
         return spec, scale
 
     def quant(self, node: onnx.NodeProto) -> Value:
         spec, scale = self.quant_spec(node)
         src = self.value(node, node.input[0])
+        if spec.zero_point and isinstance(src, (Const, Image)):
+            raise self.fail(node, "asymmetric quantization of a weight or of the input image is not supported "
+                                  "(use a symmetric quantizer there, e.g. Int8WeightPerTensorFloat / "
+                                  "Int8ActPerTensorFloat)")
         if isinstance(src, Const):
             # same arithmetic as Brevitas/QONNX (in the tensor's own float32), so the integers agree exactly
             values = np.clip(np.round(src.value / scale.astype(src.value.dtype)), spec.qmin, spec.qmax)
@@ -261,6 +276,17 @@ class Importer:
             return self.record(node, Act(name, src.index))
         return self.record(node, self.close(node, src, spec, name))
 
+    def materialize(self, node, name: str) -> Value:
+        """The value of input ``name``, with a pending float computation closed into an IR op whose output
+        format accelgen chooses (``passes.formats``): the model leaves that tensor in float."""
+        v = self.value(node, name)
+        if not isinstance(v, Pending):
+            return v
+        act = self.close(node, v, None, self.unique_tensor(v.comp.node + ".out"))
+        self.sources.setdefault(act.tensor, (name, act.index))
+        self.values[name] = act
+        return act
+
     def record(self, node, act: Act) -> Act:
         """Remember which ONNX tensor (and where in it) an IR tensor was read from."""
         self.sources[act.tensor] = (node.output[0], act.index)
@@ -272,8 +298,8 @@ class Importer:
         comp = pend.comp
         if isinstance(comp, GemmComp):
             return self.close_gemm(node, pend, spec, name)
-        if not is_identity(pend.index, comp.shape):
-            raise self.fail(node, f"unsupported layout of the {type(comp).__name__} result")
+        # a per-tensor quantizer commutes with layout ops: the op computes (and quantizes) the whole
+        # canonical result, and the quantizer's view of it (e.g. one row of a LayerNorm) stays a view
         if isinstance(comp, ScoresComp):
             heads = comp.shape[0]
             op = ir.AttnScores(name=comp.node, output=name, q=comp.q, k=comp.k, heads=heads,
@@ -299,12 +325,17 @@ class Importer:
     def close_gemm(self, node, pend: Pending, spec: ir.QuantSpec | None, name: str) -> Act:
         comp: GemmComp = pend.comp
         rows, cols = comp.shape
-        col_map = self.token_columns(node, pend.index, rows, cols)
+        col_map = self.token_columns(pend.index, rows, cols)
         f = pend.factor
         full = np.array_equal(col_map, np.arange(cols))
         if comp.residual is not None and (not full or f != 1.0):
             raise self.fail(node, "a residual add must cover the whole layer output, unscaled")
-        op_name = comp.node if full or node is None else f"{comp.node}:{module_name(node).split('.')[-1]}"
+        if full or node is None:
+            op_name = comp.node
+        elif spec is None:  # a column block the model leaves in float (e.g. q of a fused qkv)
+            op_name = f"{comp.node}[{col_map.min()}:{col_map.max() + 1}]"
+        else:
+            op_name = f"{comp.node}:{module_name(node).split('.')[-1]}"
         values = comp.weight if full else comp.weight[col_map]
         weight = ir.Weight(values, comp.w_scale[col_map] * f, comp.w_spec.bits, comp.w_spec.narrow)
         bias = None if comp.bias is None else comp.bias[col_map] * f
@@ -315,8 +346,11 @@ class Importer:
                                prefix=None if comp.prefix is None else comp.prefix[:, col_map] * f,
                                pos=None if comp.addend is None else comp.addend[:, col_map] * f)
         else:
-            if comp.addend is not None or comp.prefix is not None:
-                raise self.fail(node, "a constant table added to a linear layer is not supported")
+            if comp.addend is not None:  # a per-token table (rows, channels) as the bias
+                if comp.rows is not None or comp.residual is not None:
+                    raise self.fail(node, "a constant table added to a linear layer that reads selected rows "
+                                          "or has a residual input is not supported")
+                bias = comp.addend[:, col_map] * f + (0.0 if bias is None else bias)
             op = ir.Linear(name=op_name, output=name, input=comp.input, weight=weight, bias=bias,
                            rows=comp.rows, residual=comp.residual)
         self.add_op(op, out_spec)
@@ -325,9 +359,11 @@ class Importer:
         r, c = np.divmod(pend.index, cols)
         return Act(name, r * len(col_map) + inverse[c])
 
-    def token_columns(self, node, index: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    @staticmethod
+    def token_columns(index: np.ndarray, rows: int, cols: int) -> np.ndarray:
         """The canonical columns selected by a view whose one axis walks the canonical rows in order and
-        whose remaining axes (flattened in order) pick the same columns for every row."""
+        whose remaining axes (flattened in order) pick the same columns for every row; all columns for
+        any other view (e.g. an NCHW convolution output): a per-tensor quantizer commutes with layout."""
         r, c = np.divmod(index, cols)
         for axis in range(index.ndim):
             if index.shape[axis] != rows:
@@ -338,7 +374,7 @@ class Importer:
                 col_map = c_t[0]
                 if len(np.unique(col_map)) == len(col_map):
                     return col_map
-        raise self.fail(node, "cannot map this tensor layout to tokens x features")
+        return np.arange(cols)
 
     # -- compute ops ----------------------------------------------------------------------------
 
@@ -420,7 +456,7 @@ class Importer:
         return Pending(comp, identity_index(a.index.shape[:-1] + (m,)))
 
     def op_MatMul(self, node) -> Value:
-        a, b = self.value(node, node.input[0]), self.value(node, node.input[1])
+        a, b = self.materialize(node, node.input[0]), self.materialize(node, node.input[1])
         if isinstance(b, QConst):
             vals = np.asarray(b.values)
             if vals.ndim != 2:
@@ -428,11 +464,12 @@ class Importer:
             return self.gemm(node, a, vals.T, np.asarray(b.scale).T, b.spec)
         if isinstance(a, Act) and isinstance(b, Act):
             return self.attention_matmul(node, a, b)
-        raise self.fail(node, "operands must be quantized (an activation and a quantized weight, or two "
-                              "quantized activations)")
+        raise self.fail(node, "expected an activation times a quantized weight, or two activations; got "
+                              f"{type(a).__name__} x {type(b).__name__} (quantize the constant operand with a "
+                              "Brevitas weight quantizer)")
 
     def op_Gemm(self, node) -> Value:
-        a, b = self.value(node, node.input[0]), self.value(node, node.input[1])
+        a, b = self.materialize(node, node.input[0]), self.value(node, node.input[1])
         if not isinstance(b, QConst) or self.attr(node, "transA", 0):
             raise self.fail(node, "only x @ W^T with a quantized weight W is supported")
         vals, scale = np.asarray(b.values), np.asarray(b.scale)
@@ -462,6 +499,9 @@ class Importer:
         return tuple(starts), mats.shape[2]
 
     def attention_matmul(self, node, a: Act, b: Act) -> Pending:
+        if any(self.tensors[x.tensor].quant.zero_point for x in (a, b) if self.tensors[x.tensor].quant):
+            raise self.fail(node, "attention operands (q, k, v, probabilities) must be quantized symmetrically "
+                                  "(zero point 0): use e.g. Int8ActPerTensorFloat / Uint8ActPerTensorFloat there")
         lead = a.index.shape[:-2]
         if b.index.shape[:-2] != lead:
             raise self.fail(node, "batched matmul operands must have the same head dimensions")
@@ -492,39 +532,49 @@ class Importer:
     def add_const(self, node, pend: Pending, const: np.ndarray) -> Pending:
         comp = pend.comp
         if not isinstance(comp, GemmComp) or comp.residual is not None:
-            raise self.fail(node, "adding a constant is only supported after a linear layer or convolution")
-        full = np.broadcast_to(const / pend.factor, pend.index.shape)
-        canon = np.zeros(comp.shape)
-        canon.reshape(-1)[pend.index.reshape(-1)] = full.reshape(-1)
+            raise self.fail(node, f"a constant can be added to a linear layer's or convolution's output, not to a "
+                                  f"{type(comp).__name__} (quantize the result first, e.g. with a QuantIdentity)")
+        canon = self.canonical(pend, const / pend.factor)
         if np.all(canon == canon[:1]) and comp.prefix is None:
             bias = canon[0] if comp.bias is None else comp.bias + canon[0]
             return pend.with_comp(bias=bias)
         return pend.with_comp(addend=canon if comp.addend is None else comp.addend + canon)
 
+    @staticmethod
+    def canonical(pend: Pending, const: np.ndarray) -> np.ndarray:
+        """A constant broadcast to a pending view, in the canonical layout of the computation."""
+        canon = np.zeros(pend.comp.shape)
+        canon.reshape(-1)[pend.index.reshape(-1)] = np.broadcast_to(const, pend.index.shape).reshape(-1)
+        return canon
+
     def op_Add(self, node) -> Value:
         vals = [self.value(node, n) for n in node.input]
         kinds = {type(v).__name__: i for i, v in enumerate(vals)}
-        if "Pending" in kinds and ("Const" in kinds or "QConst" in kinds):
+        if ("Pending" in kinds or "Act" in kinds) and ("Const" in kinds or "QConst" in kinds):
             const = node.input[kinds.get("Const", kinds.get("QConst"))]
-            return self.add_const(node, vals[kinds["Pending"]], self.dequant_const(node, const))
-        if "Pending" in kinds and "Act" in kinds:
-            return self.add_residual(node, vals[kinds["Pending"]], vals[kinds["Act"]])
-        a, b = vals
+            pend = vals[kinds["Pending"]] if "Pending" in kinds else self.identity_pending(node, vals[kinds["Act"]])
+            return self.add_const(node, pend, self.dequant_const(node, const))
+        if "Pending" in kinds and "Act" in kinds and self.is_residual(vals[kinds["Pending"]], vals[kinds["Act"]]):
+            return self.pending_residual(vals[kinds["Pending"]], vals[kinds["Act"]])
+        a, b = (self.materialize(node, n) for n in node.input)
         if isinstance(a, Act) and isinstance(b, Act):
             if self.shape_of(a.tensor) != self.shape_of(b.tensor) or not np.array_equal(a.index, b.index) or \
                     a.factor != 1.0 or b.factor != 1.0:
                 raise self.fail(node, "elementwise add of two tensors with different layouts")
             comp = AddComp(node=module_name(node), shape=self.shape_of(a.tensor), a=a.tensor, b=b.tensor)
             return Pending(comp, a.index)
-        raise self.fail(node, "unsupported add")
+        raise self.fail(node, f"expected a sum of two activations, or of an activation and a constant; got "
+                              f"{' + '.join(type(v).__name__ for v in vals)}")
 
-    def add_residual(self, node, pend: Pending, skip: Act) -> Pending:
+    def is_residual(self, pend: Pending, skip: Act) -> bool:
+        """A linear layer's output plus a tensor of its layout: the linear layer's residual input."""
         comp = pend.comp
-        if not isinstance(comp, GemmComp) or comp.residual is not None or comp.patch or pend.factor != 1.0 or \
-                skip.factor != 1.0 or self.shape_of(skip.tensor) != comp.shape or \
-                not np.array_equal(pend.index, skip.index):
-            raise self.fail(node, "unsupported residual add (the skip input must be a quantized tensor of the "
-                                  "same layout as the linear layer's output)")
+        return isinstance(comp, GemmComp) and comp.residual is None and not comp.patch and pend.factor == 1.0 \
+            and skip.factor == 1.0 and self.shape_of(skip.tensor) == comp.shape and \
+            np.array_equal(pend.index, skip.index)
+
+    @staticmethod
+    def pending_residual(pend: Pending, skip: Act) -> Pending:
         return pend.with_comp(residual=skip.tensor)
 
     def scale_by(self, node, value: Value, factor: float) -> Value:
@@ -534,7 +584,7 @@ class Importer:
             if isinstance(value.comp, GemmComp) and value.comp.residual is not None:
                 raise self.fail(node, "a constant scale after a residual add is not supported")
             return Pending(value.comp, value.index, value.factor * factor)
-        raise self.fail(node, "unsupported operand")
+        raise self.fail(node, f"expected an activation to scale by a constant, got {type(value).__name__}")
 
     def scalar(self, node, name: str) -> float | None:
         v = self.values.get(name)
@@ -557,31 +607,82 @@ class Importer:
 
     def op_Concat(self, node) -> Value:
         vals = [self.value(node, n) for n in node.input]
-        dyn = [i for i, v in enumerate(vals) if not isinstance(v, Const)]
-        if len(dyn) != 1 or not isinstance(vals[dyn[0]], Pending) or \
-                not isinstance(vals[dyn[0]].comp, GemmComp) or not vals[dyn[0]].comp.patch:
-            raise self.fail(node, "only prepending constant tokens (class token) to the patch embedding is "
-                                  "supported")
-        pend: Pending = vals[dyn[0]]
-        comp: GemmComp = pend.comp
-        axis = self.attr(node, "axis") % pend.index.ndim
-        if not is_identity(pend.index, comp.shape) or pend.index.shape[axis] != comp.shape[0] or dyn[0] == 0:
+        dyn = [i for i, v in enumerate(vals) if not isinstance(v, (Const, QConst))]
+        if len(dyn) != 1 or dyn[0] == 0 or not (isinstance(vals[dyn[0]], Act) or (
+                isinstance(vals[dyn[0]], Pending) and isinstance(vals[dyn[0]].comp, GemmComp)
+                and vals[dyn[0]].comp.patch)):
+            raise self.fail(node, "expected constant tokens (a class token) prepended to the patch tokens; "
+                                  f"got {len(dyn)} computed inputs (concatenate only the class token and the "
+                                  "patches, class token first)")
+        x = vals[dyn[0]]
+        axis = self.attr(node, "axis") % x.index.ndim
+        shape = list(x.index.shape)
+        d = shape[-1]
+        consts = [self.dequant_const(node, n) for n in node.input[:dyn[0]]]
+        rows = np.concatenate([np.broadcast_to(c, c.shape[:axis] + (c.shape[axis], d)).reshape(-1, d)
+                               for c in consts])
+        shape[axis] += len(rows)
+        if isinstance(x, Act):
+            pend = self.table_add_pending(node, x, rows)
+            return Pending(pend.comp, identity_index(tuple(shape)))
+        comp: GemmComp = x.comp
+        if not is_identity(x.index, comp.shape) or x.index.shape[axis] != comp.shape[0]:
             raise self.fail(node, "constant tokens must be prepended along the token axis")
-        d = comp.shape[1]
-        consts = [np.asarray(v.value, dtype=np.float64) for v in vals[:dyn[0]]]
-        rows = np.concatenate([np.broadcast_to(cst, cst.shape[:axis] + (cst.shape[axis], d))
-                               .reshape(-1, d) for cst in consts]) / pend.factor
+        rows = rows / x.factor
         prefix = rows if comp.prefix is None else np.concatenate([rows, comp.prefix])
         addend = None if comp.addend is None else np.concatenate([np.zeros((len(rows), d)), comp.addend])
         new = replace(comp, shape=(comp.shape[0] + len(rows), d), prefix=prefix, addend=addend)
-        shape = list(pend.index.shape)
-        shape[axis] += len(rows)
-        return Pending(new, identity_index(tuple(shape)), pend.factor)
+        return Pending(new, identity_index(tuple(shape)), x.factor)
+
+    def table_add_pending(self, node, act: Act, rows: np.ndarray) -> Pending:
+        """Quantized patch tokens that a ``cat`` puts ``k`` constant rows (class token) in front of: the
+        patch embedding (and the requantizations after it) get k leading zero rows (zero stays zero through
+        every requantization), and an identity linear layer adds the constant rows, and the position table
+        that usually follows, as its per-token bias table. Exact: no rounding of the model is dropped."""
+        n, d = self.shape_of(act.tensor)
+        k = len(rows)
+        if act.factor != 1.0 or not is_identity(act.index, (n, d)):
+            raise self.fail(node, "expected the class token prepended along the token axis of a tokens x "
+                                  "features tensor")
+        chain, op = [], self.producer(act.tensor)
+        while isinstance(op, ir.Requantize):
+            chain.append(op)
+            op = self.producer(op.input)
+        if not isinstance(op, ir.PatchEmbed) or op.prefix is not None:
+            raise self.fail(node, "only the patch embedding's tokens can get a class token (concatenate it "
+                                  "right after the patch convolution and its quantizers)")
+        grown = {o.output for o in chain} | {op.output}
+        pos = np.zeros((n + k, d)) if op.pos is None else np.concatenate([np.zeros((k, d)), op.pos])
+        self.ops[self.ops.index(op)] = replace(op, prefix=np.zeros((k, d)), pos=pos)
+        for name in grown:
+            self.tensors[name] = replace(self.tensors[name], shape=(n + k, d))
+        for name, v in self.values.items():  # views of the grown tensors move down by k rows
+            if isinstance(v, Act) and v.tensor in grown:
+                self.values[name] = Act(v.tensor, v.index + k * d, v.factor)
+        for name in grown & self.sources.keys():
+            onnx_name, index = self.sources[name]
+            self.sources[name] = (onnx_name, index + k * d)
+        pend = self.identity_pending(node, Act(act.tensor, identity_index((n + k, d))))
+        return pend.with_comp(addend=np.concatenate([rows, np.zeros((n, d))]))
+
+    def identity_pending(self, node, act: Act) -> Pending:
+        """A quantized tokens x features tensor as the pending output of an identity linear layer (8-bit
+        identity weights of scale 1), so that constants added to it become that layer's bias (table)."""
+        shape = self.shape_of(act.tensor)
+        if len(shape) != 2 or act.factor != 1.0:
+            raise self.fail(node, "a constant can be added to a quantized tokens x features tensor only (add it "
+                                  "before the quantizer, e.g. to the linear layer's output)")
+        d = shape[1]
+        comp = GemmComp(node=module_name(node), shape=shape, input=act.tensor, weight=np.eye(d, dtype=np.int8),
+                        w_scale=np.ones(d), w_spec=ir.QuantSpec(1.0, 8, True, narrow=True))
+        return Pending(comp, act.index)
 
     def unary_input(self, node, what: str) -> Act:
-        x = self.value(node, node.input[0])
+        x = self.materialize(node, node.input[0])
         if not isinstance(x, Act) or x.factor != 1.0:
-            raise self.fail(node, f"{what} input is not a quantized tensor (add a QuantIdentity before it)")
+            raise self.fail(node, f"{what} input must be an activation tensor, got "
+                                  f"{'a scaled activation' if isinstance(x, Act) else type(x).__name__} "
+                                  f"(put a QuantIdentity right before the {what})")
         if not is_identity(x.index, self.shape_of(x.tensor)):
             raise self.fail(node, f"{what} must be applied to a tensor in its own layout")
         return x
@@ -600,15 +701,17 @@ class Importer:
         return Pending(comp, x.index)
 
     def op_Softmax(self, node) -> Value:
-        x = self.value(node, node.input[0])
-        if isinstance(x, Pending) and isinstance(x.comp, ScoresComp):
-            # Softmax straight on QK^T (e.g. QuantMultiheadAttention): the scores get no model quantizer;
-            # lowering chooses their integer format.
-            x = self.close(None, x, None, self.unique_tensor(x.comp.node + ".scores"))
-            self.values[node.input[0]] = x
         x = self.unary_input(node, "Softmax")
         if self.attr(node, "axis", -1) not in (-1, x.index.ndim - 1) or len(self.shape_of(x.tensor)) != 3:
             raise self.fail(node, "softmax must run over the keys of an attention map")
+        spec = self.tensors[x.tensor].quant
+        if spec is not None and not spec.is_pow2:
+            # E2Softmax shifts by its input scale: the model's scores (kept exactly) are requantized to a
+            # power-of-two format that accelgen chooses, fine enough to hold every model code (16 bits)
+            name = self.unique_tensor(x.tensor + ".pow2")
+            self.add_op(ir.Requantize(name=name, output=name, input=x.tensor),
+                        ir.TensorSpec(name, self.shape_of(x.tensor), None))
+            x = Act(name, x.index)
         return Pending(UnaryComp(node=module_name(node), shape=self.shape_of(x.tensor), op="softmax",
                                  input=x.tensor), x.index)
 
@@ -623,19 +726,27 @@ class Importer:
         v = self.values.get(name)
         if isinstance(v, Pending):
             v = self.close(None, v, None, self.unique_tensor("logits"))
+            self.sources[v.tensor] = (name, v.index)
         if not isinstance(v, Act):
             raise self.fail(None, f"output '{name}' is not computed by the model's layers")
         return v.tensor
 
 
-def import_qonnx(path: str | Path) -> ir.Graph:
-    """Read a QONNX file (e.g. from brevitas.export.export_qonnx) into an ir.Graph."""
-    return import_with_sources(path)[0]
+def import_qonnx(path: str | Path, calibration: dict | None = None) -> ir.Graph:
+    """Read a QONNX file (e.g. from brevitas.export.export_qonnx) into an ir.Graph; ``calibration``: real
+    ranges measured on images for the tensors the model leaves in float (see ``passes.formats``)."""
+    return import_with_sources(path, calibration)[0]
 
 
-def import_with_sources(path: str | Path) -> tuple[ir.Graph, dict[str, tuple[str, np.ndarray]]]:
+def import_with_sources(path: str | Path, calibration: dict | None = None) -> tuple[ir.Graph, dict]:
     """The graph, and where each IR tensor was read from: the ONNX tensor name and, for each element of
     that ONNX tensor, its flat index in the IR tensor."""
+    graph, sources = import_unformatted(path)
+    return choose_formats(graph, calibration), sources
+
+
+def import_unformatted(path: str | Path) -> tuple[ir.Graph, dict]:
+    """The graph before ``passes.formats``: tensors the model leaves in float have no format yet."""
     path = Path(path)
     importer = Importer(read_onnx(path), path)
     graph = importer.run()

@@ -36,9 +36,11 @@ def gelu_float(x: np.ndarray, approximate: str = "none") -> np.ndarray:
 
 
 def build_gelu_table(in_spec: QuantSpec, out_spec: QuantSpec, approximate: str = "none") -> GeluTable:
+    """T[q - qmin] = clamp(round(GELU((q - z_in) s_in) / s_out) + z_out) for every input code q."""
     codes = np.arange(in_spec.qmin, in_spec.qmax + 1)
-    y = gelu_float(codes * in_spec.scale, approximate) / out_spec.scale
-    return GeluTable(in_min=in_spec.qmin, values=np.clip(np.round(y), out_spec.qmin, out_spec.qmax))
+    y = gelu_float((codes - in_spec.zero_point) * in_spec.scale, approximate) / out_spec.scale
+    return GeluTable(in_min=in_spec.qmin,
+                     values=np.clip(np.round(y) + out_spec.zero_point, out_spec.qmin, out_spec.qmax))
 
 
 def gelu_lookup(x: np.ndarray, table: GeluTable) -> np.ndarray:

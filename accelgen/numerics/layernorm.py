@@ -135,10 +135,12 @@ def fold_layernorm(gamma: np.ndarray, beta: np.ndarray, eps: float, in_scale: fl
 
 
 def layernorm_float_then_quantize(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
-                                  in_scale: float, out_scale: float, out_min: int, out_max: int) -> np.ndarray:
-    """Reference alternative: exact LayerNorm of the dequantized input, then the same output format."""
+                                  in_scale: float, out_scale: float, out_min: int, out_max: int,
+                                  out_zero: int = 0) -> np.ndarray:
+    """Reference alternative: exact LayerNorm of the dequantized input, then the same output format (an
+    input offset cancels in x - mean)."""
     v = x.astype(np.float64) * in_scale
     mu = v.mean(axis=-1, keepdims=True)
     var = v.var(axis=-1, keepdims=True)
     y = (v - mu) / np.sqrt(var + eps) * gamma + beta
-    return np.clip(np.round(y / out_scale), out_min, out_max).astype(np.int64)
+    return np.clip(np.round(y / out_scale) + out_zero, out_min, out_max).astype(np.int64)

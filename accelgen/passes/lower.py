@@ -1,9 +1,10 @@
 """Lowering: float scales -> integer requantization parameters; nonlinear ops -> integer units.
 
 ``lower_to_integer`` is a pure function Graph -> Graph. Each op gets its integer fields (``requant`` or
-``unit``); tensor formats change where the hardware defines them: attention scores get a power-of-two
-scale (E2Softmax shifts by it), probabilities come out of E2Softmax on the fixed scale 2^-8, and the
-model's float logits get one common integer scale for all classes.
+``unit``); tensor formats change where the hardware defines them: probabilities come out of E2Softmax on
+a power-of-two scale, and the model's float logits get one common integer scale for all classes. (Softmax
+inputs already have power-of-two formats: the front end requantizes scores that the model quantizes with
+another scale, see ``passes.formats``.)
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from ..numerics.layernorm import fold_layernorm
 from ..numerics.primitives import MULT_BITS, RepresentationError, dyadic, dyadic_at, rounding_bias
 from ..numerics.softmax import E2SoftmaxParams, output_format
 
-SCORES_BITS_UNQUANTIZED = 16  # attention scores with no model quantizer get a 16-bit power-of-two format
-
 
 class Ctx:
     """Tensor formats as lowering goes along (some change: scores, probabilities, logits)."""
@@ -35,6 +34,16 @@ class Ctx:
 
     def set_quant(self, name: str, spec: ir.QuantSpec) -> None:
         self.tensors[name] = replace(self.tensors[name], quant=spec)
+
+    def offset(self, name: str) -> float:
+        """The real value of code 0: -scale * zero_point (0 for symmetric formats). An asymmetric
+        input's offset folds into the bias of the op reading it, an output's zero point into its own."""
+        q = self.q(name)
+        return -q.scale * q.zero_point
+
+    def zero(self, name: str) -> int:
+        q = self.q(name)
+        return 0 if q is None else q.zero_point
 
 
 def channel_requant(real: np.ndarray, bias_real: np.ndarray, out: ir.QuantSpec | None,
@@ -55,23 +64,6 @@ def channel_requant(real: np.ndarray, bias_real: np.ndarray, out: ir.QuantSpec |
                       res_mult=res)
 
 
-def pow2_scores_format(model: ir.QuantSpec) -> tuple[ir.QuantSpec, tuple[int, int]]:
-    """The power-of-two format E2Softmax reads for scores the model quantizes with a non-power-of-two
-    scale: the finer power of two below the model's scale, clamped to the model's real range (so the
-    clipping the model was trained with is kept), with as many bits as that range needs."""
-    scale = 2.0 ** math.floor(math.log2(model.scale))
-    lo = math.ceil(model.qmin * model.scale / scale - 1e-9)
-    hi = math.floor(model.qmax * model.scale / scale + 1e-9)
-    return ir.QuantSpec(scale=scale, bits=ir.signed_bits(lo, hi), signed=True), (lo, hi)
-
-
-def covering_scores_format(real_bound: float) -> ir.QuantSpec:
-    """For unquantized scores: 16 bits and the smallest power-of-two scale covering the proven range."""
-    q = 2 ** (SCORES_BITS_UNQUANTIZED - 1) - 1
-    return ir.QuantSpec(scale=2.0 ** math.ceil(math.log2(real_bound / q)), bits=SCORES_BITS_UNQUANTIZED,
-                        signed=True)
-
-
 @singledispatch
 def lower_op(op: ir.Op, ctx: Ctx) -> ir.Op:
     raise InputError(f"layer '{op.name}': no integer lowering for {op.kind}")
@@ -89,11 +81,11 @@ def _(op: ir.PatchEmbed, ctx: Ctx) -> ir.Op:
     bias = np.zeros(channels) if op.bias is None else op.bias
     k = op.num_prefix
     rows = bias[None, :] if op.pos is None else bias[None, :] + op.pos[k:]
-    rq = channel_requant(s_in * op.weight.scale / out.scale, rows / out.scale, out)
+    rq = channel_requant(s_in * op.weight.scale / out.scale, rows / out.scale + out.zero_point, out)
     prefix_q = None
     if op.prefix is not None:
         pre = op.prefix + (0.0 if op.pos is None else op.pos[:k])
-        prefix_q = np.clip(np.round(pre / out.scale), out.qmin, out.qmax)
+        prefix_q = np.clip(np.round(pre / out.scale) + out.zero_point, out.qmin, out.qmax)
     return replace(op, requant=rq, prefix_q=prefix_q)
 
 
@@ -107,29 +99,28 @@ def _(op: ir.Linear, ctx: Ctx) -> ir.Op:
     else:
         out_scale = out.scale
     bias = np.zeros(op.weight.shape[0]) if op.bias is None else op.bias
-    res_real = None if op.residual is None else ctx.q(op.residual).scale / out_scale
-    return replace(op, requant=channel_requant(acc_scale / out_scale, bias / out_scale, out, res_real))
+    bias = bias + ctx.offset(op.input) * op.weight.dequantized().sum(axis=1)
+    res_real = None
+    if op.residual is not None:
+        res_real = ctx.q(op.residual).scale / out_scale
+        bias = bias + ctx.offset(op.residual)
+    rq = channel_requant(acc_scale / out_scale, bias / out_scale + ctx.zero(op.output), out, res_real)
+    return replace(op, requant=rq)
 
 
 @lower_op.register
 def _(op: ir.AttnScores, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     acc_scale = ctx.q(op.q).scale * ctx.q(op.k).scale * op.factor
-    clamp = None
-    if out is None:
-        bound = op.head_dim * max(abs(ctx.q(op.q).qmin), ctx.q(op.q).qmax) * \
-            max(abs(ctx.q(op.k).qmin), ctx.q(op.k).qmax) * acc_scale
-        out = covering_scores_format(bound)
-    elif not out.is_pow2:
-        out, clamp = pow2_scores_format(out)
-    ctx.set_quant(op.output, out)
-    return replace(op, requant=channel_requant(np.array([acc_scale / out.scale]), np.zeros(1), out, clamp=clamp))
+    return replace(op, requant=channel_requant(np.array([acc_scale / out.scale]), np.array([out.zero_point]), out))
 
 
 @lower_op.register
 def _(op: ir.Softmax, ctx: Ctx) -> ir.Op:
     spec, model_out = ctx.q(op.input), ctx.q(op.output)
-    out_frac, out_max = output_format(model_out.scale, model_out.qmax)
+    if not spec.is_pow2:
+        raise InputError(f"layer '{op.name}': E2Softmax needs a power-of-two input scale, got {spec.scale:.6g}")
+    out_frac, out_max = output_format(model_out.scale, model_out.qmax - model_out.zero_point)
     params = E2SoftmaxParams(in_bits=spec.bits, in_frac=-round(math.log2(spec.scale)), out_frac=out_frac,
                              out_max=out_max)
     ctx.set_quant(op.output, ir.QuantSpec(scale=params.out_scale, bits=params.out_bits, signed=False))
@@ -140,13 +131,14 @@ def _(op: ir.Softmax, ctx: Ctx) -> ir.Op:
 def _(op: ir.AttnContext, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     real = ctx.q(op.probs).scale * ctx.q(op.v).scale / out.scale
-    return replace(op, requant=channel_requant(np.array([real]), np.zeros(1), out))
+    return replace(op, requant=channel_requant(np.array([real]), np.array([out.zero_point]), out))
 
 
 @lower_op.register
 def _(op: ir.LayerNorm, ctx: Ctx) -> ir.Op:
-    s_in, out = ctx.q(op.input).scale, ctx.q(op.output)
-    return replace(op, unit=fold_layernorm(op.gamma, op.beta, op.eps, s_in, out.scale, out.qmin, out.qmax))
+    s_in, out = ctx.q(op.input).scale, ctx.q(op.output)  # LayerNorm ignores an input offset
+    beta = op.beta + out.scale * out.zero_point
+    return replace(op, unit=fold_layernorm(op.gamma, beta, op.eps, s_in, out.scale, out.qmin, out.qmax))
 
 
 @lower_op.register
@@ -158,13 +150,15 @@ def _(op: ir.Gelu, ctx: Ctx) -> ir.Op:
 def _(op: ir.Requantize, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     real = op.factor * ctx.q(op.input).scale / out.scale
-    return replace(op, requant=channel_requant(np.array([real]), np.zeros(1), out))
+    bias = op.factor * ctx.offset(op.input) / out.scale + out.zero_point
+    return replace(op, requant=channel_requant(np.array([real]), np.array([bias]), out))
 
 
 @lower_op.register
 def _(op: ir.Add, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
-    rq = channel_requant(np.array([ctx.q(op.a).scale / out.scale]), np.zeros(1), out,
+    bias = (ctx.offset(op.a) + ctx.offset(op.b)) / out.scale + out.zero_point
+    rq = channel_requant(np.array([ctx.q(op.a).scale / out.scale]), np.array([bias]), out,
                          res_real=ctx.q(op.b).scale / out.scale)
     return replace(op, requant=rq)
 

@@ -16,7 +16,7 @@ from .figures import BOUND_COLORS, svg_figure
 from .page import figure, html_page, paragraph, section, table
 
 ENGINE_UNITS = ("gemm", "attn")  # the GEMM engine; every other unit is drawn as "unit"
-FORMATS_KEY = "integer_formats"  # list of flat records, one per tensor whose format accelgen chose
+FORMATS_KEY = "chosen_formats"  # report.json: one flat record per tensor whose format accelgen chose (build.py)
 
 
 def time_category(layer: dict) -> str:

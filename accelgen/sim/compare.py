@@ -38,10 +38,20 @@ def snr_db(ref: np.ndarray, ours: np.ndarray) -> float:
 
 
 def to_ir_layout(values: np.ndarray, index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Scatter per-image ONNX tensors (batch, ...) into the IR tensor layout (batch, *shape)."""
-    out = np.zeros((values.shape[0], int(np.prod(shape))), dtype=np.float64)
+    """Scatter per-image ONNX tensors (batch, ...) into the IR tensor layout (batch, *shape); elements
+    the ONNX tensor does not hold (it may be a view of part of the IR tensor, e.g. one row) are NaN."""
+    out = np.full((values.shape[0], int(np.prod(shape))), np.nan, dtype=np.float64)
     out[:, index.reshape(-1)] = values.reshape(values.shape[0], -1)
     return out.reshape((values.shape[0],) + shape)
+
+
+def reference_for(path, sources: dict) -> QonnxReference:
+    """The QONNX reference exposing every ONNX tensor an IR tensor was read from."""
+    return QonnxReference(path, tuple(sorted({name for name, _ in sources.values()})))
+
+
+def dequantize(values: np.ndarray, spec: ir.QuantSpec) -> np.ndarray:
+    return (values.astype(np.float64) - spec.zero_point) * spec.scale
 
 
 def compare(graph: ir.Graph, sources: dict, reference: QonnxReference, images: np.ndarray,
@@ -56,7 +66,9 @@ def compare(graph: ir.Graph, sources: dict, reference: QonnxReference, images: n
         name, index = sources[op.output]
         spec = graph.tensors[op.output]
         ref = to_ir_layout(ref_tensors[name], index, spec.shape)
-        ours = result.tensors[op.output].astype(np.float64) * spec.quant.scale
+        held = ~np.isnan(ref)
+        ours = dequantize(result.tensors[op.output], spec.quant)
+        ref, ours = ref[held], ours[held]
         layers.append(LayerError(op.output, op.name, snr_db(ref, ours), float(np.max(np.abs(ref - ours)))))
     ours_logits = result.dequantized()
     pred, ref_pred = ours_logits.argmax(1), ref_logits.argmax(1)

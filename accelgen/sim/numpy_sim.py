@@ -171,7 +171,7 @@ class NumpySimulator:
         if self.options.layernorm == "float":
             q_in, q_out = self.tensors[op.input].quant, self.tensors[op.output].quant
             return layernorm_float_then_quantize(x, op.gamma, op.beta, op.eps, q_in.scale, q_out.scale,
-                                                 q_out.qmin, q_out.qmax)
+                                                 q_out.qmin, q_out.qmax, q_out.zero_point)
         return ailayernorm(x, op.unit)
 
     def run_gelu(self, op: ir.Gelu, env) -> np.ndarray:

@@ -15,6 +15,11 @@ from onnx import helper, numpy_helper
 from ..frontend.onnx_load import read_onnx
 
 
+def quant_inputs(model: onnx.ModelProto) -> dict[str, str]:
+    """Quant node output -> its (float) input: the value before rounding."""
+    return {node.output[0]: node.input[0] for node in model.graph.node if node.op_type == "Quant"}
+
+
 def _quant_to_standard(model: onnx.ModelProto) -> list[str]:
     """Rewrite Quant nodes in place; return the names of their outputs."""
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
@@ -51,14 +56,16 @@ def _quant_to_standard(model: onnx.ModelProto) -> list[str]:
 class QonnxReference:
     """Runs a QONNX file image by image (Brevitas exports bake batch 1 into reshapes)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, extra_outputs: tuple[str, ...] = ()):
+        """``extra_outputs``: further (float) ONNX tensors to expose, e.g. the ones a model leaves
+        unquantized and accelgen chose formats for."""
         import onnxruntime as ort
 
         model = read_onnx(path)
         quant_outputs = _quant_to_standard(model)
         final = model.graph.output[0].name
         del model.graph.output[:]
-        for name in [final] + [q for q in quant_outputs if q != final]:
+        for name in dict.fromkeys([final] + [q for q in quant_outputs + list(extra_outputs) if q != final]):
             model.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
         keep_ops = [o for o in model.opset_import if o.domain in ("", "ai.onnx")]
         del model.opset_import[:]
