@@ -1,4 +1,4 @@
-// accel_common.h -- shared helpers of the accelgen HLS kernels (C++17, Vitis HLS synthesizable).
+// accel_common.h -- shared helpers of the accelgen HLS kernels (C++14, Vitis HLS synthesizable).
 //
 // Every kernel header is a template over a configuration struct `C` (generated into accel_config.h
 // for a design, written by hand in the kernel tests). The arithmetic is docs/numerics.md, bit for bit;
@@ -46,7 +46,7 @@ lead_scan:
 
 // Logical right shift that yields 0 for shift amounts >= W (hardware: the shifter's overflow bit).
 template <int W>
-ap_uint<W> shr_sat(ap_uint<W> v, int s) {
+ap_uint<W> shr_sat(ap_uint<W> v, unsigned s) {
 #pragma HLS INLINE
     return s >= W ? ap_uint<W>(0) : ap_uint<W>(v >> s);
 }
@@ -57,6 +57,26 @@ template <int W, class Word>
 ap_uint<W> field_at(const Word& word, int i) {
 #pragma HLS INLINE
     return word.range(W * i + W - 1, W * i);
+}
+
+// Load n BITS-wide signed fields, packed little-endian into consecutive words from params[off], into
+// table[0..n): one unconditional m_axi read per word (the loads of a table form one burst), then one
+// field per beat.
+template <int BITS, int WB, class T, int N>
+int load_fields(const ap_uint<WB>* params, int off, int n, T (&table)[N]) {
+    const int per_word = WB / BITS;
+load_words:
+    for (int i = 0; i < ceil_div(n, per_word); ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 256
+        const ap_uint<WB> w = params[off + i];
+        const int left = n - i * per_word;
+    load_word_fields:
+        for (int f = 0; f < min_int(left, per_word); ++f) {
+#pragma HLS PIPELINE II = 1
+            table[i * per_word + f] = T(ap_int<BITS>(field_at<BITS>(w, f)));
+        }
+    }
+    return n;
 }
 
 // One element of an activation tensor in the on-chip memory (see accel_arena.h).

@@ -17,7 +17,9 @@
 namespace accel {
 
 // Image -> patch rows: patch t = py * (W/P) + px, column k = ch * P*P + ky * P + kx. Each beat places
-// C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank.
+// C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank
+// (IMG_LANES divides P, W and the pixels of a word: accelgen/hw/plan.py image_lanes). One unconditional
+// m_axi read per word (the image is one burst); the patch coordinates are counters, not divisions.
 template <class C>
 int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
     static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM &&
@@ -26,59 +28,78 @@ int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::N
     const int chans = d[D_IMG_C], height = d[D_IMG_H], width = d[D_IMG_W], patch = d[D_PATCH];
     const TensorRef out = d.out();
     const int per_word = C::WORD_BITS / C::IMAGE_PIXEL_BITS;
+    const int beats_per_word = per_word / C::IMG_LANES;
     const int n = chans * height * width;
     const int base = image * C::IMAGE_WORDS;
-    ap_uint<C::WORD_BITS> w = 0;
-    int ch = 0, y = 0, x = 0;
-image_load:
-    for (int e = 0; e < n; e += C::IMG_LANES) {
+    const int patches_per_row = width / patch;
+    int x = 0, y = 0;        // pixel position in the channel plane
+    int kx = 0, px = 0;      // x = px * P + kx
+    int ky = 0, py = 0;      // y = py * P + ky
+    int col0 = 0;            // ch * P*P: the channel's first column
+image_words:
+    for (int i = 0; i < ceil_div(n, per_word); ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 18816
+        const ap_uint<C::WORD_BITS> w = images[base + i];
+        const int left = ceil_div(n - i * per_word, C::IMG_LANES);
+    image_beats:
+        for (int f = 0; f < min_int(left, beats_per_word); ++f) {
 #pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 150528
-        if (e % per_word == 0) w = images[base + e / per_word];
-        const int f0 = e % per_word;
-        act_t<C> v[C::TM];
-    image_pixels:
-        for (int i = 0; i < C::TM; ++i) {
+            act_t<C> v[C::TM];
+        image_pixels:
+            for (int l = 0; l < C::TM; ++l) {
 #pragma HLS UNROLL
-            v[i] = i < C::IMG_LANES ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(w, f0 + i)))
-                                    : act_t<C>(0);
-        }
-        const int row = (y / patch) * (width / patch) + x / patch;
-        const int col = ch * patch * patch + (y % patch) * patch + x % patch;
-        window_write<C>(mem, out, row, col, C::IMG_LANES, v);
-        x += C::IMG_LANES;
-        if (x == width) {
-            x = 0;
-            if (++y == height) {
-                y = 0;
-                ++ch;
+                v[l] = l < C::IMG_LANES
+                           ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(w, f * C::IMG_LANES + l)))
+                           : act_t<C>(0);
+            }
+            window_write<C>(mem, out, py * patches_per_row + px, col0 + ky * patch + kx, C::IMG_LANES, v);
+            x += C::IMG_LANES;
+            kx += C::IMG_LANES;
+            if (kx == patch) {
+                kx = 0;
+                ++px;
+            }
+            if (x == width) {
+                x = kx = px = 0;
+                ++y;
+                if (++ky == patch) {
+                    ky = 0;
+                    ++py;
+                }
+                if (y == height) {
+                    y = ky = py = 0;
+                    col0 += patch * patch;
+                }
             }
         }
     }
     return n / C::IMG_LANES;
 }
 
-// Constant rows (the class token) before the patch-embedding rows.
+// Constant rows (the class token) before the patch-embedding rows: one unconditional m_axi read per word.
 template <class C>
 int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
     const int rows = d[D_PREFIX_ROWS], cols = d[D_COLS];
     const int off = d[D_PREFIX_OFF];
     const TensorRef out = d.out();
     const int per_word = C::WORD_BITS / C::PREFIX_BITS;
-    ap_uint<C::WORD_BITS> w = 0;
+    const int n = rows * cols;
     int r = 0, c = 0;
-const_rows:
-    for (int e = 0; e < rows * cols; ++e) {
+const_words:
+    for (int i = 0; i < ceil_div(n, per_word); ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        const ap_uint<C::WORD_BITS> w = params[off + i];
+    const_rows:
+        for (int f = 0; f < min_int(n - i * per_word, per_word); ++f) {
 #pragma HLS PIPELINE II = 1
-        if (e % per_word == 0) w = params[off + e / per_word];
-        const int f = e % per_word;
-        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(field_at<C::PREFIX_BITS>(w, f))));
-        if (++c == cols) {
-            c = 0;
-            ++r;
+            arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(field_at<C::PREFIX_BITS>(w, f))));
+            if (++c == cols) {
+                c = 0;
+                ++r;
+            }
         }
     }
-    return rows * cols;
+    return n;
 }
 
 // Copy a step's output tensor (its rows x cols from row 0) to the debug port.
@@ -103,25 +124,27 @@ dump_elems:
     return rows * cols;
 }
 
-// The output layer's results (rows x cols of the logits buffer) to DDR.
+// The output layer's results (rows x cols of the logits buffer) to DDR: one unconditional m_axi write per
+// word after its fields are gathered.
 template <class C, class OutBuf>
 int write_logits(const OutBuf& outbuf, ap_uint<C::WORD_BITS>* logits, int image) {
     const int per_word = C::WORD_BITS / C::LOGIT_BITS;
     const int n = C::OUT_ROWS * C::OUT_COLS;
-    ap_uint<C::WORD_BITS> w = 0;
     int r = 0, c = 0;
-logits_out:
-    for (int e = 0; e < n; ++e) {
+logits_words:
+    for (int i = 0; i < C::LOGIT_WORDS; ++i) {
+        ap_uint<C::WORD_BITS> w = 0;
+    logits_out:
+        for (int f = 0; f < min_int(n - i * per_word, per_word); ++f) {
 #pragma HLS PIPELINE II = 1
-        const int f = e % per_word;
-        if (f == 0) w = 0;
-        w.range(C::LOGIT_BITS * f + C::LOGIT_BITS - 1, C::LOGIT_BITS * f) =
-            ap_int<C::LOGIT_BITS>(outbuf[r][c % C::TM][c / C::TM]);
-        if (f == per_word - 1 || e == n - 1) logits[image * C::LOGIT_WORDS + e / per_word] = w;
-        if (++c == C::OUT_COLS) {
-            c = 0;
-            ++r;
+            w.range(C::LOGIT_BITS * f + C::LOGIT_BITS - 1, C::LOGIT_BITS * f) =
+                ap_int<C::LOGIT_BITS>(outbuf[r][c % C::TM][c / C::TM]);
+            if (++c == C::OUT_COLS) {
+                c = 0;
+                ++r;
+            }
         }
+        logits[image * C::LOGIT_WORDS + i] = w;
     }
     return n;
 }

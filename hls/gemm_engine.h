@@ -211,7 +211,7 @@ void gearbox(hls::stream<word_t<C> >& words, GemmJob g, hls::stream<item_t<C> >&
     TileShape<C> shape = tile_shape<C>(g, 0);
     TileCursor cur = {0, 0};
     buf_t buf = 0;
-    int have = 0;
+    unsigned have = 0;  // cursor widths are unsigned: one-way shifters
     int read = 0;
 gear:
     for (;;) {
@@ -219,9 +219,9 @@ gear:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 8192
         const bool more = gelu_left > 0 || t < tiles;
         if (!more && read >= g.param_words) break;
-        const int need = gelu_left > 0 ? C::META_BITS : item_bits<C>(g, shape, cur);
+        const unsigned need = gelu_left > 0 ? C::META_BITS : item_bits<C>(g, shape, cur);
         const bool emit = more && have >= need;
-        const int kept = emit ? have - need : have;
+        const unsigned kept = emit ? have - need : have;
         const bool fetch = read < g.param_words && kept + C::WORD_BITS <= buf_bits;
         if (emit) {
             items.write(item_t<C>(buf.range(need - 1, 0)));
@@ -448,6 +448,43 @@ bank_reads:
     window_rotate<C>(xbank, xc0, x);
 }
 
+// The fixed-point lanes' MAC: two lanes per DSP when C::DSP_PACKING (C++14: chosen by specialization).
+template <class C, bool PACKED = C::DSP_PACKING>
+struct FixedLanes {
+    static void mac(const wfix_t<C>& wf, accs_t<C>& acc, int half, const typename EngineTypes<C>::x_t x[C::TM],
+                    int b, bool first) {
+#pragma HLS INLINE
+        typedef typename EngineTypes<C>::acc_t acc_t;
+    fixed_lanes:
+        for (int l = 0; l < C::TN_FIXED; ++l) {
+#pragma HLS UNROLL
+            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
+        }
+    }
+};
+
+template <class C>
+struct FixedLanes<C, true> {
+    static void mac(const wfix_t<C>& wf, accs_t<C>& acc, int half, const typename EngineTypes<C>::x_t x[C::TM],
+                    int b, bool first) {
+#pragma HLS INLINE
+        typedef typename EngineTypes<C>::acc_t acc_t;
+    packed_lanes:
+        for (int p = 0; p < C::TN_FIXED / 2; ++p) {
+#pragma HLS UNROLL
+            ap_int<C::X_BITS + C::W_BITS + bits_for(C::TM)> sa, sb;
+            packed_dot<C::TM, C::X_BITS, C::W_BITS, C::PACK_SHIFT>(x, wf[half][2 * p][b], wf[half][2 * p + 1][b], sa,
+                                                                    sb);
+            acc[2 * p] = (first ? acc_t(0) : acc[2 * p]) + sa;
+            acc[2 * p + 1] = (first ? acc_t(0) : acc[2 * p + 1]) + sb;
+        }
+        if (C::TN_FIXED % 2 == 1) {
+            const int l = C::TN_FIXED - 1;
+            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
+        }
+    }
+};
+
 // MAC of one reduction step on every lane; latches the accumulators at the row's last step.
 template <class C>
 void engine_mac(const wfix_t<C>& wf, const wpot_t<C>& wp, accs_t<C>& acc, latch_t<C>& lat, int half,
@@ -462,27 +499,7 @@ cast_x:
         x[i] = xa[i];
     }
     const bool first = b == 0;
-    if constexpr (C::DSP_PACKING) {
-    packed_lanes:
-        for (int p = 0; p < C::TN_FIXED / 2; ++p) {
-#pragma HLS UNROLL
-            ap_int<C::X_BITS + C::W_BITS + bits_for(C::TM)> sa, sb;
-            packed_dot<C::TM, C::X_BITS, C::W_BITS, C::PACK_SHIFT>(x, wf[half][2 * p][b], wf[half][2 * p + 1][b], sa,
-                                                                    sb);
-            acc[2 * p] = (first ? acc_t(0) : acc[2 * p]) + sa;
-            acc[2 * p + 1] = (first ? acc_t(0) : acc[2 * p + 1]) + sb;
-        }
-        if (C::TN_FIXED % 2 == 1) {
-            const int l = C::TN_FIXED - 1;
-            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
-        }
-    } else {
-    fixed_lanes:
-        for (int l = 0; l < C::TN_FIXED; ++l) {
-#pragma HLS UNROLL
-            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
-        }
-    }
+    FixedLanes<C>::mac(wf, acc, half, x, b, first);
 pot_lanes:
     for (int l = 0; l < C::TN_POT; ++l) {
 #pragma HLS UNROLL
@@ -553,15 +570,6 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = lat complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = gelu complete dim = 1
-#pragma HLS DEPENDENCE variable = mem inter false
-#pragma HLS DEPENDENCE variable = mem intra false
-// Within one tile's beat loop the fill writes one half and the MAC/store read the other; the loop
-// drains between tiles before the halves swap.
-#pragma HLS DEPENDENCE variable = wf inter false
-#pragma HLS DEPENDENCE variable = wp inter false
-#pragma HLS DEPENDENCE variable = lp inter false
-#pragma HLS DEPENDENCE variable = sel inter false
-#pragma HLS DEPENDENCE variable = bias inter false
     assert(!g.has_res || g.in.mem != g.res.mem);  // the placement keeps same-beat reads apart
     const bool ddr = g.kind == K_GEMM;
     const int kc_n = ceil_div(g.k, C::TM);
@@ -622,6 +630,16 @@ heads:
             for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+// The x window, the residual reads and the stores touch different memories or rows (the placement
+// keeps them apart). The fill writes one half of the tile buffers while the MAC and the store read the
+// other; the loop drains between tiles before the halves swap.
+#pragma HLS DEPENDENCE variable = mem inter false
+#pragma HLS DEPENDENCE variable = mem intra false
+#pragma HLS DEPENDENCE variable = wf inter false
+#pragma HLS DEPENDENCE variable = wp inter false
+#pragma HLS DEPENDENCE variable = lp inter false
+#pragma HLS DEPENDENCE variable = sel inter false
+#pragma HLS DEPENDENCE variable = bias inter false
                 const bool mac = r < g.rows && b < kc_n;
                 const bool store = r >= 1 && r <= g.rows && b < slots;
                 act_t<C> x[C::TM], res[C::TM];
