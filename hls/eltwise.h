@@ -31,6 +31,10 @@ void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C:
     const mult_t res_mult = d[D_RES_MULT];
     const shift_t shift = d[D_SHIFT];
     const bias_t bias = d.wide(D_BIAS_LO, D_BIAS_HI);
+    // Descriptor fields are read before the loop: the descriptor table is one s_axilite memory.
+    const int gelu_min = d[D_GELU_MIN];
+    const bool clamp = d[D_CLAMP] != 0;
+    const int qmin = d[D_QMIN], qmax = d[D_QMAX];
     int load = 0;
     if (kind == K_GELU) load = load_fields<C::GELU_ENTRY_BITS>(params, d[D_PARAM_OFF], C::GELU_ENTRIES, table);
     const int total = rows * cols;
@@ -44,11 +48,10 @@ eltwise_beats:
         const act_t<C> a = arena_read<C>(mem, in, r, c);
         int y;
         if (kind == K_GELU) {
-            y = gelu_lookup<C::GELU_ENTRIES, C::GELU_ENTRY_BITS>(table, a.to_int(), d[D_GELU_MIN]);
+            y = gelu_lookup<C::GELU_ENTRIES, C::GELU_ENTRY_BITS>(table, a.to_int(), gelu_min);
         } else {
             const act_t<C> b = kind == K_ADD ? arena_read<C>(mem, res, r, c) : act_t<C>(0);
-            y = requant<C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, d[D_CLAMP] != 0,
-                                                               d[D_QMIN], d[D_QMAX])
+            y = requant<C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, clamp, qmin, qmax)
                     .to_int();
         }
         arena_write<C>(mem, out, r, c, act_t<C>(y));
