@@ -16,64 +16,96 @@
 
 namespace accel {
 
+// The image's words, one burst (II = 1) into the stream the placer consumes.
+template <class C>
+void image_reader(const ap_uint<C::WORD_BITS>* images, int base, int words, hls::stream<ap_uint<C::WORD_BITS> >& out) {
+image_words:
+    for (int i = 0; i < words; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 18816
+        out.write(images[base + i]);
+    }
+}
+
+// Patch coordinates of the image loader's beat: counters, not divisions (x = px * P + kx, y = py * P + ky).
+struct ImageCursor {
+    int x, y;
+    int kx, px;
+    int ky, py;
+    int col0;  // ch * P*P: the channel's first column
+};
+
 // Image -> patch rows: patch t = py * (W/P) + px, column k = ch * P*P + ky * P + kx. Each beat places
 // C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank
-// (IMG_LANES divides P, W and the pixels of a word: accelgen/hw/plan.py image_lanes). One unconditional
-// m_axi read per word (the image is one burst); the patch coordinates are counters, not divisions.
+// (IMG_LANES divides P, W and the pixels of a word: accelgen/hw/plan.py image_lanes).
+template <class C>
+void image_placer(hls::stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
+                  int beats, int height, int width, int patch) {
+    const int beats_per_word = C::WORD_BITS / C::IMAGE_PIXEL_BITS / C::IMG_LANES;
+    const int patches_per_row = width / patch;
+    ImageCursor at = {0, 0, 0, 0, 0, 0, 0};
+    ap_uint<C::WORD_BITS> w = 0;
+    int f = 0;  // beat within the word
+image_load:
+    for (int e = 0; e < beats; ++e) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 150528
+        if (f == 0) w = words.read();
+        act_t<C> v[C::TM];
+    image_pixels:
+        for (int l = 0; l < C::TM; ++l) {
+#pragma HLS UNROLL
+            v[l] = l < C::IMG_LANES
+                       ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(w, f * C::IMG_LANES + l)))
+                       : act_t<C>(0);
+        }
+        window_write<C>(mem, out, at.py * patches_per_row + at.px, at.col0 + at.ky * patch + at.kx, C::IMG_LANES, v);
+        if (++f == beats_per_word) f = 0;
+        at.x += C::IMG_LANES;
+        at.kx += C::IMG_LANES;
+        if (at.kx == patch) {
+            at.kx = 0;
+            ++at.px;
+        }
+        if (at.x == width) {
+            at.x = at.kx = at.px = 0;
+            ++at.y;
+            if (++at.ky == patch) {
+                at.ky = 0;
+                ++at.py;
+            }
+            if (at.y == height) {
+                at.y = at.ky = at.py = 0;
+                at.col0 += patch * patch;
+            }
+        }
+    }
+}
+
+// The reader bursts the image's words while the placer writes their pixels: no drain between words.
+template <class C>
+void image_dataflow(const ap_uint<C::WORD_BITS>* images, int base, int words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
+                    TensorRef out, int beats, int height, int width, int patch) {
+#pragma HLS DATAFLOW
+    hls::stream<ap_uint<C::WORD_BITS> > stream("image_stream");
+#pragma HLS STREAM variable = stream depth = 64
+    image_reader<C>(images, base, words, stream);
+    image_placer<C>(stream, mem, out, beats, height, width, patch);
+}
+
+// The quantized image (C x H x W, C::IMAGE_WORDS words) into the patch-embedding rows; returns the
+// placer's beats.
 template <class C>
 int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
     static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM &&
                       (C::WORD_BITS / C::IMAGE_PIXEL_BITS) % C::IMG_LANES == 0,
                   "image lanes: consecutive banks of one DDR word");
     const int chans = d[D_IMG_C], height = d[D_IMG_H], width = d[D_IMG_W], patch = d[D_PATCH];
-    const TensorRef out = d.out();
-    const int per_word = C::WORD_BITS / C::IMAGE_PIXEL_BITS;
-    const int beats_per_word = per_word / C::IMG_LANES;
     const int n = chans * height * width;
-    const int base = image * C::IMAGE_WORDS;
-    const int patches_per_row = width / patch;
-    int x = 0, y = 0;        // pixel position in the channel plane
-    int kx = 0, px = 0;      // x = px * P + kx
-    int ky = 0, py = 0;      // y = py * P + ky
-    int col0 = 0;            // ch * P*P: the channel's first column
-image_words:
-    for (int i = 0; i < ceil_div(n, per_word); ++i) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 18816
-        const ap_uint<C::WORD_BITS> w = images[base + i];
-        const int left = ceil_div(n - i * per_word, C::IMG_LANES);
-    image_beats:
-        for (int f = 0; f < min_int(left, beats_per_word); ++f) {
-#pragma HLS PIPELINE II = 1
-            act_t<C> v[C::TM];
-        image_pixels:
-            for (int l = 0; l < C::TM; ++l) {
-#pragma HLS UNROLL
-                v[l] = l < C::IMG_LANES
-                           ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(w, f * C::IMG_LANES + l)))
-                           : act_t<C>(0);
-            }
-            window_write<C>(mem, out, py * patches_per_row + px, col0 + ky * patch + kx, C::IMG_LANES, v);
-            x += C::IMG_LANES;
-            kx += C::IMG_LANES;
-            if (kx == patch) {
-                kx = 0;
-                ++px;
-            }
-            if (x == width) {
-                x = kx = px = 0;
-                ++y;
-                if (++ky == patch) {
-                    ky = 0;
-                    ++py;
-                }
-                if (y == height) {
-                    y = ky = py = 0;
-                    col0 += patch * patch;
-                }
-            }
-        }
-    }
-    return n / C::IMG_LANES;
+    const int beats = n / C::IMG_LANES;
+    image_dataflow<C>(images, image * C::IMAGE_WORDS, ceil_div(n, C::WORD_BITS / C::IMAGE_PIXEL_BITS), mem, d.out(),
+                      beats, height, width, patch);
+    return beats;
 }
 
 // Constant rows (the class token) before the patch-embedding rows: one unconditional m_axi read per word.
