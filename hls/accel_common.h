@@ -59,23 +59,48 @@ ap_uint<W> field_at(const Word& word, int i) {
     return word.range(W * i + W - 1, W * i);
 }
 
+// words consecutive DDR words from src[off], one unconditional m_axi read per beat (one burst), into the
+// stream a consumer in the same DATAFLOW region unpacks.
+template <int WB>
+void burst_words(const ap_uint<WB>* src, int off, int words, hls::stream<ap_uint<WB> >& out) {
+burst_read:
+    for (int i = 0; i < words; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 18816
+        out.write(src[off + i]);
+    }
+}
+
+// n BITS-wide signed fields, packed little-endian into the stream's words, into table[0..n), one per beat.
+template <int BITS, int WB, class T, int N>
+void unpack_fields(hls::stream<ap_uint<WB> >& words, int n, T (&table)[N]) {
+    const int per_word = WB / BITS;
+    ap_uint<WB> w = 0;
+    int f = 0;  // field within the word
+unpack_fields:
+    for (int e = 0; e < n; ++e) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 1024
+        if (f == 0) w = words.read();
+        table[e] = T(ap_int<BITS>(field_at<BITS>(w, f)));
+        if (++f == per_word) f = 0;
+    }
+}
+
+template <int BITS, int WB, class T, int N>
+void load_fields_dataflow(const ap_uint<WB>* params, int off, int n, T (&table)[N]) {
+#pragma HLS DATAFLOW
+    hls::stream<ap_uint<WB> > stream("field_words");
+#pragma HLS STREAM variable = stream depth = 64
+    burst_words<WB>(params, off, ceil_div(n, WB / BITS), stream);
+    unpack_fields<BITS>(stream, n, table);
+}
+
 // Load n BITS-wide signed fields, packed little-endian into consecutive words from params[off], into
-// table[0..n): one unconditional m_axi read per word (the loads of a table form one burst), then one
-// field per beat.
+// table[0..n): the words in one burst while the fields are written, one per beat; returns the beats.
 template <int BITS, int WB, class T, int N>
 int load_fields(const ap_uint<WB>* params, int off, int n, T (&table)[N]) {
-    const int per_word = WB / BITS;
-load_words:
-    for (int i = 0; i < ceil_div(n, per_word); ++i) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 256
-        const ap_uint<WB> w = params[off + i];
-        const int left = n - i * per_word;
-    load_word_fields:
-        for (int f = 0; f < min_int(left, per_word); ++f) {
-#pragma HLS PIPELINE II = 1
-            table[i * per_word + f] = T(ap_int<BITS>(field_at<BITS>(w, f)));
-        }
-    }
+    load_fields_dataflow<BITS>(params, off, n, table);
     return n;
 }
 

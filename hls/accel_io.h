@@ -16,17 +16,6 @@
 
 namespace accel {
 
-// The image's words, one burst (II = 1) into the stream the placer consumes.
-template <class C>
-void image_reader(const ap_uint<C::WORD_BITS>* images, int base, int words, hls::stream<ap_uint<C::WORD_BITS> >& out) {
-image_words:
-    for (int i = 0; i < words; ++i) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 18816
-        out.write(images[base + i]);
-    }
-}
-
 // Patch coordinates of the image loader's beat: counters, not divisions (x = px * P + kx, y = py * P + ky).
 struct ImageCursor {
     int x, y;
@@ -82,14 +71,14 @@ image_load:
     }
 }
 
-// The reader bursts the image's words while the placer writes their pixels: no drain between words.
+// The image's words burst into a stream while the placer writes their pixels: no drain between words.
 template <class C>
 void image_dataflow(const ap_uint<C::WORD_BITS>* images, int base, int words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
                     TensorRef out, int beats, int height, int width, int patch) {
 #pragma HLS DATAFLOW
     hls::stream<ap_uint<C::WORD_BITS> > stream("image_stream");
 #pragma HLS STREAM variable = stream depth = 64
-    image_reader<C>(images, base, words, stream);
+    burst_words<C::WORD_BITS>(images, base, words, stream);
     image_placer<C>(stream, mem, out, beats, height, width, patch);
 }
 
@@ -108,29 +97,42 @@ int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::N
     return beats;
 }
 
-// Constant rows (the class token) before the patch-embedding rows: one unconditional m_axi read per word.
+// Constant rows (the class token) from the stream of their words, one element per beat.
 template <class C>
-int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
-    const int rows = d[D_PREFIX_ROWS], cols = d[D_COLS];
-    const int off = d[D_PREFIX_OFF];
-    const TensorRef out = d.out();
+void const_placer(hls::stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
+                  int n, int cols) {
     const int per_word = C::WORD_BITS / C::PREFIX_BITS;
-    const int n = rows * cols;
-    int r = 0, c = 0;
-const_words:
-    for (int i = 0; i < ceil_div(n, per_word); ++i) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
-        const ap_uint<C::WORD_BITS> w = params[off + i];
-    const_rows:
-        for (int f = 0; f < min_int(n - i * per_word, per_word); ++f) {
+    ap_uint<C::WORD_BITS> w = 0;
+    int f = 0, r = 0, c = 0;
+const_rows:
+    for (int e = 0; e < n; ++e) {
 #pragma HLS PIPELINE II = 1
-            arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(field_at<C::PREFIX_BITS>(w, f))));
-            if (++c == cols) {
-                c = 0;
-                ++r;
-            }
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
+        if (f == 0) w = words.read();
+        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(field_at<C::PREFIX_BITS>(w, f))));
+        if (++f == per_word) f = 0;
+        if (++c == cols) {
+            c = 0;
+            ++r;
         }
     }
+}
+
+template <class C>
+void const_dataflow(const ap_uint<C::WORD_BITS>* params, int off, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
+                    TensorRef out, int n, int cols) {
+#pragma HLS DATAFLOW
+    hls::stream<ap_uint<C::WORD_BITS> > stream("const_words");
+#pragma HLS STREAM variable = stream depth = 64
+    burst_words<C::WORD_BITS>(params, off, ceil_div(n, C::WORD_BITS / C::PREFIX_BITS), stream);
+    const_placer<C>(stream, mem, out, n, cols);
+}
+
+// Constant rows (the class token) before the patch-embedding rows; returns the beats.
+template <class C>
+int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
+    const int n = d[D_PREFIX_ROWS] * d[D_COLS];
+    const_dataflow<C>(params, d[D_PREFIX_OFF], mem, d.out(), n, d[D_COLS]);
     return n;
 }
 
