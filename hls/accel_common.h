@@ -71,19 +71,27 @@ burst_read:
     }
 }
 
+// The next BITS-wide field of a stream of words packed little-endian: a word is read from the stream
+// when its first field is due (one read per word); `w` and `f` (the field within it) carry the position.
+template <int BITS, int WB>
+ap_uint<BITS> next_field(hls::stream<ap_uint<WB> >& words, ap_uint<WB>& w, int& f) {
+#pragma HLS INLINE
+    if (f == 0) w = words.read();
+    const ap_uint<BITS> field = field_at<BITS>(w, f);
+    if (++f == WB / BITS) f = 0;
+    return field;
+}
+
 // n BITS-wide signed fields, packed little-endian into the stream's words, into table[0..n), one per beat.
 template <int BITS, int WB, class T, int N>
 void unpack_fields(hls::stream<ap_uint<WB> >& words, int n, T (&table)[N]) {
-    const int per_word = WB / BITS;
     ap_uint<WB> w = 0;
-    int f = 0;  // field within the word
+    int f = 0;
 unpack_fields:
     for (int e = 0; e < n; ++e) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 1024
-        if (f == 0) w = words.read();
-        table[e] = T(ap_int<BITS>(field_at<BITS>(w, f)));
-        if (++f == per_word) f = 0;
+        table[e] = T(ap_int<BITS>(next_field<BITS>(words, w, f)));
     }
 }
 

@@ -30,26 +30,24 @@ struct ImageCursor {
 template <class C>
 void image_placer(hls::stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
                   int beats, int height, int width, int patch) {
-    const int beats_per_word = C::WORD_BITS / C::IMAGE_PIXEL_BITS / C::IMG_LANES;
     const int patches_per_row = width / patch;
     ImageCursor at = {0, 0, 0, 0, 0, 0, 0};
     ap_uint<C::WORD_BITS> w = 0;
-    int f = 0;  // beat within the word
+    int f = 0;
 image_load:
     for (int e = 0; e < beats; ++e) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 150528
-        if (f == 0) w = words.read();
+        const ap_uint<C::IMAGE_PIXEL_BITS * C::IMG_LANES> pixels =
+            next_field<C::IMAGE_PIXEL_BITS * C::IMG_LANES>(words, w, f);
         act_t<C> v[C::TM];
     image_pixels:
         for (int l = 0; l < C::TM; ++l) {
 #pragma HLS UNROLL
-            v[l] = l < C::IMG_LANES
-                       ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(w, f * C::IMG_LANES + l)))
-                       : act_t<C>(0);
+            v[l] = l < C::IMG_LANES ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(pixels, l)))
+                                    : act_t<C>(0);
         }
         window_write<C>(mem, out, at.py * patches_per_row + at.px, at.col0 + at.ky * patch + at.kx, C::IMG_LANES, v);
-        if (++f == beats_per_word) f = 0;
         at.x += C::IMG_LANES;
         at.kx += C::IMG_LANES;
         if (at.kx == patch) {
@@ -101,16 +99,13 @@ int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::N
 template <class C>
 void const_placer(hls::stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
                   int n, int cols) {
-    const int per_word = C::WORD_BITS / C::PREFIX_BITS;
     ap_uint<C::WORD_BITS> w = 0;
     int f = 0, r = 0, c = 0;
 const_rows:
     for (int e = 0; e < n; ++e) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
-        if (f == 0) w = words.read();
-        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(field_at<C::PREFIX_BITS>(w, f))));
-        if (++f == per_word) f = 0;
+        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(next_field<C::PREFIX_BITS>(words, w, f))));
         if (++c == cols) {
             c = 0;
             ++r;
