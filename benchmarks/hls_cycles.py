@@ -1,10 +1,10 @@
-"""The perf model's cycles per image next to the generated HLS design's own cycle counter (C-sim).
+"""The perf model's cycles per image next to the generated HLS design's beat count (C-sim).
 
     python benchmarks/hls_cycles.py [--deit]
 
 Builds the designs the search picks for the default model on every board at --fps 30 and --fps max
 (`accelgen build`), C-simulates each on one test image and prints, per design, the modelled cycles, the
-HLS counter (the trip counts of its II = 1 loops, docs/hls.md) and their ratio.
+HLS beat count (the trip counts of its II = 1 loops, docs/hls.md) and their ratio.
 --deit adds deit_tiny on zcu102 at --fps max (about 2 minutes more).
 """
 
@@ -38,7 +38,7 @@ def measure(folder: Path, image: np.ndarray) -> tuple[int, int, str]:
         raise SystemExit(f"{folder}: C-sim differs from the NumPy simulator: {result.mismatch.message()}")
     e = build.design.engine
     engine = f"tm {e.tm}, {e.tn_fixed} + {e.tn_pot} lanes, unit lanes {e.sm_lanes}"
-    return modelled, result.cycles, engine
+    return modelled, result.beats, engine
 
 
 def main() -> int:
@@ -47,7 +47,7 @@ def main() -> int:
     args = ap.parse_args()
     designs = DESIGNS + ((DEIT,) if args.deit else ())
     digits = default_model_data().images[:1]
-    print("| design | engine | perf model cycles | HLS C-sim counter | ratio |")
+    print("| design | engine | perf model cycles | HLS C-sim beats | ratio |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="accelgen_hls_cycles_") as tmp:
         for i, (label, build_args) in enumerate(designs):

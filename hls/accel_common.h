@@ -1,4 +1,4 @@
-// accel_common.h -- shared helpers of the accelgen HLS kernels (C++17, Vitis HLS synthesizable).
+// accel_common.h -- shared helpers of the accelgen HLS kernels (C++14, Vitis HLS synthesizable).
 //
 // Every kernel header is a template over a configuration struct `C` (generated into accel_config.h
 // for a design, written by hand in the kernel tests). The arithmetic is docs/numerics.md, bit for bit;
@@ -46,7 +46,7 @@ lead_scan:
 
 // Logical right shift that yields 0 for shift amounts >= W (hardware: the shifter's overflow bit).
 template <int W>
-ap_uint<W> shr_sat(ap_uint<W> v, int s) {
+ap_uint<W> shr_sat(ap_uint<W> v, unsigned s) {
 #pragma HLS INLINE
     return s >= W ? ap_uint<W>(0) : ap_uint<W>(v >> s);
 }
@@ -57,6 +57,59 @@ template <int W, class Word>
 ap_uint<W> field_at(const Word& word, int i) {
 #pragma HLS INLINE
     return word.range(W * i + W - 1, W * i);
+}
+
+// words consecutive DDR words from src[off], one unconditional m_axi read per beat (one burst), into the
+// stream a consumer in the same DATAFLOW region unpacks.
+template <int WB>
+void burst_words(const ap_uint<WB>* src, int off, int words, hls::stream<ap_uint<WB> >& out) {
+burst_read:
+    for (int i = 0; i < words; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 18816
+        out.write(src[off + i]);
+    }
+}
+
+// The next BITS-wide field of a stream of words packed little-endian: a word is read from the stream
+// when its first field is due (one read per word); `w` and `f` (the field within it) carry the position.
+template <int BITS, int WB>
+ap_uint<BITS> next_field(hls::stream<ap_uint<WB> >& words, ap_uint<WB>& w, int& f) {
+#pragma HLS INLINE
+    if (f == 0) w = words.read();
+    const ap_uint<BITS> field = field_at<BITS>(w, f);
+    if (++f == WB / BITS) f = 0;
+    return field;
+}
+
+// n BITS-wide signed fields, packed little-endian into the stream's words, into table[0..n), one per beat.
+template <int BITS, int WB, class T, int N>
+void unpack_fields(hls::stream<ap_uint<WB> >& words, int n, T (&table)[N]) {
+    ap_uint<WB> w = 0;
+    int f = 0;
+unpack_fields:
+    for (int e = 0; e < n; ++e) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 1024
+        table[e] = T(ap_int<BITS>(next_field<BITS>(words, w, f)));
+    }
+}
+
+template <int BITS, int WB, class T, int N>
+void load_fields_dataflow(const ap_uint<WB>* params, int off, int n, T (&table)[N]) {
+#pragma HLS DATAFLOW
+    hls::stream<ap_uint<WB> > stream("field_words");
+#pragma HLS STREAM variable = stream depth = 64
+    burst_words<WB>(params, off, ceil_div(n, WB / BITS), stream);
+    unpack_fields<BITS>(stream, n, table);
+}
+
+// Load n BITS-wide signed fields, packed little-endian into consecutive words from params[off], into
+// table[0..n): the words in one burst while the fields are written, one per beat; returns the beats.
+template <int BITS, int WB, class T, int N>
+int load_fields(const ap_uint<WB>* params, int off, int n, T (&table)[N]) {
+    load_fields_dataflow<BITS>(params, off, n, table);
+    return n;
 }
 
 // One element of an activation tensor in the on-chip memory (see accel_arena.h).

@@ -16,69 +16,119 @@
 
 namespace accel {
 
+// Patch coordinates of the image loader's beat: counters, not divisions (x = px * P + kx, y = py * P + ky).
+struct ImageCursor {
+    int x, y;
+    int kx, px;
+    int ky, py;
+    int col0;  // ch * P*P: the channel's first column
+};
+
 // Image -> patch rows: patch t = py * (W/P) + px, column k = ch * P*P + ky * P + kx. Each beat places
-// C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank.
+// C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank
+// (IMG_LANES divides P, W and the pixels of a word: accelgen/hw/plan.py image_lanes).
+template <class C>
+void image_placer(hls::stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
+                  int beats, int height, int width, int patch) {
+    const int patches_per_row = width / patch;
+    ImageCursor at = {0, 0, 0, 0, 0, 0, 0};
+    ap_uint<C::WORD_BITS> w = 0;
+    int f = 0;
+image_load:
+    for (int e = 0; e < beats; ++e) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 150528
+        const ap_uint<C::IMAGE_PIXEL_BITS * C::IMG_LANES> pixels =
+            next_field<C::IMAGE_PIXEL_BITS * C::IMG_LANES>(words, w, f);
+        act_t<C> v[C::TM];
+    image_pixels:
+        for (int l = 0; l < C::TM; ++l) {
+#pragma HLS UNROLL
+            v[l] = l < C::IMG_LANES ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(pixels, l)))
+                                    : act_t<C>(0);
+        }
+        window_write<C>(mem, out, at.py * patches_per_row + at.px, at.col0 + at.ky * patch + at.kx, C::IMG_LANES, v);
+        at.x += C::IMG_LANES;
+        at.kx += C::IMG_LANES;
+        if (at.kx == patch) {
+            at.kx = 0;
+            ++at.px;
+        }
+        if (at.x == width) {
+            at.x = at.kx = at.px = 0;
+            ++at.y;
+            if (++at.ky == patch) {
+                at.ky = 0;
+                ++at.py;
+            }
+            if (at.y == height) {
+                at.y = at.ky = at.py = 0;
+                at.col0 += patch * patch;
+            }
+        }
+    }
+}
+
+// The image's words burst into a stream while the placer writes their pixels: no drain between words.
+template <class C>
+void image_dataflow(const ap_uint<C::WORD_BITS>* images, int base, int words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
+                    TensorRef out, int beats, int height, int width, int patch) {
+#pragma HLS DATAFLOW
+    hls::stream<ap_uint<C::WORD_BITS> > stream("image_stream");
+#pragma HLS STREAM variable = stream depth = 64
+    burst_words<C::WORD_BITS>(images, base, words, stream);
+    image_placer<C>(stream, mem, out, beats, height, width, patch);
+}
+
+// The quantized image (C x H x W, C::IMAGE_WORDS words) into the patch-embedding rows; returns the
+// placer's beats.
 template <class C>
 int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
     static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM &&
                       (C::WORD_BITS / C::IMAGE_PIXEL_BITS) % C::IMG_LANES == 0,
                   "image lanes: consecutive banks of one DDR word");
     const int chans = d[D_IMG_C], height = d[D_IMG_H], width = d[D_IMG_W], patch = d[D_PATCH];
-    const TensorRef out = d.out();
-    const int per_word = C::WORD_BITS / C::IMAGE_PIXEL_BITS;
     const int n = chans * height * width;
-    const int base = image * C::IMAGE_WORDS;
-    ap_uint<C::WORD_BITS> w = 0;
-    int ch = 0, y = 0, x = 0;
-image_load:
-    for (int e = 0; e < n; e += C::IMG_LANES) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 150528
-        if (e % per_word == 0) w = images[base + e / per_word];
-        const int f0 = e % per_word;
-        act_t<C> v[C::TM];
-    image_pixels:
-        for (int i = 0; i < C::TM; ++i) {
-#pragma HLS UNROLL
-            v[i] = i < C::IMG_LANES ? act_t<C>(ap_int<C::IMAGE_PIXEL_BITS>(field_at<C::IMAGE_PIXEL_BITS>(w, f0 + i)))
-                                    : act_t<C>(0);
-        }
-        const int row = (y / patch) * (width / patch) + x / patch;
-        const int col = ch * patch * patch + (y % patch) * patch + x % patch;
-        window_write<C>(mem, out, row, col, C::IMG_LANES, v);
-        x += C::IMG_LANES;
-        if (x == width) {
-            x = 0;
-            if (++y == height) {
-                y = 0;
-                ++ch;
-            }
-        }
-    }
-    return n / C::IMG_LANES;
+    const int beats = n / C::IMG_LANES;
+    image_dataflow<C>(images, image * C::IMAGE_WORDS, ceil_div(n, C::WORD_BITS / C::IMAGE_PIXEL_BITS), mem, d.out(),
+                      beats, height, width, patch);
+    return beats;
 }
 
-// Constant rows (the class token) before the patch-embedding rows.
+// Constant rows (the class token) from the stream of their words, one element per beat.
 template <class C>
-int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
-    const int rows = d[D_PREFIX_ROWS], cols = d[D_COLS];
-    const int off = d[D_PREFIX_OFF];
-    const TensorRef out = d.out();
-    const int per_word = C::WORD_BITS / C::PREFIX_BITS;
+void const_placer(hls::stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
+                  int n, int cols) {
     ap_uint<C::WORD_BITS> w = 0;
-    int r = 0, c = 0;
+    int f = 0, r = 0, c = 0;
 const_rows:
-    for (int e = 0; e < rows * cols; ++e) {
+    for (int e = 0; e < n; ++e) {
 #pragma HLS PIPELINE II = 1
-        if (e % per_word == 0) w = params[off + e / per_word];
-        const int f = e % per_word;
-        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(field_at<C::PREFIX_BITS>(w, f))));
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
+        arena_write<C>(mem, out, r, c, act_t<C>(ap_int<C::PREFIX_BITS>(next_field<C::PREFIX_BITS>(words, w, f))));
         if (++c == cols) {
             c = 0;
             ++r;
         }
     }
-    return rows * cols;
+}
+
+template <class C>
+void const_dataflow(const ap_uint<C::WORD_BITS>* params, int off, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
+                    TensorRef out, int n, int cols) {
+#pragma HLS DATAFLOW
+    hls::stream<ap_uint<C::WORD_BITS> > stream("const_words");
+#pragma HLS STREAM variable = stream depth = 64
+    burst_words<C::WORD_BITS>(params, off, ceil_div(n, C::WORD_BITS / C::PREFIX_BITS), stream);
+    const_placer<C>(stream, mem, out, n, cols);
+}
+
+// Constant rows (the class token) before the patch-embedding rows; returns the beats.
+template <class C>
+int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
+    const int n = d[D_PREFIX_ROWS] * d[D_COLS];
+    const_dataflow<C>(params, d[D_PREFIX_OFF], mem, d.out(), n, d[D_COLS]);
+    return n;
 }
 
 // Copy a step's output tensor (its rows x cols from row 0) to the debug port.
@@ -103,25 +153,27 @@ dump_elems:
     return rows * cols;
 }
 
-// The output layer's results (rows x cols of the logits buffer) to DDR.
+// The output layer's results (rows x cols of the logits buffer) to DDR: one unconditional m_axi write per
+// word after its fields are gathered.
 template <class C, class OutBuf>
 int write_logits(const OutBuf& outbuf, ap_uint<C::WORD_BITS>* logits, int image) {
     const int per_word = C::WORD_BITS / C::LOGIT_BITS;
     const int n = C::OUT_ROWS * C::OUT_COLS;
-    ap_uint<C::WORD_BITS> w = 0;
     int r = 0, c = 0;
-logits_out:
-    for (int e = 0; e < n; ++e) {
+logits_words:
+    for (int i = 0; i < C::LOGIT_WORDS; ++i) {
+        ap_uint<C::WORD_BITS> w = 0;
+    logits_out:
+        for (int f = 0; f < min_int(n - i * per_word, per_word); ++f) {
 #pragma HLS PIPELINE II = 1
-        const int f = e % per_word;
-        if (f == 0) w = 0;
-        w.range(C::LOGIT_BITS * f + C::LOGIT_BITS - 1, C::LOGIT_BITS * f) =
-            ap_int<C::LOGIT_BITS>(outbuf[r][c % C::TM][c / C::TM]);
-        if (f == per_word - 1 || e == n - 1) logits[image * C::LOGIT_WORDS + e / per_word] = w;
-        if (++c == C::OUT_COLS) {
-            c = 0;
-            ++r;
+            w.range(C::LOGIT_BITS * f + C::LOGIT_BITS - 1, C::LOGIT_BITS * f) =
+                ap_int<C::LOGIT_BITS>(outbuf[r][c % C::TM][c / C::TM]);
+            if (++c == C::OUT_COLS) {
+                c = 0;
+                ++r;
+            }
         }
+        logits[image * C::LOGIT_WORDS + i] = w;
     }
     return n;
 }

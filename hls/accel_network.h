@@ -4,8 +4,10 @@
 // which unit runs and on which tensors. The generated top function (accel_top.cpp) holds the interface
 // pragmas and calls run_network<Config>.
 //
-// Cycle counter: every unit reports the beats of its pipelined loops (II = 1, the loop nest of
-// docs/hardware.md without pipeline fill); their sum is returned in `cycles` (an s_axilite register).
+// Beat count: every unit reports the beats of its pipelined loops (their trip counts: the loop nest of
+// docs/hardware.md at II = 1, without pipeline fill, stalls or DDR latency); their sum is returned in
+// `beats` (an s_axilite register). It is the modelled figure, not a clock count: on a board it reads the
+// same whatever the real II or stalls (docs/board.md for the clock count).
 #ifndef ACCELGEN_ACCEL_NETWORK_H
 #define ACCELGEN_ACCEL_NETWORK_H
 
@@ -55,7 +57,7 @@ ap_uint<32> run_step(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_
 template <class C>
 void run_network(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_BITS>* images,
                  ap_uint<C::WORD_BITS>* logits, ap_int<64>* dump, const int descs[C::MAX_STEPS * DESC_WORDS],
-                 int n_steps, int n_images, bool dump_enable, ap_uint<64>& cycles,
+                 int n_steps, int n_images, bool dump_enable, ap_uint<64>& beats,
                  act_t<C> mem[C::NMEM][C::TM][C::DEPTH]) {
     static out_buffer_t<C> outbuf;
 #pragma HLS ARRAY_PARTITION variable = outbuf complete dim = 2
@@ -70,7 +72,7 @@ images_loop:
         }
         total += write_logits<C>(outbuf, logits, image);
     }
-    cycles = total;
+    beats = total;
 }
 
 }  // namespace accel

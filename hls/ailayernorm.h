@@ -37,7 +37,7 @@ typename LayerNormTypes<C>::sq_t compressed_square(typename LayerNormTypes<C>::x
     typedef typename LayerNormTypes<C>::sq_t sq_t;
     const ap_uint<C::LN_X_BITS> a = x < 0 ? ap_uint<C::LN_X_BITS>(-x) : ap_uint<C::LN_X_BITS>(x);
     if (a < 16) return C::LN_SQUARES[a.to_int()];
-    const int s = lead_one<C::LN_X_BITS>(a) - 3;
+    const unsigned s = lead_one<C::LN_X_BITS>(a) - 3;  // a >= 16: s >= 1
     const int q = (a >> s).to_int();
     return (sq_t(C::LN_SQUARES[q] + q) << (2 * s)) + (sq_t(1) << (2 * s - 2));
 }
@@ -47,8 +47,8 @@ template <class C>
 void inv_sqrt(typename LayerNormTypes<C>::v_t v, int& r, int& h) {
 #pragma HLS INLINE
     const ap_uint<C::LN_V_BITS + 1> u = v;
-    const int lead = lead_one<C::LN_V_BITS + 1>(u);
-    const int n = C::LN_IDX_BITS;
+    const unsigned lead = lead_one<C::LN_V_BITS + 1>(u);
+    const unsigned n = C::LN_IDX_BITS;
     const ap_uint<C::LN_V_BITS + 1> aligned = lead >= n ? ap_uint<C::LN_V_BITS + 1>(u >> (lead - n))
                                                         : ap_uint<C::LN_V_BITS + 1>(u << (n - lead));
     const int m = (aligned & ((1 << n) - 1)).to_int();
@@ -66,7 +66,7 @@ struct LayerNormStats {
 // Stage 2 for one channel.
 template <class C>
 int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int dim, ap_int<64> eps,
-                 ap_int<C::LN_GAIN_BITS> gain, ap_int<C::LN_BIAS_BITS> bias, int shift, int out_min, int out_max) {
+                 ap_int<C::LN_GAIN_BITS> gain, ap_int<C::LN_BIAS_BITS> bias, unsigned shift, int out_min, int out_max) {
 #pragma HLS INLINE
     typedef LayerNormTypes<C> L;
     typedef typename L::wide_t wide_t;
@@ -76,7 +76,7 @@ int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int di
     if (var < 1) var = 1;
     int r, h;
     inv_sqrt<C>(var, r, h);
-    const int zshift = C::LN_RSQRT_FRAC + h - C::LN_NORM_FRAC;
+    const unsigned zshift = C::LN_RSQRT_FRAC + h - C::LN_NORM_FRAC;  // h >= 0: zshift >= 5
     const typename L::n_t num = typename L::n_t(dim * x) - st.sx;
     const wide_t z = (wide_t(num) * r + (wide_t(1) << (zshift - 1))) >> zshift;
     wide_t y = (z * gain + bias) >> shift;
@@ -88,27 +88,10 @@ int ln_normalise(typename LayerNormTypes<C>::x_t x, LayerNormStats<C> st, int di
 // Load the layer's gains and biases from the parameter blob: biases as LN_BIAS_BITS fields, then (from
 // the next word) gains as LN_GAIN_BITS fields, both packed little-endian into words (accelgen/hw/stream.py).
 template <class C>
-int ln_load_params(const ap_uint<C::WORD_BITS>* params, int off, int dim, ap_int<C::LN_GAIN_BITS> gain[C::LN_D_MAX],
-                   ap_int<C::LN_BIAS_BITS> bias[C::LN_D_MAX]) {
-    const int per_bias = C::WORD_BITS / C::LN_BIAS_BITS;
-    const int per_gain = C::WORD_BITS / C::LN_GAIN_BITS;
-    ap_uint<C::WORD_BITS> w = 0;
-ln_biases:
-    for (int c = 0; c < dim; ++c) {
-#pragma HLS PIPELINE II = 1
-        if (c % per_bias == 0) w = params[off + c / per_bias];
-        const int f = c % per_bias;
-        bias[c] = ap_int<C::LN_BIAS_BITS>(field_at<C::LN_BIAS_BITS>(w, f));
-    }
-    const int goff = off + ceil_div(dim, per_bias);
-ln_gains:
-    for (int c = 0; c < dim; ++c) {
-#pragma HLS PIPELINE II = 1
-        if (c % per_gain == 0) w = params[goff + c / per_gain];
-        const int f = c % per_gain;
-        gain[c] = ap_int<C::LN_GAIN_BITS>(field_at<C::LN_GAIN_BITS>(w, f));
-    }
-    return 2 * dim;
+int ln_load_params(const ap_uint<C::WORD_BITS>* params, int off, int dim, ap_int<C::LN_GAIN_BITS> (&gain)[C::LN_D_MAX],
+                   ap_int<C::LN_BIAS_BITS> (&bias)[C::LN_D_MAX]) {
+    const int goff = off + ceil_div(dim, C::WORD_BITS / C::LN_BIAS_BITS);
+    return load_fields<C::LN_BIAS_BITS>(params, off, dim, bias) + load_fields<C::LN_GAIN_BITS>(params, goff, dim, gain);
 }
 
 // The unit over tokens x D, LN_LANES consecutive channels per beat: a token costs ceil(D / LN_LANES)
@@ -125,13 +108,12 @@ void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = C::LN_LANES
 #pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = xbuf cyclic factor = C::LN_LANES dim = 2
-#pragma HLS DEPENDENCE variable = mem inter false
     const int rows = d[D_ROWS];
     const int dim = d[D_COLS];
     const TensorRef in = d.in();
     const TensorRef out = d.out();
     const ap_int<64> eps = d.wide(D_LN_EPS_LO, D_LN_EPS_HI);
-    const int shift = d[D_LN_SHIFT];
+    const unsigned shift = d[D_LN_SHIFT];  // >= 1 (accelgen/numerics/layernorm.py)
     const int out_min = d[D_QMIN];
     const int out_max = d[D_QMAX];
     const int load = ln_load_params<C>(params, d[D_PARAM_OFF], dim, gain, bias);
@@ -149,25 +131,41 @@ layernorm_beats:
     for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
-    layernorm_lanes:
+// Stage 2 writes the row behind the one stage 1 reads, in another tensor.
+#pragma HLS DEPENDENCE variable = mem inter false
+        const int c0 = b * C::LN_LANES;
+        const int count = min_int(dim - c0, C::LN_LANES);
+        // Stage 1: the beat's channels of token r (one bank each), summed by a tree into the token's sums.
+        act_t<C> xin[C::TM];
+        window_read<C>(mem, in, r < rows ? r : 0, c0, r < rows ? dim : 0, xin);
+        typename L::sx_t bsx = 0;
+        typename L::sq_sum_t bsq = 0;
+    layernorm_sums:
         for (int l = 0; l < C::LN_LANES; ++l) {
 #pragma HLS UNROLL
-            const int c = b * C::LN_LANES + l;
-            if (c < dim && r < rows) {
-                const typename L::x_t x = arena_read<C>(mem, in, r, c);
-                xbuf[r & 1][c] = x;
-                const typename L::sq_t sq = compressed_square<C>(x);
-                run.sx = (c == 0 ? typename L::sx_t(0) : run.sx) + x;
-                run.sq = (c == 0 ? typename L::sq_sum_t(0) : run.sq) + sq;
-                if (c == dim - 1) stats[r & 1] = run;
-            }
-            if (c < dim && r >= 1) {
-                const int p = (r - 1) & 1;
-                const int y = ln_normalise<C>(xbuf[p][c], stats[p], dim, eps, gain[c], bias[c], shift, out_min,
-                                              out_max);
-                arena_write<C>(mem, out, r - 1, c, act_t<C>(y));
+            const typename L::x_t x = xin[l];
+            if (l < count && r < rows) {
+                xbuf[r & 1][c0 + l] = x;
+                bsx += x;
+                bsq += compressed_square<C>(x);
             }
         }
+        run.sx = (b == 0 ? typename L::sx_t(0) : run.sx) + bsx;
+        run.sq = (b == 0 ? typename L::sq_sum_t(0) : run.sq) + bsq;
+        if (b == per_token - 1 && r < rows) stats[r & 1] = run;
+        // Stage 2: token r - 1, normalised from its buffered channels and statistics.
+        const LayerNormStats<C> st = stats[(r - 1) & 1];
+        act_t<C> yout[C::TM];
+    layernorm_lanes:
+        for (int l = 0; l < C::TM; ++l) {
+#pragma HLS UNROLL
+            const int c = c0 + l;
+            yout[l] = l < C::LN_LANES && l < count && r >= 1
+                          ? act_t<C>(ln_normalise<C>(xbuf[(r - 1) & 1][c], st, dim, eps, gain[c], bias[c], shift,
+                                                     out_min, out_max))
+                          : act_t<C>(0);
+        }
+        if (r >= 1) window_write<C>(mem, out, r - 1, c0, count, yout);
         if (++b == per_token) {
             b = 0;
             ++r;

@@ -32,8 +32,10 @@ typename SoftmaxTypes<C>::e_t sm_exponent(ap_int<C::ACT_BITS> x, int in_frac) {
     typedef typename SoftmaxTypes<C>::e_t e_t;
     const e_t xe = x;
     const e_t t = xe + (xe >> 1) - (xe >> 4);
-    const int s = in_frac - C::SM_EXP_FRAC;
-    return s >= 0 ? e_t(t >> s) : e_t(t << -s);
+    // A right shift by in_frac - F or a left shift by F - in_frac: two one-way shifters by unsigned amounts.
+    const bool right = in_frac >= C::SM_EXP_FRAC;
+    const unsigned s = right ? in_frac - C::SM_EXP_FRAC : C::SM_EXP_FRAC - in_frac;
+    return right ? e_t(t >> s) : e_t(t << s);
 }
 
 // R = one above the integer part of the running maximum m.
@@ -51,7 +53,7 @@ typename SoftmaxTypes<C>::term_t sm_term(typename SoftmaxTypes<C>::e_t ref, type
     const typename S::d_t d = (typename S::d_t(ref) << C::SM_EXP_FRAC) - e;
     const int frac = (d & ((1 << C::SM_EXP_FRAC) - 1)).to_int();
     const typename S::d_t kint = d >> C::SM_EXP_FRAC;
-    const int k = kint > C::SM_CODE_MAX ? C::SM_CODE_MAX : kint.to_int();
+    const unsigned k = kint > C::SM_CODE_MAX ? C::SM_CODE_MAX : kint.to_int();  // d >= 1: kint >= 0
     return typename S::term_t(C::SM_POW[frac]) >> k;
 }
 
@@ -87,14 +89,14 @@ ap_uint<16> sm_normalise(typename SoftmaxTypes<C>::e_t e, typename SoftmaxTypes<
                          typename SoftmaxTypes<C>::s_t sum, int out_frac, int out_max) {
 #pragma HLS INLINE
     typedef SoftmaxTypes<C> S;
-    const int lead = lead_one<C::SM_S_BITS>(sum);
+    const unsigned lead = lead_one<C::SM_S_BITS>(sum);  // >= SM_RECIP_BITS: the row's largest term is in S
     const int mant = ((sum >> (lead - C::SM_RECIP_BITS)) & ((1 << C::SM_RECIP_BITS) - 1)).to_int();
     const typename S::d_t d = (typename S::d_t(ref) << C::SM_EXP_FRAC) - e;
     const int frac = (d & ((1 << C::SM_EXP_FRAC) - 1)).to_int();
     const typename S::d_t kint = d >> C::SM_EXP_FRAC;
-    const int k = kint > C::SM_CODE_MAX ? C::SM_CODE_MAX : kint.to_int();
+    const unsigned k = kint > C::SM_CODE_MAX ? C::SM_CODE_MAX : kint.to_int();
     const ap_uint<64> num = C::SM_OUT[(mant << C::SM_EXP_FRAC) + frac];
-    const int sh = k + lead + C::SM_RECIP_FRAC - out_frac;
+    const unsigned sh = k + lead + C::SM_RECIP_FRAC - out_frac;  // >= 1 (docs/numerics.md section 5)
     const ap_uint<64> y = (num + (ap_uint<64>(1) << (sh - 1))) >> sh;
     return y > ap_uint<64>(out_max) ? ap_uint<16>(out_max) : ap_uint<16>(y);
 }
@@ -109,7 +111,6 @@ void softmax_layer(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d, ap_uint<32>& 
     static typename S::e_t ebuf[2][C::SM_N_MAX];  // ping-pong row buffer of exponents
 #pragma HLS ARRAY_PARTITION variable = ebuf complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = ebuf cyclic factor = C::SM_LANES dim = 2
-#pragma HLS DEPENDENCE variable = mem inter false
     const int rows = d[D_ROWS];
     const int n = d[D_COLS];
     const TensorRef in = d.in();
@@ -133,25 +134,39 @@ softmax_beats:
     for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+// Stage 2 writes the row behind the one stage 1 reads, in another tensor.
+#pragma HLS DEPENDENCE variable = mem inter false
+        const int c0 = b * C::SM_LANES;
+        const int count = min_int(n - c0, C::SM_LANES);
+        // Stage 1: the beat's elements of row r (one bank each), accumulated in index order.
+        act_t<C> xin[C::TM];
+        window_read<C>(mem, in, r < rows ? r : 0, c0, r < rows ? n : 0, xin);
     softmax_lanes:
         for (int l = 0; l < C::SM_LANES; ++l) {
 #pragma HLS UNROLL
-            const int c = b * C::SM_LANES + l;
-            if (c < n && r < rows) {
-                const typename S::e_t e = sm_exponent<C>(arena_read<C>(mem, in, r, c), in_frac);
-                ebuf[r & 1][c] = e;
-                sm_accumulate<C>(run, e, c == 0);
-                if (c == n - 1) {
-                    ref[r & 1] = run.ref;
-                    sum[r & 1] = run.sum;
-                }
-            }
-            if (c < n && r >= 1) {
-                const int p = (r - 1) & 1;
-                const ap_uint<16> y = sm_normalise<C>(ebuf[p][c], ref[p], sum[p], out_frac, out_max);
-                arena_write<C>(mem, out, r - 1, c, act_t<C>(y));
+            if (l < count && r < rows) {
+                const typename S::e_t e = sm_exponent<C>(xin[l], in_frac);
+                ebuf[r & 1][c0 + l] = e;
+                sm_accumulate<C>(run, e, c0 + l == 0);
             }
         }
+        if (b == per_row - 1 && r < rows) {
+            ref[r & 1] = run.ref;
+            sum[r & 1] = run.sum;
+        }
+        // Stage 2: row r - 1 from its buffered exponents and statistics.
+        const int p = (r - 1) & 1;
+        const typename S::e_t row_ref = ref[p];
+        const typename S::s_t row_sum = sum[p];
+        act_t<C> yout[C::TM];
+    softmax_outputs:
+        for (int l = 0; l < C::TM; ++l) {
+#pragma HLS UNROLL
+            yout[l] = l < C::SM_LANES && l < count && r >= 1
+                          ? act_t<C>(sm_normalise<C>(ebuf[p][c0 + l], row_ref, row_sum, out_frac, out_max))
+                          : act_t<C>(0);
+        }
+        if (r >= 1) window_write<C>(mem, out, r - 1, c0, count, yout);
         if (++b == per_row) {
             b = 0;
             ++r;

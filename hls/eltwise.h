@@ -17,27 +17,10 @@ int gelu_lookup(const ap_int<BITS> table[ENTRIES], int x, int in_min) {
     return table[x - in_min].to_int();
 }
 
-// Load a GELU table (GELU_ENTRY_BITS entries packed little-endian into words) from the parameter blob.
-template <class C>
-int load_gelu_table(const ap_uint<C::WORD_BITS>* params, int off,
-                    ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES]) {
-    const int per_word = C::WORD_BITS / C::GELU_ENTRY_BITS;
-    ap_uint<C::WORD_BITS> w = 0;
-gelu_load:
-    for (int e = 0; e < C::GELU_ENTRIES; ++e) {
-#pragma HLS PIPELINE II = 1
-        if (e % per_word == 0) w = params[off + e / per_word];
-        const int f = e % per_word;
-        table[e] = ap_int<C::GELU_ENTRY_BITS>(field_at<C::GELU_ENTRY_BITS>(w, f));
-    }
-    return C::GELU_ENTRIES;
-}
-
 template <class C>
 void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d,
                    ap_uint<32>& beats) {
     static ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES];
-#pragma HLS DEPENDENCE variable = mem inter false
     const int kind = d[D_KIND];
     const int rows = d[D_ROWS];
     const int cols = d[D_COLS];
@@ -48,22 +31,27 @@ void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C:
     const mult_t res_mult = d[D_RES_MULT];
     const shift_t shift = d[D_SHIFT];
     const bias_t bias = d.wide(D_BIAS_LO, D_BIAS_HI);
+    // Descriptor fields are read before the loop: the descriptor table is one s_axilite memory.
+    const int gelu_min = d[D_GELU_MIN];
+    const bool clamp = d[D_CLAMP] != 0;
+    const int qmin = d[D_QMIN], qmax = d[D_QMAX];
     int load = 0;
-    if (kind == K_GELU) load = load_gelu_table<C>(params, d[D_PARAM_OFF], table);
+    if (kind == K_GELU) load = load_fields<C::GELU_ENTRY_BITS>(params, d[D_PARAM_OFF], C::GELU_ENTRIES, table);
     const int total = rows * cols;
     int r = 0, c = 0;
 eltwise_beats:
     for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+// The output tensor is not an input (the placement keeps them apart).
+#pragma HLS DEPENDENCE variable = mem inter false
         const act_t<C> a = arena_read<C>(mem, in, r, c);
         int y;
         if (kind == K_GELU) {
-            y = gelu_lookup<C::GELU_ENTRIES, C::GELU_ENTRY_BITS>(table, a.to_int(), d[D_GELU_MIN]);
+            y = gelu_lookup<C::GELU_ENTRIES, C::GELU_ENTRY_BITS>(table, a.to_int(), gelu_min);
         } else {
             const act_t<C> b = kind == K_ADD ? arena_read<C>(mem, res, r, c) : act_t<C>(0);
-            y = requant<C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, d[D_CLAMP] != 0,
-                                                               d[D_QMIN], d[D_QMAX])
+            y = requant<C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, clamp, qmin, qmax)
                     .to_int();
         }
         arena_write<C>(mem, out, r, c, act_t<C>(y));

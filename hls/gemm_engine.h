@@ -211,7 +211,7 @@ void gearbox(hls::stream<word_t<C> >& words, GemmJob g, hls::stream<item_t<C> >&
     TileShape<C> shape = tile_shape<C>(g, 0);
     TileCursor cur = {0, 0};
     buf_t buf = 0;
-    int have = 0;
+    unsigned have = 0;  // cursor widths are unsigned: one-way shifters
     int read = 0;
 gear:
     for (;;) {
@@ -219,9 +219,9 @@ gear:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 8192
         const bool more = gelu_left > 0 || t < tiles;
         if (!more && read >= g.param_words) break;
-        const int need = gelu_left > 0 ? C::META_BITS : item_bits<C>(g, shape, cur);
+        const unsigned need = gelu_left > 0 ? C::META_BITS : item_bits<C>(g, shape, cur);
         const bool emit = more && have >= need;
-        const int kept = emit ? have - need : have;
+        const unsigned kept = emit ? have - need : have;
         const bool fetch = read < g.param_words && kept + C::WORD_BITS <= buf_bits;
         if (emit) {
             items.write(item_t<C>(buf.range(need - 1, 0)));
@@ -268,7 +268,7 @@ struct EngineTypes {
 template <class C>
 using out_buffer_t = ap_int<C::OUT_BITS>[C::OUT_ROWS][C::TM][C::OUT_WORDS];
 
-// Per-lane requantization parameters of one tile (the row meta of the blob).
+// Requantization parameters of one output channel (the row meta of the blob).
 struct LaneParams {
     mult_t mult;
     mult_t res_mult;
@@ -282,10 +282,12 @@ template <class C>
 using wfix_t = typename EngineTypes<C>::w_t[2][C::TN_FIXED][C::KC_MAX][C::TM];
 template <class C>
 using wpot_t = pot_code_t<C::POT_CODE_BITS>[2][EngineTypes<C>::TNP][C::KC_MAX][C::TM];
+// Requantization parameters and biases by store position (slot, bank): the fill writes a channel's where
+// its output goes, so each store bank reads its own (no lane crossbar for them).
 template <class C>
-using lanes_t = LaneParams[2][EngineTypes<C>::LANES];
+using store_params_t = LaneParams[2][C::SLOTS_MAX][C::TM];
 template <class C>
-using biases_t = bias_t[2][EngineTypes<C>::LANES][C::BIAS_ROWS_MAX];
+using biases_t = bias_t[2][C::SLOTS_MAX][C::TM][C::BIAS_ROWS_MAX];
 template <class C>
 using slots_t = typename EngineTypes<C>::sel_t[2][C::SLOTS_MAX][C::TM];
 template <class C>
@@ -316,10 +318,16 @@ ap_uint<BITS> meta_field(const Item& item) {
     return item.range(AT + BITS - 1, AT);
 }
 
+// Store position (slot, bank) of the lane being filled: set by its meta item, used by its bias items.
+struct StorePos {
+    int slot;
+    int bank;
+};
+
 // Apply one DDR item of a tile to buffer half `half`.
 template <class C>
-void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias, slots_t<C>& sel, int half,
-                const GemmJob& g, const TileShape<C>& shape, TileCursor c, item_t<C> item) {
+void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel, int half,
+                const GemmJob& g, const TileShape<C>& shape, TileCursor c, StorePos& dest, item_t<C> item) {
 #pragma HLS INLINE
     const bool fixed = c.lane < shape.fixed;
     const int lane = fixed ? c.lane : C::TN_FIXED + (c.lane - shape.fixed);
@@ -327,17 +335,22 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias,
     if (c.pos == 0) {
         const int chan = meta_field<C::META_CHANNEL_AT, C::META_CHANNEL_BITS>(item).to_int();
         const int slot = meta_field<C::META_SLOT_AT, C::META_SLOT_BITS>(item).to_int();
-        lp[half][lane].col = chan;
-        lp[half][lane].shift = meta_field<C::META_SHIFT_AT, C::META_SHIFT_BITS>(item);
-        lp[half][lane].mult = meta_field<C::META_MULT_AT, C::META_MULT_BITS>(item);
-        lp[half][lane].res_mult = meta_field<C::META_RES_MULT_AT, C::META_RES_MULT_BITS>(item);
-        sel[half][slot][chan % C::TM] = lane + 1;
+        dest.slot = slot;
+        dest.bank = chan % C::TM;
+        LaneParams& p = sp[half][slot][dest.bank];
+        p.col = chan;
+        p.shift = meta_field<C::META_SHIFT_AT, C::META_SHIFT_BITS>(item);
+        p.mult = meta_field<C::META_MULT_AT, C::META_MULT_BITS>(item);
+        p.res_mult = meta_field<C::META_RES_MULT_AT, C::META_RES_MULT_BITS>(item);
+        sel[half][slot][dest.bank] = lane + 1;
     } else if (c.pos <= n_bias) {
     unpack_biases:
         for (int j = 0; j < bias_per_item<C>(); ++j) {
 #pragma HLS UNROLL
             const int row = (c.pos - 1) * bias_per_item<C>() + j;
-            if (j == 0 || row < g.bias_rows) bias[half][lane][row] = bias_t(field_at<C::BIAS_BITS>(item, j));
+            if (j == 0 || row < g.bias_rows) {
+                bias[half][dest.slot][dest.bank][row] = bias_t(field_at<C::BIAS_BITS>(item, j));
+            }
         }
     } else {
         const int kc = c.pos - 1 - n_bias;
@@ -358,22 +371,29 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, lanes_t<C>& lp, biases_t<C>& bias,
 // Fill buffer half `half` with attention "weights" from the activation memory (keys for QK^T, value
 // columns for AV) and the scalar requantization; returns the beats spent. `lanes` lanes are in use.
 template <class C>
-int fill_from_arena(wfix_t<C>& wf, lanes_t<C>& lp, biases_t<C>& bias, slots_t<C>& sel, int half,
+int fill_from_arena(wfix_t<C>& wf, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel, int half,
                     const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const GemmJob& g, int h, int t, int lanes) {
     const int kc_n = ceil_div(g.k, C::TM);
     const int wcol = g.w_col0 + h * g.w_hcol;
     const int ocol = g.out_col0 + h * g.out_hcol + t * C::TN_FIXED;
     const int off = ocol % C::TM;
-    clear_slots<C>(sel, half);
-lane_params:
-    for (int l = 0; l < C::TN_FIXED; ++l) {
+// Lane l's channel ocol + l goes to slot (l + off) / TM, bank (l + off) % TM: each position computes
+// which lane it holds.
+store_slots:
+    for (int sl = 0; sl < C::SLOTS_MAX; ++sl) {
 #pragma HLS UNROLL
-        lp[half][l].col = ocol + l;
-        lp[half][l].mult = g.mult;
-        lp[half][l].res_mult = 0;
-        lp[half][l].shift = g.shift;
-        bias[half][l][0] = g.bias;
-        if (l < lanes) sel[half][(l + off) / C::TM][(l + off) % C::TM] = l + 1;
+    store_slot_banks:
+        for (int b = 0; b < C::TM; ++b) {
+#pragma HLS UNROLL
+            const int l = sl * C::TM + b - off;
+            LaneParams& p = sp[half][sl][b];
+            p.col = ocol + l;
+            p.mult = g.mult;
+            p.res_mult = 0;
+            p.shift = g.shift;
+            bias[half][sl][b][0] = g.bias;
+            sel[half][sl][b] = l >= 0 && l < lanes ? l + 1 : 0;
+        }
     }
     int beats = 0;
     if (g.kind == K_QK) {
@@ -402,11 +422,11 @@ lane_params:
 #pragma HLS PIPELINE II = 1
                 act_t<C> v[C::TM];
                 window_read<C>(mem, g.wt, j, first + q * C::TM, first + lanes, v);
-            fill_value_elems:
-                for (int i = 0; i < C::TM; ++i) {
+            // Every lane writes its own memory when the window holds its column (chunk l / TM).
+            fill_value_lanes:
+                for (int l = 0; l < C::TN_FIXED; ++l) {
 #pragma HLS UNROLL
-                    const int lane = q * C::TM + i;
-                    if (lane < lanes) wf[half][lane][j / C::TM][j % C::TM] = v[i];
+                    if (l / C::TM == q && l < lanes) wf[half][l][j / C::TM][j % C::TM] = v[l % C::TM];
                 }
                 ++beats;
             }
@@ -418,7 +438,7 @@ lane_params:
 // One beat's reads: the x window (memory in.mem) and the residual values of one store slot (memory
 // res.mem). Each memory serves one read per bank per beat: the placement keeps the two apart.
 template <class C>
-void engine_reads(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const lanes_t<C>& lp, const slots_t<C>& sel,
+void engine_reads(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const store_params_t<C>& sp, const slots_t<C>& sel,
                   int half, const GemmJob& g, bool mac, int xrow, int xc0, int xlimit, bool store, int slot, int rrow,
                   act_t<C> x[C::TM], act_t<C> res[C::TM]) {
 #pragma HLS INLINE
@@ -429,7 +449,7 @@ bank_reads:
         const WindowBank wx = window_bank<C>(g.in, xrow, xc0, xlimit, b);
         const int lane1 = store ? int(sel[half][slot][b]) : 0;
         const bool ren = g.has_res && lane1 != 0;
-        const int rword = ren ? arena_word<C>(g.res, rrow, lp[half][lane1 - 1].col) : 0;
+        const int rword = ren ? arena_word<C>(g.res, rrow, sp[half][slot][b].col) : 0;
         xbank[b] = 0;
         res[b] = 0;
     bank_memories:
@@ -448,6 +468,43 @@ bank_reads:
     window_rotate<C>(xbank, xc0, x);
 }
 
+// The fixed-point lanes' MAC: two lanes per DSP when C::DSP_PACKING (C++14: chosen by specialization).
+template <class C, bool PACKED = C::DSP_PACKING>
+struct FixedLanes {
+    static void mac(const wfix_t<C>& wf, accs_t<C>& acc, int half, const typename EngineTypes<C>::x_t x[C::TM],
+                    int b, bool first) {
+#pragma HLS INLINE
+        typedef typename EngineTypes<C>::acc_t acc_t;
+    fixed_lanes:
+        for (int l = 0; l < C::TN_FIXED; ++l) {
+#pragma HLS UNROLL
+            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
+        }
+    }
+};
+
+template <class C>
+struct FixedLanes<C, true> {
+    static void mac(const wfix_t<C>& wf, accs_t<C>& acc, int half, const typename EngineTypes<C>::x_t x[C::TM],
+                    int b, bool first) {
+#pragma HLS INLINE
+        typedef typename EngineTypes<C>::acc_t acc_t;
+    packed_lanes:
+        for (int p = 0; p < C::TN_FIXED / 2; ++p) {
+#pragma HLS UNROLL
+            ap_int<C::X_BITS + C::W_BITS + bits_for(C::TM)> sa, sb;
+            packed_dot<C::TM, C::X_BITS, C::W_BITS, C::PACK_SHIFT>(x, wf[half][2 * p][b], wf[half][2 * p + 1][b], sa,
+                                                                    sb);
+            acc[2 * p] = (first ? acc_t(0) : acc[2 * p]) + sa;
+            acc[2 * p + 1] = (first ? acc_t(0) : acc[2 * p + 1]) + sb;
+        }
+        if (C::TN_FIXED % 2 == 1) {
+            const int l = C::TN_FIXED - 1;
+            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
+        }
+    }
+};
+
 // MAC of one reduction step on every lane; latches the accumulators at the row's last step.
 template <class C>
 void engine_mac(const wfix_t<C>& wf, const wpot_t<C>& wp, accs_t<C>& acc, latch_t<C>& lat, int half,
@@ -462,27 +519,7 @@ cast_x:
         x[i] = xa[i];
     }
     const bool first = b == 0;
-    if constexpr (C::DSP_PACKING) {
-    packed_lanes:
-        for (int p = 0; p < C::TN_FIXED / 2; ++p) {
-#pragma HLS UNROLL
-            ap_int<C::X_BITS + C::W_BITS + bits_for(C::TM)> sa, sb;
-            packed_dot<C::TM, C::X_BITS, C::W_BITS, C::PACK_SHIFT>(x, wf[half][2 * p][b], wf[half][2 * p + 1][b], sa,
-                                                                    sb);
-            acc[2 * p] = (first ? acc_t(0) : acc[2 * p]) + sa;
-            acc[2 * p + 1] = (first ? acc_t(0) : acc[2 * p + 1]) + sb;
-        }
-        if (C::TN_FIXED % 2 == 1) {
-            const int l = C::TN_FIXED - 1;
-            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
-        }
-    } else {
-    fixed_lanes:
-        for (int l = 0; l < C::TN_FIXED; ++l) {
-#pragma HLS UNROLL
-            acc[l] = (first ? acc_t(0) : acc[l]) + fixed_dot<C::TM, C::X_BITS, C::W_BITS>(x, wf[half][l][b]);
-        }
-    }
+    FixedLanes<C>::mac(wf, acc, half, x, b, first);
 pot_lanes:
     for (int l = 0; l < C::TN_POT; ++l) {
 #pragma HLS UNROLL
@@ -501,7 +538,7 @@ pot_lanes:
 
 // Requantize and write the channels of one store slot of row `row` (one per memory bank).
 template <class C>
-void engine_store(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, const lanes_t<C>& lp,
+void engine_store(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, const store_params_t<C>& sp,
                   const biases_t<C>& bias, const slots_t<C>& sel, const latch_t<C>& lat, const gelu_tables_t<C>& gelu,
                   int half, const GemmJob& g, int slot, int row, int out_row, const act_t<C> res[C::TM]) {
 #pragma HLS INLINE
@@ -511,11 +548,10 @@ store_banks:
 #pragma HLS UNROLL
         const int lane1 = sel[half][slot][b];
         if (lane1 != 0) {
-            const int lane = lane1 - 1;
-            const LaneParams p = lp[half][lane];
-            const bias_t bv = bias[half][lane][g.bias_rows > 0 ? row : 0];
+            const LaneParams p = sp[half][slot][b];
+            const bias_t bv = bias[half][slot][b][g.bias_rows > 0 ? row : 0];
             typename E::sum_t y = requant<C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(
-                lat[row & 1][lane], p.mult, res[b], p.res_mult, bv, p.shift, g.clamp, g.qmin, g.qmax);
+                lat[row & 1][lane1 - 1], p.mult, res[b], p.res_mult, bv, p.shift, g.clamp, g.qmin, g.qmax);
             if (g.gelu) y = gelu[b][y.to_int() - g.gelu_min];
             if (g.to_output) {
                 outbuf[out_row][b][p.col / C::TM] = y;
@@ -531,7 +567,7 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
                  hls::stream<item_t<C> >& items, ap_uint<32>& beats_out) {
     static wfix_t<C> wf;
     static wpot_t<C> wp;
-    static lanes_t<C> lp;
+    static store_params_t<C> sp;
     static biases_t<C> bias;
     static slots_t<C> sel;
     static accs_t<C> acc;
@@ -545,23 +581,15 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
 #pragma HLS ARRAY_PARTITION variable = wp complete dim = 2
 #pragma HLS ARRAY_RESHAPE variable = wp complete dim = 4
 #pragma HLS BIND_STORAGE variable = wp type = ram_s2p
-#pragma HLS ARRAY_PARTITION variable = lp complete dim = 0
-#pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = EngineTypes<C>::BIAS_PER_ITEM dim = 3
+// One parameter memory per store bank (half and slot are address bits); the bias table per bank in
+// BIAS_PER_ITEM interleaved memories (a bias item writes that many consecutive rows).
+#pragma HLS ARRAY_PARTITION variable = sp complete dim = 3
+#pragma HLS ARRAY_PARTITION variable = bias complete dim = 3
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = EngineTypes<C>::BIAS_PER_ITEM dim = 4
 #pragma HLS ARRAY_PARTITION variable = sel complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = lat complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = gelu complete dim = 1
-#pragma HLS DEPENDENCE variable = mem inter false
-#pragma HLS DEPENDENCE variable = mem intra false
-// Within one tile's beat loop the fill writes one half and the MAC/store read the other; the loop
-// drains between tiles before the halves swap.
-#pragma HLS DEPENDENCE variable = wf inter false
-#pragma HLS DEPENDENCE variable = wp inter false
-#pragma HLS DEPENDENCE variable = lp inter false
-#pragma HLS DEPENDENCE variable = sel inter false
-#pragma HLS DEPENDENCE variable = bias inter false
     assert(!g.has_res || g.in.mem != g.res.mem);  // the placement keeps same-beat reads apart
     const bool ddr = g.kind == K_GEMM;
     const int kc_n = ceil_div(g.k, C::TM);
@@ -591,10 +619,11 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
         const TileShape<C> shape = tile_shape<C>(g, 0);
         clear_slots<C>(sel, 0);
         TileCursor c = {0, 0};
+        StorePos dest = {0, 0};
     first_tile:
         for (int i = 0; i < shape.items(); ++i) {
 #pragma HLS PIPELINE II = 1
-            apply_item<C>(wf, wp, lp, bias, sel, 0, g, shape, c, items.read());
+            apply_item<C>(wf, wp, sp, bias, sel, 0, g, shape, c, dest, items.read());
             cursor_next(c, shape.per_lane);
             ++beats;
         }
@@ -606,7 +635,7 @@ heads:
             int slots = g.slots;
             if (!ddr) {
                 const int lanes = lanes_in_tile(g.cols, C::TN_FIXED, t);
-                beats += fill_from_arena<C>(wf, lp, bias, sel, half, mem, g, h, t, lanes);
+                beats += fill_from_arena<C>(wf, sp, bias, sel, half, mem, g, h, t, lanes);
                 slots = ceil_div(lanes + (g.out_col0 + h * g.out_hcol + t * C::TN_FIXED) % C::TM, C::TM);
             }
             const bool fill_next = ddr && t + 1 < tiles;
@@ -617,24 +646,35 @@ heads:
             const int total = compute_beats > fill_beats ? compute_beats : fill_beats;
             const int xc0 = g.in_col0 + h * g.in_hcol;
             TileCursor c = {0, 0};
+            StorePos dest = {0, 0};
             int r = 0, b = 0;
         beat:
             for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+// The x window, the residual reads and the stores touch different memories or rows (the placement
+// keeps them apart). The fill writes one half of the tile buffers while the MAC and the store read the
+// other; the loop drains between tiles before the halves swap.
+#pragma HLS DEPENDENCE variable = mem inter false
+#pragma HLS DEPENDENCE variable = mem intra false
+#pragma HLS DEPENDENCE variable = wf inter false
+#pragma HLS DEPENDENCE variable = wp inter false
+#pragma HLS DEPENDENCE variable = sp inter false
+#pragma HLS DEPENDENCE variable = sel inter false
+#pragma HLS DEPENDENCE variable = bias inter false
                 const bool mac = r < g.rows && b < kc_n;
                 const bool store = r >= 1 && r <= g.rows && b < slots;
                 act_t<C> x[C::TM], res[C::TM];
-                engine_reads<C>(mem, lp, sel, half, g, mac, g.in_row0 + h * g.in_hrow + r, xc0 + b * C::TM, xc0 + g.k,
+                engine_reads<C>(mem, sp, sel, half, g, mac, g.in_row0 + h * g.in_hrow + r, xc0 + b * C::TM, xc0 + g.k,
                                 store, b, r - 1, x, res);
                 if (mac) engine_mac<C>(wf, wp, acc, lat, half, x, b, kc_n, r & 1);
                 if (store) {
-                    engine_store<C>(mem, outbuf, lp, bias, sel, lat, gelu, half, g, b, r - 1,
+                    engine_store<C>(mem, outbuf, sp, bias, sel, lat, gelu, half, g, b, r - 1,
                                     g.out_row0 + h * g.out_hrow + r - 1, res);
                 }
                 if (i < fill_beats) {
                     if (i == 0) clear_slots<C>(sel, half ^ 1);
-                    apply_item<C>(wf, wp, lp, bias, sel, half ^ 1, g, next, c, items.read());
+                    apply_item<C>(wf, wp, sp, bias, sel, half ^ 1, g, next, c, dest, items.read());
                     cursor_next(c, next.per_lane);
                 }
                 if (++b == row_beats) {

@@ -34,23 +34,24 @@ void packed_products(ap_int<XB> x, ap_int<WB> wa, ap_int<WB> wb, ap_int<XB + WB>
     static_assert(SH >= XB + WB, "packing needs the low product to fit below the shift");
     const ap_int<WB + SH + 1> packed = (ap_int<WB + SH + 1>(wa) << SH) + ap_int<WB + SH + 1>(wb);  // pre-adder
     const ap_int<WB + SH + 1 + XB> p = packed * x;                                                 // one multiply
+#pragma HLS BIND_OP variable = p op = mul impl = dsp
     const ap_int<XB + WB> low = p.range(XB + WB - 1, 0);
     const ap_int<XB + WB> high = p.range(SH + XB + WB - 1, SH);
     pb = low;
     pa = high + ap_int<2>(p[SH - 1] ? 1 : 0);
 }
 
-// x * (+-2^e) for a power-of-two code; exponents above EMAX (the code EMAX + 1) encode zero.
+// x * (+-2^e) for a power-of-two code, less the sign's +1: the shifted activation XOR-ed with the sign
+// (x * -2^e - 1 when negative); exponents above EMAX (the code EMAX + 1) encode zero. pot_dot adds the
+// signs of its terms as the adder tree's carry-in.
 template <int XB, int EMAX, int CODE_BITS>
-ap_int<XB + EMAX + 1> pot_product(ap_int<XB> x, pot_code_t<CODE_BITS> code) {
+ap_int<XB + EMAX + 1> pot_flipped(ap_int<XB> x, pot_code_t<CODE_BITS> code) {
 #pragma HLS INLINE
     typedef ap_int<XB + EMAX + 1> p_t;
     const int exp_bits = CODE_BITS - 1;
     const ap_uint<exp_bits> e = code.range(exp_bits - 1, 0);
-    const bool neg = code[exp_bits];
     const p_t shifted = e > EMAX ? p_t(0) : p_t(p_t(x) << e);
-    const p_t flip = neg ? p_t(-1) : p_t(0);
-    return (shifted ^ flip) + p_t(neg ? 1 : 0);
+    return shifted ^ (code[exp_bits] ? p_t(-1) : p_t(0));
 }
 
 // Dot products of one reduction step (TM elements).
@@ -87,12 +88,14 @@ template <int TM, int XB, int EMAX, int CODE_BITS>
 ap_int<XB + EMAX + 1 + bits_for(TM)> pot_dot(const ap_int<XB> x[TM], const pot_code_t<CODE_BITS> c[TM]) {
 #pragma HLS INLINE
     ap_int<XB + EMAX + 1 + bits_for(TM)> sum = 0;
+    ap_uint<bits_for(TM)> carry = 0;  // the negative terms' +1s
 pot_tree:
     for (int i = 0; i < TM; ++i) {
 #pragma HLS UNROLL
-        sum += pot_product<XB, EMAX, CODE_BITS>(x[i], c[i]);
+        sum += pot_flipped<XB, EMAX, CODE_BITS>(x[i], c[i]);
+        carry += c[i][CODE_BITS - 1];
     }
-    return sum;
+    return sum + carry;
 }
 
 }  // namespace accel

@@ -189,8 +189,9 @@ struct Harness {
             for (int code = 0; code < 16; ++code) {
                 const int e = code & 7;
                 const long want = e > C::POT_MAX_EXP ? 0 : (code & 8 ? -1L : 1L) * x * (1L << e);
-                bad_pot += accel::pot_product<C::X_BITS, C::POT_MAX_EXP, C::POT_CODE_BITS>(
-                    x, accel::pot_code_t<C::POT_CODE_BITS>(code)).to_int64() != want;
+                const ap_int<C::X_BITS> xs[1] = {x};
+                const accel::pot_code_t<C::POT_CODE_BITS> cs[1] = {code};
+                bad_pot += accel::pot_dot<1, C::X_BITS, C::POT_MAX_EXP, C::POT_CODE_BITS>(xs, cs).to_int64() != want;
             }
         }
         put(cases);

@@ -215,7 +215,7 @@ def test_register_map_of_the_hwh_resolves_to_the_layout(boards):
     assert desc["type"] == data.vlnv
     offsets = resolve(desc["registers"], data.arguments)
     assert offsets.params == (layout["params_1"].offset, layout["params_2"].offset)
-    assert offsets.cycles == (layout["cycles_1"].offset, layout["cycles_2"].offset)
+    assert offsets.beats == (layout["beats_1"].offset, layout["beats_2"].offset)
     assert offsets.descriptor_capacity == data.max_steps * data.descriptor_words
     assert (offsets.bits.start, offsets.bits.done, offsets.bits.idle) == (1, 2, 4)
     assert offsets.descriptors == layout["descs"].offset > max(r.offset for r in layout.values() if r.name != "descs")
@@ -287,7 +287,7 @@ def test_notebook_runs_headless_on_the_simulated_board(boards, tmp_path, monkeyp
     assert "board logits equal the simulator's: True" in text
     assert "32 images, predicted classes:" in text
     assert "accuracy on the 32 sample images" in text
-    assert "modelled (report.json)" in text and "accelerator counter" in text
+    assert "modelled (report.json)" in text and "accelerator beats" in text
     assert pictures == 3  # predictions, confusion matrix, frame rates
 
 

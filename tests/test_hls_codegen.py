@@ -264,7 +264,7 @@ def test_render_is_pure_and_deterministic(model, tmp_path, monkeypatch):
         if not isinstance(op, ir.Gelu):
             assert re.search(r"\bSTEP_" + sanitize(op.name), config), op.name
     top = first["accel_top.cpp"]
-    assert "m_axi port = params" in top and "s_axilite port = descs" in top and "s_axilite port = cycles" in top
+    assert "m_axi port = params" in top and "s_axilite port = descs" in top and "s_axilite port = beats" in top
     engine = first["gemm_engine.h"]
     for pragma in ("DATAFLOW", "PIPELINE II = 1", "ARRAY_PARTITION", "STREAM variable"):
         assert f"#pragma HLS {pragma}" in engine

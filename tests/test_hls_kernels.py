@@ -227,7 +227,7 @@ class Case:
     out: tuple  # placement of the result, or None for the logits buffer
     want: np.ndarray
     what: str
-    beats: int | None = None  # expected cycle counter, when the test knows it
+    beats: int | None = None  # expected beat count, when the test knows it
 
 
 def random_weights(rng, m: int, k: int, bits: int, pot: np.ndarray) -> np.ndarray:

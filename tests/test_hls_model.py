@@ -70,12 +70,12 @@ def test_whole_model_csim_equals_numpy_layer_by_layer(builds, name):
     assert result.mismatch is None, result.mismatch.message()
     assert result.logits.shape == (len(images), 10)
     assert len(result.tensors) == len(build.graph.ops) - 1 - sum(1 for op in build.graph.ops if op.kind == "gelu")
-    assert result.cycles > 0
+    assert result.beats > 0
 
 
 @pytest.mark.parametrize("name", list(DESIGNS))
 def test_hls_cycle_counter_agrees_with_the_perf_model(builds, name):
-    """The generated design's own cycle counter (its loops' trip counts) is what the perf model predicts
+    """The generated design's beat count (its loops' trip counts) is what the perf model predicts
     for the design, within 15% (the model charges each tile the RTL pipeline's 14 cycles, the HLS loop a
     drain row), so the report's FPS is the generated accelerator's."""
     from accelgen.frontend.importer import import_qonnx
@@ -84,7 +84,7 @@ def test_hls_cycle_counter_agrees_with_the_perf_model(builds, name):
     folder, _ = builds[name]
     build = load_build(folder)
     modelled = evaluate(profile(import_qonnx(build.model_path)), build.design, build.board).cycles
-    counted = run_csim(build, default_model_data().images[:2]).cycles / 2
+    counted = run_csim(build, default_model_data().images[:2]).beats / 2
     assert 0.85 <= counted / modelled <= 1.15, (counted, modelled)
 
 

@@ -1,5 +1,5 @@
 """The designs the search itself picks -- the default model on every board at --fps 30 and --fps max --
-C-simulated: equal to the NumPy simulator, and their cycle counters next to the report's cycles.
+C-simulated: equal to the NumPy simulator, and their beat counts next to the report's cycles.
 
 The HLS counter sums the trip counts of the design's II = 1 loops (docs/hls.md): it has neither the
 units' pipeline latencies the model charges per tile / layer (14 cycles per GEMM tile) nor the wait for
@@ -57,7 +57,7 @@ def measured(tmp_path_factory):
     for key in distinct:
         result = run_csim(load_build(folders[key]), image)
         assert result.ok, f"{key}: {result.mismatch.message()}"
-        counters[key] = result.cycles
+        counters[key] = result.beats
     return {key: (counters[first[project_key(folder)]], json.loads((folder / "report.json").read_text())["cycles"])
             for key, folder in folders.items()}
 

@@ -182,7 +182,7 @@ TOUCH = """
     for (int i = 0; i < {images}; ++i) acc ^= images[i];
     for (int i = 0; i < {logits}; ++i) logits[i] = logits[i] ^ acc;
     for (int i = 0; i < {dump}; ++i) dump[i] = dump[i] + 1;
-    cycles = acc.range(63, 0);
+    beats = acc.range(63, 0);
 }}
 """
 

@@ -52,7 +52,7 @@ SOURCES = ("accel_top.cpp",)
 TB_DATA = ("params.bin", "tb_images.bin", "tb_expected.bin")
 # m_axi ports: (argument, bundle); the bundles map to the PS's HP ports in this order
 MAXI_PORTS = (("params", "gmem0"), ("images", "gmem1"), ("logits", "gmem1"), ("dump", "gmem2"))
-AXILITE_PORTS = ("params", "images", "logits", "dump", "descs", "n_steps", "n_images", "dump_enable", "cycles",
+AXILITE_PORTS = ("params", "images", "logits", "dump", "descs", "n_steps", "n_images", "dump_enable", "beats",
                  "return")
 
 

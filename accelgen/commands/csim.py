@@ -46,7 +46,7 @@ def cmd_csim(args: argparse.Namespace) -> int:
     report = build.folder / "report.json"
     modelled = f", the report models {json.loads(report.read_text())['cycles']:,}" if report.is_file() else ""
     print(f"csim: {len(images)} images, logits equal to the NumPy simulator ({build_note}, ran in "
-          f"{result.run_seconds:.2f} s); cycle counter {result.cycles // len(images):,} per image{modelled}"
+          f"{result.run_seconds:.2f} s); beat count {result.beats // len(images):,} per image{modelled}"
           + ("" if args.output is None else f"; wrote {args.output}"))
     return 0
 

@@ -22,7 +22,7 @@ MIN_TIMEOUT_S = 1.0  # ... or this long, whichever is longer
 
 # The top function's s_axilite arguments (accelgen.codegen.hls_project.AXILITE_PORTS), by purpose.
 ARGUMENTS = Arguments(params="params", images="images", logits="logits", dump="dump", descriptors="descs",
-                      n_steps="n_steps", n_images="n_images", dump_enable="dump_enable", cycles="cycles")
+                      n_steps="n_steps", n_images="n_images", dump_enable="dump_enable", beats="beats")
 
 
 def class_names(graph: ir.Graph) -> tuple[str, ...]:

@@ -67,7 +67,7 @@ def register_layout(args: Arguments, max_steps: int, descriptor_words: int) -> t
             regs += [Register(f"{name}_1", at, REGISTER_BITS, "write-only", f"Data signal of {name}"),
                      Register(f"{name}_2", at + WORD, REGISTER_BITS, "write-only", f"Data signal of {name}")]
             at += 3 * WORD
-        elif name == args.cycles:
+        elif name == args.beats:
             regs += [Register(f"{name}_1", at, REGISTER_BITS, "read-only", f"Data signal of {name}"),
                      Register(f"{name}_2", at + WORD, REGISTER_BITS, "read-only", f"Data signal of {name}"),
                      Register(f"{name}_ctrl", at + 2 * WORD, REGISTER_BITS, "read-only", f"Control signal of {name}",

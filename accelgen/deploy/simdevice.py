@@ -83,11 +83,11 @@ class Kernel:
 
     def run(self, params: np.ndarray, images: np.ndarray, logits: np.ndarray, dump: np.ndarray | None,
             descs: np.ndarray, n_steps: int, n_images: int) -> int:
-        cycles = ctypes.c_uint64(0)
+        beats = ctypes.c_uint64(0)
         words = len(params) * 8 // self.sizes.word_bits
         self.lib.accelgen_sim_run(pointer(params), words, pointer(images), pointer(logits), pointer(dump),
-                                  pointer(descs), n_steps, n_images, int(dump is not None), ctypes.byref(cycles))
-        return cycles.value
+                                  pointer(descs), n_steps, n_images, int(dump is not None), ctypes.byref(beats))
+        return beats.value
 
 
 # ----------------------------------------------------------------------------------------------
@@ -209,9 +209,9 @@ class SimAccelerator:
         n_steps = self.word(a.n_steps)
         if not 0 < n_steps <= s.max_steps:
             raise SimulationError(f"{a.n_steps} = {n_steps}: the descriptor table holds 1..{s.max_steps} steps")
-        cycles = self.kernel.run(params, images, logits, dump, descs, n_steps, n)
-        self.regs[self.offsets[f"{a.cycles}_1"] // WORD] = cycles & WORD_MASK
-        self.regs[self.offsets[f"{a.cycles}_2"] // WORD] = cycles >> REGISTER_BITS
+        beats = self.kernel.run(params, images, logits, dump, descs, n_steps, n)
+        self.regs[self.offsets[f"{a.beats}_1"] // WORD] = beats & WORD_MASK
+        self.regs[self.offsets[f"{a.beats}_2"] // WORD] = beats >> REGISTER_BITS
         self.regs[self.ctrl // WORD] = self.done_bit | self.idle_bit
         self.runs += 1
 

@@ -4,7 +4,7 @@ Protocol (ap_ctrl_hs): once, at construction, the parameter blob is copied into 
 and the buffer addresses, the descriptor table, the step count and the debug switch (off) are written; per
 run of up to ``batch_images`` images, the quantized images are packed and flushed, the image count is
 written, AP_START set, CTRL polled until AP_DONE (or the timeout), the logit buffer invalidated and read,
-and the cycle counter read. ``ip`` needs only ``read(offset)`` and ``write(offset, value)`` (a pynq
+and the beat count read. ``ip`` needs only ``read(offset)`` and ``write(offset, value)`` (a pynq
 DefaultIP); ``allocate(shape, dtype)`` returns buffers with ``device_address``, ``flush()`` and
 ``invalidate()`` (pynq.allocate).
 """
@@ -26,7 +26,7 @@ WORD_MASK = (1 << REGISTER_BITS) - 1
 @dataclass(frozen=True)
 class RunResult:
     logits: np.ndarray  # int64 (images, classes)
-    cycles: int  # the accelerator's cycle counter for the run
+    beats: int  # the accelerator's beat count for the run (modelled loop trips, not clock cycles)
 
 
 class Accelerator:
@@ -85,7 +85,7 @@ class Accelerator:
         self.write_word(r.ctrl, r.bits.start)
         self.wait_done(self.data.timeout_s if timeout_s is None else timeout_s)
         self.logits.invalidate()
-        return RunResult(unpack_logits(self.logits[:n], self.data), self.read_wide(r.cycles))
+        return RunResult(unpack_logits(self.logits[:n], self.data), self.read_wide(r.beats))
 
     def wait_done(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

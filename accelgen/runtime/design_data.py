@@ -39,7 +39,7 @@ class Arguments:
     n_steps: str
     n_images: str
     dump_enable: str
-    cycles: str
+    beats: str
 
 
 @dataclass(frozen=True)

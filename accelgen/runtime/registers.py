@@ -40,7 +40,7 @@ class RegisterOffsets:
     n_steps: int
     n_images: int
     dump_enable: int
-    cycles: tuple[int, int]
+    beats: tuple[int, int]
 
 
 def entry(registers: dict, name: str) -> dict:
@@ -99,4 +99,4 @@ def resolve(registers: dict, args: Arguments) -> RegisterOffsets:
         logits=wide_offsets(registers, args.logits), dump=wide_offsets(registers, args.dump),
         descriptors=int(table["address_offset"]), descriptor_capacity=int(table["size"]) // REGISTER_BITS,
         n_steps=offset(registers, args.n_steps), n_images=offset(registers, args.n_images),
-        dump_enable=offset(registers, args.dump_enable), cycles=wide_offsets(registers, args.cycles))
+        dump_enable=offset(registers, args.dump_enable), beats=wide_offsets(registers, args.beats))

@@ -130,7 +130,7 @@ class Mismatch:
 @dataclass
 class CsimResult:
     logits: np.ndarray  # int64 (images, classes)
-    cycles: int  # cycle counter of the whole batch (pipeline beats, docs/hls.md)
+    beats: int  # beat count of the whole batch (the loops' trip counts at II = 1, docs/hls.md; not clock cycles)
     compile_seconds: float
     run_seconds: float
     mismatch: Mismatch | None
@@ -151,7 +151,7 @@ def sanitizer_env(workdir: Path) -> dict[str, str]:
 
 def run_testbench(binary: Path, hls_dir: Path, qimages: np.ndarray, dump: bool, workdir: Path
                   ) -> tuple[np.ndarray, np.ndarray | None, int, float]:
-    """(logits int64 flat, dump int64 flat or None, cycles, seconds) of one testbench run."""
+    """(logits int64 flat, dump int64 flat or None, beats, seconds) of one testbench run."""
     images_file, logits_file, dump_file = workdir / "images.bin", workdir / "logits.bin", workdir / "dump.bin"
     images_file.write_bytes(np.ascontiguousarray(qimages, dtype=np.int8).tobytes())
     args = [str(binary), str(hls_dir / "params.bin"), str(images_file), str(logits_file),
@@ -163,10 +163,10 @@ def run_testbench(binary: Path, hls_dir: Path, qimages: np.ndarray, dump: bool, 
         detail = (proc.stdout + proc.stderr).strip().splitlines()
         raise VerificationError(f"C-sim testbench failed (exit {proc.returncode}): "
                                 f"{detail[-1] if detail else 'no output'}")
-    cycles = int(re.search(r"cycles (\d+)", proc.stdout).group(1))
+    beats = int(re.search(r"beats (\d+)", proc.stdout).group(1))
     logits = np.fromfile(logits_file, dtype=np.int64)
     dumped = np.fromfile(dump_file, dtype=np.int64) if dump else None
-    return logits, dumped, cycles, seconds
+    return logits, dumped, beats, seconds
 
 
 def dump_entries(hls_dir: Path) -> tuple[int, list[dict]]:
@@ -214,7 +214,7 @@ def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tu
     with tempfile.TemporaryDirectory(prefix="accelgen_csim_") as tmp:
         work = Path(tmp)
         progress.step("run")
-        logits, dumped, cycles, seconds = run_testbench(compiled.binary, hls_dir, qimages, check_layers, work)
+        logits, dumped, beats, seconds = run_testbench(compiled.binary, hls_dir, qimages, check_layers, work)
         logits = logits.reshape(len(images), -1)
         tensors: dict[str, np.ndarray] = {}
         mismatch = None
@@ -231,4 +231,4 @@ def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tu
                 col = int(np.argwhere(logits[bad] != golden.logits[bad])[0][0])
                 mismatch = Mismatch(entries[-1]["step"], build.graph.output, (bad, col), int(logits[bad, col]),
                                     int(golden.logits[bad, col]))
-    return CsimResult(logits, cycles, compiled.seconds, seconds, mismatch, tensors)
+    return CsimResult(logits, beats, compiled.seconds, seconds, mismatch, tensors)

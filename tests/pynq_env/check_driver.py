@@ -86,9 +86,9 @@ def main(deploy: Path, hwh: Path) -> None:
     assert description["ip"][name]["driver"] is cls, description["ip"][name]["driver"]
 
     idle, done = 1 << 2, 1 << 1
-    cycles = 0x1_89ABCDEF
-    device = RecordingDevice({at("CTRL"): [idle, 0, 0, done | idle], at("cycles_1"): [cycles & MASK],
-                              at("cycles_2"): [cycles >> 32]})
+    beats = 0x1_89ABCDEF
+    device = RecordingDevice({at("CTRL"): [idle, 0, 0, done | idle], at("beats_1"): [beats & MASK],
+                              at("beats_2"): [beats >> 32]})
     pynq.Device.active_device = device
     blob = (deploy / data.params_file).read_bytes()
     ip = cls({**desc, "device": device})
@@ -119,9 +119,9 @@ def main(deploy: Path, hwh: Path) -> None:
                 ("write", at("n_images"), 2), ("write", at("CTRL"), 1),
                 ("read", at("CTRL")), ("read", at("CTRL")), ("read", at("CTRL")),
                 ("invalidate", logits, 0, data.batch_images * row_elems * 8),
-                ("read", at("cycles_1")), ("read", at("cycles_2"))]
+                ("read", at("beats_1")), ("read", at("beats_2"))]
     assert device.log == expected, first_difference(device.log, expected)
-    assert result.cycles == cycles
+    assert result.beats == beats
     assert np.array_equal(result.logits, written[:2, :data.logit_count])
     packed = np.asarray(acc.images[:2]).view(np.int8)[:, :codes[0].size]
     assert np.array_equal(packed, codes.reshape(2, -1))
