@@ -6,6 +6,7 @@ so a failed or infeasible build never leaves a half-written folder.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
@@ -173,10 +174,20 @@ def write_projects(folder: Path, graph: ir.Graph, design: Design, board, images)
     write_rtl(graph, design, board, folder / "rtl")
 
 
-def write_build(out: Path, model_path: Path, design: Design, report: dict, write_more) -> None:
-    """Write everything into a staging folder next to ``out`` and move it into place at the end."""
+def staging_dir(out: Path) -> Path:
+    """An empty folder next to ``out`` to build into. mkdtemp makes it private (0700); the build folder
+    gets the mode any folder the user creates gets (0777 minus the umask), so a team can read it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    return staging
+
+
+def write_build(out: Path, model_path: Path, design: Design, report: dict, write_more) -> None:
+    """Write everything into a staging folder next to ``out`` and move it into place at the end."""
+    staging = staging_dir(out)
     progress.step("reports")
     try:
         shutil.copyfile(model_path, staging / MODEL_FILE)

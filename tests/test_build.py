@@ -48,6 +48,12 @@ def test_build_writes_design_and_reports(built):
     assert "Pareto front" in (out / "report.md").read_text()
 
 
+def test_build_folder_has_the_mode_of_a_folder_the_user_creates(built, tmp_path):
+    out, _ = built
+    (tmp_path / "mkdir").mkdir()
+    assert out.stat().st_mode & 0o777 == (tmp_path / "mkdir").stat().st_mode & 0o777
+
+
 def test_design_round_trip_gives_the_same_report_bytes(built, tmp_path):
     out, _ = built
     again = tmp_path / "again"
