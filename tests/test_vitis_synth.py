@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import stat
 from pathlib import Path
@@ -258,8 +259,14 @@ def test_synth_runs_the_tools_and_reports_beside_the_model(build_folder, fake_to
     assert loops["images_loop/steps_loop"]["modelled_ii"] is None
     md = (build_folder / "report.md").read_text()
     assert md.count("## Vitis results") == 1 and "| softmax_beats | 1..65536 |" in md and "**differs**" in md
+    html = (build_folder / "report.html").read_text()
+    assert html.count('<section id="vitis">') == 1 and "WNS 0.125 ns" in html
+    lut_row = re.search(r"<tr><td>lut</td>(.*?)</tr>", html[html.index('id="vitis-resources"'):]).group(1)
+    assert re.findall(r">([^<]*)</td>", lut_row)[:3] == [f"{model['resources']['lut']['used']:,}", "5,410", "9,876"]
+    assert re.search(r"<td>softmax_beats</td>.*?<td[^>]*>32</td><td[^>]*>1</td><td>differs</td>", html)
     assert main(["synth", str(build_folder), "--reports-only"]) == 0
     assert (build_folder / "report.md").read_text() == md  # rerun: same section, not a second one
+    assert (build_folder / "report.html").read_text() == html
 
 
 def test_synth_reports_a_failed_implementation_after_writing_what_it_has(build_folder, fake_tools, monkeypatch,

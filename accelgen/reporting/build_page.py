@@ -174,6 +174,35 @@ def formats_section(r: dict) -> str:
     return section("formats", "Integer formats chosen by accelgen", table(rows, table_id="formats-table"))
 
 
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def vitis_section(r: dict) -> str:
+    """What `accelgen synth` measured (report.json "vitis"), beside the model's figures."""
+    v = r.get("vitis")
+    if not v:
+        return ""
+    t = v["timing"]
+    timing = ("Implementation: not run." if t is None else
+              f"Implementation: WNS {t['wns_ns']:g} ns, WHS {t['whs_ns']:g} ns ({'met' if t['met'] else 'MISSED'}).")
+    resources = [("resource", "model", "csynth", "implemented", "available")] + [
+        (x["kind"], _cell(x["model"]), _cell(x["csynth"]), _cell(x["implemented"]), _cell(x["available"]))
+        for x in v["resources"]]
+    loops = [("loop", "trip count", "latency", "II", "modelled II", "")] + [
+        (lp["loop"], lp["trip_count"], lp["latency"], _cell(lp["ii"]), _cell(lp["modelled_ii"]),
+         "" if lp["as_modelled"] else "differs") for lp in v["loops"]]
+    return section("vitis", "Vitis results", paragraph(
+        f"Clock: target {_cell(v['target_ns'])} ns, csynth estimate {_cell(v['estimated_ns'])} ns. Cycles per "
+        f"frame: model {v['modelled_cycles']:,}, csynth latency {v['csynth_latency']} (whole batch call). {timing}"),
+        table(resources, numeric=(1, 2, 3, 4), table_id="vitis-resources"),
+        table(loops, numeric=(1, 2, 3, 4), table_id="vitis-loops"))
+
+
 def report_html(r: dict) -> str:
     """The whole page, from a report.json dictionary."""
     memory = r["memory_bound_layers"]
@@ -193,6 +222,7 @@ def report_html(r: dict) -> str:
             "weight-error cost; the star is the chosen design."))),
         accuracy_section(r),
         formats_section(r),
+        vitis_section(r),
     ]
     return html_page(f"accelgen build report: {r['model']} on {r['board']}",
                      [p for p in parts if p])

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..codegen.hls_project import PROJECT, SOLUTION
 from ..errors import InputError, VerificationError
 from ..report import report_json, report_markdown
+from ..reporting.build_page import report_html
 from . import flow
 from .reports import CsynthReport, LoopReport, Timing, parse_csynth, parse_timing_summary, parse_utilization
 
@@ -141,12 +142,14 @@ def markdown(section: dict) -> str:
 
 
 def write_report(build_dir: Path, section: dict) -> None:
-    """report.json gains (or replaces) its "vitis" key; report.md is the model's report plus the section."""
+    """report.json gains (or replaces) its "vitis" key; report.md is the model's report plus the section;
+    report.html shows it as its last section."""
     data = json.loads((build_dir / "report.json").read_text())
     data.pop("vitis", None)
     (build_dir / "report.md").write_text(report_markdown(data) + "\n" + markdown(section))
     data["vitis"] = section
     (build_dir / "report.json").write_text(report_json(data))
+    (build_dir / "report.html").write_text(report_html(data))
 
 
 def model_report(build_dir: Path) -> dict:
