@@ -187,8 +187,9 @@ def overlay_hwh(data: DesignData, interrupt_controller: bool = True) -> str:
                       TYPE="SLAVE", VLNV=AXI_MM)
         block = ET.SubElement(ET.SubElement(module, "ADDRESSBLOCKS"), "ADDRESSBLOCK", ACCESS="read-write",
                               INTERFACE=s.interface, NAME="Reg", RANGE=str(s.span), USAGE="register")
-        registers = ET.SubElement(block, "REGISTERS")
-        for reg in s.registers:
-            _register_xml(registers, reg)
+        if s.registers:  # the timer's and the controller's (fixed, PG079/PG099) are not needed here
+            registers = ET.SubElement(block, "REGISTERS")
+            for reg in s.registers:
+                _register_xml(registers, reg)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8" standalone="no" ?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -183,7 +183,7 @@ class SimAccelerator:
         self.ctrl, self.gier, self.ier, self.isr = (self.offsets[n] for n in (CONTROL, GIER, IP_IER, IP_ISR))
         self.kernel = kernel
         self.memory = memory
-        self.hang = False  # a test switch: a started run never finishes
+        self.hang = False  # a test switch: a started run does not finish by itself
         self.runs = 0
         self.listeners: list = []
         self.regs[self.ctrl // WORD] = self.idle_bit
@@ -226,8 +226,11 @@ class SimAccelerator:
         if not self.regs[self.ctrl // WORD] & self.idle_bit:
             raise SimulationError("AP_START written while the accelerator is busy")
         self.regs[self.ctrl // WORD] = self.start_bit
-        if self.hang:
-            return
+        if not self.hang:
+            self.finish()
+
+    def finish(self) -> None:
+        """The run: the kernel on the registers' arguments, then done (a test calls it late on a hung run)."""
         beats, design_id = self.kernel.run(*self.kernel_arguments())
         self.regs[self.offsets[f"{ARGUMENTS.beats}_1"] // WORD] = beats & WORD_MASK
         self.regs[self.offsets[f"{ARGUMENTS.beats}_2"] // WORD] = beats >> REGISTER_BITS
@@ -486,12 +489,13 @@ def write_pynq_shim(folder: Path) -> Path:
     return folder
 
 
-def simulated_board(build_dir: Path, board_dir: Path) -> Path:
-    """A copy of DIR/deploy as it sits on a board after Vivado: accelgen.hwh (the simulated overlay) and
-    accelgen.bit (here: the shared library of DIR/hls) beside the driver."""
+def simulated_board(build_dir: Path, board_dir: Path, interrupt_controller: bool = True) -> Path:
+    """A copy of DIR/deploy as it sits on a board after Vivado: accelgen.hwh (the simulated overlay, with
+    or without the interrupt controller) and accelgen.bit (here: the shared library of DIR/hls) beside the
+    driver."""
     build_dir, board_dir = Path(build_dir), Path(board_dir)
     shutil.copytree(build_dir / "deploy", board_dir, dirs_exist_ok=True)
     bit = board_dir / BITSTREAM
     compile_library(build_dir / "hls", bit)
-    bit.with_suffix(".hwh").write_text(overlay_hwh(load_design_data(board_dir)))
+    bit.with_suffix(".hwh").write_text(overlay_hwh(load_design_data(board_dir), interrupt_controller))
     return board_dir
