@@ -37,7 +37,8 @@ def driver_data(art: Artifacts, report: dict) -> DesignData:
     q = graph.tensors[graph.ops[0].output].quant
     return DesignData(
         design_sha256=design_digest(art.design), design_id=design_id(art.design),
-        vlnv=f"{VENDOR}:{LIBRARY}:{TOP}:{IP_VERSION}", clock_mhz=art.design.clock_mhz, timer=TIMER_CELL, word_bits=art.hw.word_bits, batch_images=BATCH_IMAGES,
+        vlnv=f"{VENDOR}:{LIBRARY}:{TOP}:{IP_VERSION}", clock_mhz=art.design.clock_mhz, timer=TIMER_CELL,
+        word_bits=art.hw.word_bits, batch_images=BATCH_IMAGES,
         image_shape=image_shape(graph), image_words=consts["IMAGE_WORDS"],
         logit_count=art.hw.out_rows * art.hw.out_cols, logit_words=consts["LOGIT_WORDS"],
         logit_scale=graph.tensors[graph.output].quant.scale,

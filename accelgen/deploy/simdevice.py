@@ -41,7 +41,8 @@ from ..runtime import timer as axi_timer
 from ..runtime.registers import AP_DONE_EVENT, CONTROL, GIER, IP_IER, IP_ISR, REGISTER_BITS
 from ..sim.csim import CompileResult, compile_program
 from .datafile import ARGUMENTS
-from .hwh import INTC_VLNV, PS_CLOCK_MHZ, TIMER_TRIGGER, TIMER_VLNV, address_range, overlay_hwh, register_layout
+from .hwh import (INTC_VLNV, IRQ_OUT, PS_CLOCK_MHZ, TIMER_TRIGGER, TIMER_VLNV, address_range, overlay_hwh,
+                  register_layout)
 
 SOURCE = "sim_device.cpp"
 # Hidden visibility: each library keeps its own template instances and function-local statics (named alike
@@ -420,9 +421,13 @@ def parse_hwh(path: Path) -> dict:
     root = ET.parse(path).getroot()
     modules = {m.get("INSTANCE"): m for m in root.iter("MODULE")}
     nets = _connections(root)
-    to_ps = {name for name, m in modules.items() if m.get("VLNV") == INTC_VLNV
-             and any(modules[peer].get("MODTYPE") in PS_PORTS and pin == PS_PORTS[modules[peer].get("MODTYPE")].irq_pin
-                     for peer, pin in nets.get((name, "irq"), ()))}
+
+    def ps_irq(instance: str, pin: str) -> bool:
+        ps = PS_PORTS.get(modules[instance].get("MODTYPE"))
+        return ps is not None and pin == ps.irq_pin
+
+    to_ps = {name for name, m in modules.items()
+             if m.get("VLNV") == INTC_VLNV and any(ps_irq(*peer) for peer in nets.get((name, "irq"), ()))}
     ip_dict = {}
     for rng in root.iter("MEMRANGE"):
         instance = rng.get("INSTANCE")
@@ -467,7 +472,7 @@ class Overlay:
                           else SimRegisters() if desc["type"] == INTC_VLNV else SimAccelerator(kernel, MEMORY))
                    for name, desc in self.ip_dict.items()}
         for (source, pin), peers in _connections(root).items():
-            if isinstance(devices.get(source), SimAccelerator):
+            if isinstance(devices.get(source), SimAccelerator) and pin == IRQ_OUT:
                 devices[source].listeners += [devices[peer].trigger for peer, peer_pin in peers
                                               if isinstance(devices.get(peer), SimTimer) and peer_pin == TIMER_TRIGGER]
         for name, desc in self.ip_dict.items():

@@ -12,5 +12,6 @@ from .design_data import DATA_FILE, DeployError, DesignData, load_design_data
 from .io_format import quantize
 from .overlay import BITSTREAM, open_accelerator
 
-__all__ = ["Accelerator", "Platform", "RunResult", "Benchmark", "DATA_FILE", "DeployError", "DesignData", "load_design_data",
+__all__ = ["Accelerator", "Platform", "RunResult", "Benchmark", "DATA_FILE", "DeployError", "DesignData",
+           "load_design_data",
            "quantize", "BITSTREAM", "open_accelerator"]
