@@ -347,7 +347,8 @@ class SimRegisters:
     def read(self, offset: int) -> int:
         raise SimulationError(f"the simulated board does not model this IP's registers (read at 0x{offset:x})")
 
-    write = read
+    def write(self, offset: int, value: int) -> None:
+        raise SimulationError(f"the simulated board does not model this IP's registers (write at 0x{offset:x})")
 
 
 class SimInterrupt:
