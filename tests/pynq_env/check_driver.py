@@ -7,7 +7,8 @@ ordered log and answers reads from a script; the driver's log is compared with t
 register by register: the design-id check before anything is loaded (and its refusal of a wrong id), the
 timer armed before AP_START and its capture read after done, IP_ISR cleared.
 
-usage: python check_driver.py DEPLOY_FOLDER HWH -> prints {"registers": {name: [offset, size]}, ...} on success
+usage: python check_driver.py DEPLOY_FOLDER HWH HWH_WITHOUT_INTC -> prints {"registers": {name: [offset, size]},
+...} on success (the second .hwh: the overlay without the interrupt controller, where the driver polls)
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class RecordingDevice(pynq.Device):
             self.buffers[bo][...] = self.device_writes[bo]
 
 
-def main(deploy: Path, hwh: Path) -> None:
+def main(deploy: Path, hwh: Path, hwh_polling: Path) -> None:
     sys.path.insert(0, str(deploy))
     import driver
     from driver import timer as t
@@ -80,6 +81,9 @@ def main(deploy: Path, hwh: Path) -> None:
     assert parser.interrupt_pins[f"{name}/interrupt"] == {"controller": controller["name"], "index": 0,
                                                             "fullpath": f"{name}/interrupt"}
     assert ip_dict[name]["interrupts"] == {"interrupt": parser.interrupt_pins[f"{name}/interrupt"]}
+    polling = RuntimeMetadataParser(Metadata(input=str(hwh_polling)))  # no controller: no interrupt attribute
+    assert not polling.interrupt_controllers and not polling.interrupt_pins
+    assert polling.ip_dict[name]["interrupts"] == {} and data.timer in polling.ip_dict
     desc = ip_dict[name]
     regs, base = desc["registers"], desc["phys_addr"]
     partial = _HWHUltrascale(str(hwh)).ip_dict[name]
@@ -187,4 +191,4 @@ def first_difference(got: list, want: list) -> str:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
