@@ -1,7 +1,8 @@
 """The PYNQ driver (accelgen.runtime) on the simulated board (accelgen.deploy.simdevice: the generated HLS,
-C-simulated as a shared library behind pynq's interfaces): its logits equal `accelgen simulate` exactly on
-the default and the independent model, the demo notebook runs headless, errors are clear, and the deploy
-folder is complete and deterministic."""
+C-simulated as a shared library behind pynq's interfaces, with the overlay's AXI Timer and, or not, its
+interrupt controller): its logits equal `accelgen simulate` exactly on the default and the independent
+model, on the interrupt path and the polling path; the design id, the timer and the benchmark; the demo
+notebook runs headless, errors are clear, and the deploy folder is complete and deterministic."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ import pytest
 
 from accelgen.build import BuildRequest, build
 from accelgen.cli import main as cli_main
-from accelgen.codegen.hls_project import AXILITE_PORTS, quantize_images
-from accelgen.deploy import simdevice
+from accelgen.codegen.hls_project import AXILITE_PORTS, INTC_CELL, quantize_images
+from accelgen.deploy import hwh, simdevice
 from accelgen.deploy.hwh import register_layout
 from accelgen.deploy.package import DEPLOY_DIR, NOTEBOOK, deploy_files
 from accelgen.model_source import default_model_data
@@ -36,13 +37,17 @@ BUILDS = {"default": BuildRequest(board="zcu104", fps=30.0), "indep": BuildReque
 
 @pytest.fixture(scope="module")
 def boards(tmp_path_factory):
-    """name -> (build folder, simulated board folder) for the default and the independent model."""
+    """name -> (build folder, simulated board folder) for the default and the independent model (overlays
+    with an interrupt controller) and "polling" (the default model's overlay without one)."""
     root = tmp_path_factory.mktemp("deploy")
     folders = {name: build(BuildRequest(**{**req.__dict__, "out": root / name})).folder for name, req in BUILDS.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:
         sims = dict(zip(folders, pool.map(lambda n: simdevice.simulated_board(folders[n], root / f"{n}_board"),
                                           folders)))
-    return {name: (folders[name], sims[name]) for name in folders}
+    out = {name: (folders[name], sims[name]) for name in folders}
+    out["polling"] = (folders["default"], simdevice.simulated_board(folders["default"], root / "polling_board",
+                                                                    interrupt_controller=False))
+    return out
 
 
 @pytest.fixture
@@ -75,11 +80,12 @@ def images_for(name: str, count: int) -> np.ndarray:
     return np.random.default_rng(7).uniform(-1.0, 1.0, (count, 1, 8, 8)).astype(np.float32)
 
 
-@pytest.mark.parametrize("name", list(BUILDS))
+@pytest.mark.parametrize("name", [*BUILDS, "polling"])
 def test_driver_infer_equals_accelgen_simulate(boards, sim_pynq, name, tmp_path, capsys):
     folder, board = boards[name]
     acc = sim_pynq(board)
-    images = images_for(name, 2 * acc.data.batch_images + 5)  # two full runs and a partial one
+    assert (acc.waiter is None) == (name == "polling")  # the interrupt where the overlay routes it, else polling
+    images = images_for("indep" if name == "indep" else "default", 2 * acc.data.batch_images + 5)
     np.save(tmp_path / "x.npy", images)
     assert cli_main(["simulate", str(folder), "--input", str(tmp_path / "x.npy"), "--output",
                      str(tmp_path / "y.npy")]) == 0
@@ -89,7 +95,7 @@ def test_driver_infer_equals_accelgen_simulate(boards, sim_pynq, name, tmp_path,
     assert np.array_equal(acc.infer(images, dequantize=True), golden * acc.data.logit_scale)
     assert np.array_equal(acc.predict(images), golden.argmax(axis=1))
     runs = acc.ip.mmio.runs
-    assert runs == 3 + 3 + 3  # infer, infer(dequantize), predict: three runs each
+    assert runs == 1 + 3 + 3 + 3  # the empty identification run; infer, infer(dequantize), predict: three each
 
 
 def test_shipped_samples_match_on_the_simulated_board(boards, sim_pynq):
@@ -131,12 +137,13 @@ def test_missing_flush_or_invalidate_is_caught_by_the_simulated_caches(boards, s
     assert np.array_equal(acc.infer(images[::-1]), good[::-1])
 
 
-def test_a_hung_accelerator_times_out_with_a_clear_error(boards, sim_pynq):
-    _, board = boards["default"]
+@pytest.mark.parametrize("name, how", [("default", "its interrupt never came"), ("polling", "polled")])
+def test_a_hung_accelerator_times_out_with_a_clear_error(boards, sim_pynq, name, how):
+    _, board = boards[name]
     acc = sim_pynq(board)
     codes = quantize(np.load(board / "sample_images.npy")[:2], acc.data.input_quant)
     acc.ip.mmio.hang = True
-    with raises_deploy_error(r"did not finish within 0.2 s \(CTRL = 0x1\)"):
+    with raises_deploy_error(rf"did not finish within 0.2 s \({how}; CTRL = 0x1\)"):
         acc.run(codes, timeout_s=0.2)
     with raises_deploy_error("busy"):
         acc.run(codes)
@@ -151,7 +158,7 @@ def test_bad_images_are_refused(boards, sim_pynq):
     for images, message in cases:
         with raises_deploy_error(message):
             acc.infer(images)
-    assert acc.ip.mmio.runs == 0
+    assert acc.ip.mmio.runs == 1  # the identification run only
 
 
 def test_overlay_and_blob_mismatches_are_refused(boards, sim_pynq, tmp_path):
@@ -160,8 +167,12 @@ def test_overlay_and_blob_mismatches_are_refused(boards, sim_pynq, tmp_path):
     _, board = boards["default"]
     _, other = boards["indep"]
     cases = {}
-    for case in ("no_bit", "no_hwh", "blob", "hwh_of_other_design", "no_data"):
+    for case in ("no_bit", "no_hwh", "blob", "hwh_of_other_design", "no_data", "design_id", "old_data_file"):
         cases[case] = shutil.copytree(board, tmp_path / case)
+    # a data file of another design (whose id the bitstream does not carry), one of an older driver
+    data = json.loads((board / DATA_FILE).read_text())
+    (cases["design_id"] / DATA_FILE).write_text(json.dumps({**data, "design_id": data["design_id"] ^ 0x80000001}))
+    (cases["old_data_file"] / DATA_FILE).write_text(json.dumps({**data, "format": 1}))
     (cases["no_bit"] / "accelgen.bit").unlink()
     (cases["no_hwh"] / "accelgen.hwh").unlink()
     blob = bytearray((cases["blob"] / "params.bin").read_bytes())
@@ -171,7 +182,11 @@ def test_overlay_and_blob_mismatches_are_refused(boards, sim_pynq, tmp_path):
     (cases["no_data"] / DATA_FILE).unlink()
     expected = {"no_bit": r"accelgen.bit: missing", "no_hwh": r"accelgen.hwh: missing",
                 "blob": r"params.bin: does not match the data file", "no_data": "accelgen_driver.json: missing",
-                "hwh_of_other_design": r"descriptor table holds \d+ words, this design's \d+"}
+                "hwh_of_other_design": r"descriptor table holds \d+ words, this design's \d+",
+                "design_id": (rf"the bitstream's design id is 0x{data['design_id']:08x}, the data file's "
+                              rf"0x{data['design_id'] ^ 0x80000001:08x}: program the accelgen.bit/.hwh built from "
+                              "the same `accelgen build`"),
+                "old_data_file": "data file format 1, this driver reads 2"}
     for case, message in expected.items():
         with raises_deploy_error(message):
             sim_pynq(cases[case])
@@ -211,11 +226,16 @@ def test_register_map_of_the_hwh_resolves_to_the_layout(boards):
     data = load_design_data(board)
     layout = {r.name: r for r in register_layout(data.arguments, data.max_steps, data.descriptor_words)}
     ip_dict = simdevice.parse_hwh(board / "accelgen.hwh")
-    (desc,) = ip_dict.values()
-    assert desc["type"] == data.vlnv
+    (desc,) = [d for d in ip_dict.values() if d["type"] == data.vlnv]
+    assert {d["type"] for d in ip_dict.values()} == {data.vlnv, hwh.TIMER_VLNV, hwh.INTC_VLNV}
+    assert ip_dict[data.timer]["type"] == hwh.TIMER_VLNV
+    assert desc["interrupts"] == {"interrupt": {"controller": INTC_CELL, "index": 0, "fullpath": "accel/interrupt"}}
     offsets = resolve(desc["registers"], data.arguments)
     assert offsets.params == (layout["params_1"].offset, layout["params_2"].offset)
     assert offsets.beats == (layout["beats_1"].offset, layout["beats_2"].offset)
+    assert (offsets.gier, offsets.ier, offsets.isr) == (0x4, 0x8, 0xC)
+    assert offsets.design_id == layout["design_id"].offset == layout["beats_ctrl"].offset + 8
+    assert layout["design_id"].access == "read-only"
     assert offsets.descriptor_capacity == data.max_steps * data.descriptor_words
     assert (offsets.bits.start, offsets.bits.done, offsets.bits.idle) == (1, 2, 4)
     assert offsets.descriptors == layout["descs"].offset > max(r.offset for r in layout.values() if r.name != "descs")
@@ -228,6 +248,9 @@ def test_data_file_is_the_hls_projects_truth(boards):
     data = load_design_data(folder / DEPLOY_DIR)
     params = json.loads((folder / "hls" / "params.json").read_text())
     assert data.design_sha256 == params["design_sha256"]
+    assert data.design_id == int(params["design_sha256"][:8], 16)
+    # the id the top writes is the data file's: in the generated C++ and from the compiled kernel
+    assert f"design_id = 0x{data.design_id:08x}u;" in (folder / "hls" / "accel_top.cpp").read_text()
     assert [list(d) for d in data.descriptors] == [s["descriptor"] for s in params["steps"]]
     assert (data.word_bits, data.image_words, data.logit_words) == (params["word_bits"], params["io"]["image_words"],
                                                                      params["io"]["logit_words"])
@@ -287,7 +310,10 @@ def test_notebook_runs_headless_on_the_simulated_board(boards, tmp_path, monkeyp
     assert "board logits equal the simulator's: True" in text
     assert "32 images, predicted classes:" in text
     assert "accuracy on the 32 sample images" in text
-    assert "modelled (report.json)" in text and "accelerator beats" in text
+    assert "modelled (report.json)" in text and "kernel beats (model-side)" in text
+    (timer_row,) = [line for line in text.splitlines() if line.startswith("accelerator timer")]
+    assert "n/a" not in timer_row and float(timer_row.split()[2]) > 0  # FPS from the captured clock counts
+    assert f"on {simdevice.DEVICE_TAG}; timer at " in text  # the simulated board says what its timer counts
     assert pictures == 3  # predictions, confusion matrix, frame rates
 
 
@@ -329,3 +355,126 @@ def test_deploy_command_errors_and_remote_copy(boards, tmp_path, capsys):
     command = copy_command(Path("/tmp/stage"), "xilinx@kv260:/home/xilinx/accelgen")
     assert command[-2:] in (["/tmp/stage/", "xilinx@kv260:/home/xilinx/accelgen/"],
                             ["/tmp/stage", "xilinx@kv260:/home/xilinx/accelgen"])
+
+
+def test_benchmark_reports_host_and_timer_figures(boards, sim_pynq, monkeypatch):
+    """The timer's count of a run is the simulated clock from the driver's start sequence to done: at least
+    the C simulation's own time and at most the host's time around the whole run, in PL clocks (the
+    simulated board's timer counts host time; a trip count or a model figure would not fit between)."""
+    import time
+
+    _, board = boards["default"]
+    acc = sim_pynq(board)
+    data = acc.data
+    kernel = acc.ip.mmio.kernel
+    spans = []
+    real_run = kernel.run
+
+    def timed_run(*args):
+        t0 = time.perf_counter_ns()
+        out = real_run(*args)
+        spans.append(time.perf_counter_ns() - t0)
+        return out
+
+    monkeypatch.setattr(kernel, "run", timed_run)
+    codes = quantize(np.load(board / "sample_images.npy")[:3], data.input_quant)
+    for _ in range(3):
+        t0 = time.perf_counter_ns()
+        result = acc.run(codes)
+        around = time.perf_counter_ns() - t0
+        per_ns = data.clock_mhz / 1e3
+        assert spans[-1] * per_ns - 1 <= result.cycles <= around * per_ns + 1
+        assert result.beats != result.cycles
+    images = np.load(board / "sample_images.npy")
+    bench = acc.benchmark(data.batch_images + 3, images, repeats=2)
+    assert bench.clock_mhz == data.clock_mhz and bench.device == simdevice.DEVICE_TAG
+    assert bench.counter_cycles_per_image > 0 and bench.counter_latency_ms > 0 and bench.counter_floor_cycles > 0
+    assert bench.counter_fps == pytest.approx(data.clock_mhz * 1e6 / bench.counter_cycles_per_image)
+    assert bench.beats_per_image > 0 and bench.modelled == data.modelled
+    text = str(bench)
+    assert text.splitlines()[2].startswith("accelerator timer") and "n/a" not in text
+
+
+def test_interrupt_path_waits_on_the_ip_interrupt(boards, sim_pynq, monkeypatch):
+    """With an interrupt controller the driver awaits ip.interrupt (never polls CTRL) until IP_ISR.ap_done,
+    then clears IP_ISR; a run whose interrupt is never enabled (IP_IER = 0) times out."""
+    import threading
+
+    _, board = boards["default"]
+    acc = sim_pynq(board)
+    device = acc.ip.mmio
+    waits, ctrl_reads = [], []
+    real_wait, real_read = acc.ip.interrupt.wait, device.read
+
+    async def counted_wait():
+        waits.append(device.interrupt_line())
+        await real_wait()
+
+    def counted_read(offset):
+        if offset == device.ctrl:
+            ctrl_reads.append(offset)
+        return real_read(offset)
+
+    monkeypatch.setattr(acc.ip.interrupt, "wait", counted_wait)
+    monkeypatch.setattr(device, "read", counted_read)
+    images = np.load(board / "sample_images.npy")[:2]
+    codes = quantize(images, acc.data.input_quant)
+    device.hang = True  # the run finishes 0.2 s after AP_START, while the driver waits
+    threading.Timer(0.2, device.finish).start()
+    result = acc.run(codes)
+    assert waits and not any(waits) and len(ctrl_reads) == 1  # waited on a low line; one idle check, no polling
+    assert np.array_equal(result.logits, np.load(board / "expected_logits.npy")[:2]) and result.cycles > 0
+    assert not device.interrupt_line() and device.word("IP_ISR") == 0
+    device.hang = False
+    device.write(device.ier, 0)
+    with raises_deploy_error(r"did not finish within 0.2 s \(its interrupt never came; CTRL = 0x6\)"):
+        acc.run(codes, timeout_s=0.2)
+
+
+def test_simulated_timer_follows_the_axi_timer_register_map(monkeypatch):
+    """PG079's cascade-mode capture: LOAD from TLR1:TLR0, a 64-bit count across the 32-bit boundary, the
+    capture held until TINT is cleared (ARHT = 0) or overwritten (ARHT = 1), no capture without CAPT/ENT."""
+    from accelgen.runtime import timer as t
+
+    now = [1000]
+    timer = simdevice.SimTimer(100.0)
+    monkeypatch.setattr(timer, "ticks", lambda: now[0])
+    timer.write(t.TLR0, 0xFFFFFFF0)
+    timer.write(t.TLR1, 0x1)
+    timer.write(t.TCSR0, t.CAPTURE | t.LOAD)
+    assert (timer.read(t.TCR1), timer.read(t.TCR0)) == (0x1, 0xFFFFFFF0)
+    timer.write(t.TCSR0, t.CAPTURE | t.ENT)
+    now[0] += 0x20
+    assert (timer.read(t.TCR1), timer.read(t.TCR0)) == (0x2, 0x10)  # carried into the high word
+    timer.trigger()
+    assert timer.read(t.TCSR0) & t.TINT and (timer.read(t.TLR1), timer.read(t.TLR0)) == (0x2, 0x10)
+    now[0] += 5
+    timer.trigger()  # held: TINT not cleared
+    assert timer.read(t.TLR0) == 0x10
+    timer.write(t.TCSR0, t.CAPTURE | t.ENT | t.ARHT)  # TINT written 0: stays set; ARHT overwrites
+    timer.trigger()
+    assert timer.read(t.TLR0) == 0x15 and timer.read(t.TCSR0) & t.TINT
+    timer.write(t.TCSR0, t.CAPTURE | t.TINT)  # stopped, TINT cleared
+    assert not timer.read(t.TCSR0) & t.TINT
+    now[0] += 100
+    timer.trigger()  # not enabled: no capture
+    assert not timer.read(t.TCSR0) & t.TINT and timer.read(t.TCR0) == 0x15
+    with pytest.raises(simdevice.SimulationError, match="generate mode"):
+        timer.write(t.TCSR0, t.ENT)
+
+
+def test_driver_arms_the_timer_and_reads_the_capture(boards, sim_pynq):
+    """The driver's CycleCounter: a run without a rising trigger captures nothing (None), one with it
+    captures; the counter starts from zero at each run."""
+    from accelgen.runtime import timer as t
+
+    _, board = boards["default"]
+    acc = sim_pynq(board)
+    counter = acc.platform.counter
+    assert counter is not None and counter.name == acc.data.timer
+    counter.arm()
+    assert counter.capture() is None
+    assert counter.ip.read(t.TCSR0) == t.CAPTURE | t.ENT
+    acc.ip.mmio.listeners.clear()  # the trigger unwired: the count is never captured
+    codes = quantize(np.load(board / "sample_images.npy")[:1], acc.data.input_quant)
+    assert acc.run(codes).cycles is None

@@ -1,8 +1,10 @@
 """The driver against the real pynq package (3.1.2, numpy<2) in its own virtual environment (.venv-pynq,
 made by `make test` through scripts/pynq_venv.sh): pynq parses the simulated overlay's .hwh into the
-register layout accelgen generates, binds the driver's DefaultIP subclass to the accelerator's VLNV, and
-the driver's calls into pynq -- allocations, register writes and reads in order, start/done, flush and
-invalidate -- follow the protocol exactly (tests/pynq_env/check_driver.py, with a mock device)."""
+register layout accelgen generates (with the timer, and the IP's interrupt behind the axi_intc or, without
+the controller, none), binds the driver's DefaultIP subclass to the accelerator's VLNV, and the driver's
+calls into pynq -- the design-id run, allocations, register writes and reads in order (accelerator and
+timer), start/done, IP_ISR, flush and invalidate -- follow the protocol exactly
+(tests/pynq_env/check_driver.py, with a mock device)."""
 
 from __future__ import annotations
 
@@ -31,10 +33,12 @@ def test_driver_protocol_against_the_real_pynq(tmp_path):
         pytest.skip(f"{PYNQ_PYTHON} is missing: run `make test` or `bash scripts/pynq_venv.sh`")
     folder = build(BuildRequest(board="zcu104", fps=30.0, out=tmp_path / "build")).folder
     data = load_design_data(folder / DEPLOY_DIR)
-    hwh = tmp_path / "accelgen.hwh"
+    hwh, polling = tmp_path / "accelgen.hwh", tmp_path / "polling.hwh"
     hwh.write_text(overlay_hwh(data))
+    polling.write_text(overlay_hwh(data, interrupt_controller=False))
     proc = subprocess.run([str(PYNQ_PYTHON), str(ROOT / "tests" / "pynq_env" / "check_driver.py"),
-                           str(folder / DEPLOY_DIR), str(hwh)], capture_output=True, text=True, timeout=300)
+                           str(folder / DEPLOY_DIR), str(hwh), str(polling)], capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     parsed = json.loads(proc.stdout.splitlines()[-1])
     assert parsed["pynq"] == "3.1.2" and parsed["numpy"].startswith("1.")

@@ -130,6 +130,7 @@ def test_overlay_reaches_a_timing_checked_bitstream(projects, tmp_path, board_na
         assert "Clk_master Auto" in link and "Slave /ps/" in link and " Clk Auto" not in link
     assert f"Master /ps/{ports.master} " in calls[position(calls, "Slave /accel/s_axi_control")]
     assert position(calls, "^validate_bd_design") > position(calls, "^connect_bd_net")
+    assert_timer_and_interrupts(calls, ports)
     assert re.search(r"^make_wrapper -files /bd/accelgen_bd\.bd -top -import$", "\n".join(calls), re.M)
     opened = position(calls, "^open_run impl_1")
     assert position(calls, "^launch_runs impl_1 -to_step write_bitstream") < opened
@@ -137,6 +138,42 @@ def test_overlay_reaches_a_timing_checked_bitstream(projects, tmp_path, board_na
     for name in (flow.UTILIZATION_REPORT, flow.TIMING_REPORT, "accelgen.bit", "accelgen.hwh"):
         assert (tmp_path / name).is_file(), name
     assert "WNS 0.125 ns" in proc.stdout
+
+
+def sequence(calls: list[str], lines: list[str]) -> int:
+    """Where ``lines`` occur as consecutive calls (the stub records a bracketed command before the command
+    that uses its (empty) result)."""
+    hits = [i for i in range(len(calls)) if calls[i:i + len(lines)] == lines]
+    assert hits, f"no calls {lines}"
+    return hits[0]
+
+
+def assert_timer_and_interrupts(calls: list[str], ports: hp.PsPorts) -> None:
+    """The AXI Timer (64-bit, capture trigger active high) and the axi_intc (single irq output) exist, sit on
+    the PS's AXI-lite master, and one net takes the accelerator's interrupt to the timer's capture trigger
+    and the controller's input, whose irq reaches the PS's interrupt pin -- before validation."""
+    validated = position(calls, "^validate_bd_design")
+    for cell, vlnv, interface, config in (
+            (hp.TIMER_CELL, "xilinx.com:ip:axi_timer:*", "S_AXI",
+             "CONFIG.enable_timer2 1 CONFIG.mode_64bit 1 CONFIG.TRIG0_ASSERT Active_High"),
+            (hp.INTC_CELL, "xilinx.com:ip:axi_intc:*", "s_axi", "CONFIG.C_IRQ_CONNECTION 1")):
+        created = sequence(calls, [f"create_bd_cell -type ip -vlnv {vlnv} {cell}", f"get_bd_cells {cell}",
+                                   f"set_property -dict {config} "])
+        link = sequence(calls, [f"get_bd_intf_pins {cell}/{interface}",
+                                "apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config Clk_master Auto Clk_slave "
+                                f"Auto Clk_xbar Auto Master /ps/{ports.master} Slave /{cell}/{interface} ddr_seg Auto "
+                                "intc_ip Auto master_apm 0 "])
+        assert created < link < validated
+    net = sequence(calls, [f"get_bd_pins {hp.ACCEL_CELL}/interrupt", f"get_bd_pins {hp.TIMER_CELL}/capturetrig0",
+                           f"get_bd_pins {hp.INTC_CELL}/intr", "connect_bd_net   "])
+    irq = sequence(calls, [f"get_bd_pins {hp.INTC_CELL}/irq", f"get_bd_pins ps/{ports.irq_pin}", "connect_bd_net  "])
+    assert net < validated and irq < validated
+    # nothing else drives the PS's interrupt pin, the timer's trigger or the controller's input
+    for pin in (f"ps/{ports.irq_pin}", f"{hp.TIMER_CELL}/capturetrig0", f"{hp.INTC_CELL}/intr"):
+        assert calls.count(f"get_bd_pins {pin}") == 1, pin
+    script = "\n".join(calls)
+    for prop in ports.irq_props:  # the PS's fabric interrupt enabled
+        assert re.search(rf"^set_property -dict .*CONFIG\.{prop} 1\b", script, re.M), prop
 
 
 @pytest.mark.parametrize("wns, whs", [("-0.210", "0.031"), ("0.125", "-0.004")])

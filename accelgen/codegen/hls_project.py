@@ -41,6 +41,32 @@ PROJECT = "accelgen_prj"
 SOLUTION = "sol1"
 OVERLAY = "accelgen"
 BLOCK_DESIGN = "accelgen_bd"
+ACCEL_CELL = "accel"  # block-design cell names of build_overlay.tcl (pynq's ip_dict keys)
+TIMER_CELL = "accel_timer"  # AXI Timer: the clock counter (accelgen/runtime/timer.py)
+INTC_CELL = "accel_intc"  # AXI interrupt controller: the accelerator's interrupt to the PS
+
+
+@dataclass(frozen=True)
+class LiteCell:
+    """An AXI-lite IP of the overlay beside the accelerator (Vivado's VLNV, interface and CONFIG names)."""
+
+    name: str
+    vlnv: str
+    interface: str
+    config: tuple[tuple[str, str], ...]
+    what: str
+
+
+# The AXI Timer (PG079) as one 64-bit counter (both timers, cascaded by the driver) whose capture trigger
+# is active high; the interrupt controller (PG099) with a single irq output, as a PS interrupt pin wants.
+LITE_CELLS = (
+    LiteCell(TIMER_CELL, "xilinx.com:ip:axi_timer:*", "S_AXI",
+             (("enable_timer2", "1"), ("mode_64bit", "1"), ("TRIG0_ASSERT", "Active_High")),
+             "the clock counter: 64-bit AXI Timer on the PL clock, capture on capturetrig0 (driver: timer.py)"),
+    LiteCell(INTC_CELL, "xilinx.com:ip:axi_intc:*", "s_axi", (("C_IRQ_CONNECTION", "1"),),
+             "the interrupt controller pynq.Interrupt waits on (PYNQ: on the PS's first interrupt line)"),
+)
+TIMER_TRIGGER = "capturetrig0"
 VENDOR = "accelgen.org"
 LIBRARY = "hls"
 IP_VERSION = "1.0"
@@ -53,7 +79,8 @@ TB_DATA = ("params.bin", "tb_images.bin", "tb_expected.bin")
 # m_axi ports: (argument, bundle); the bundles map to the PS's HP ports in this order
 MAXI_PORTS = (("params", "gmem0"), ("images", "gmem1"), ("logits", "gmem1"), ("dump", "gmem2"))
 AXILITE_PORTS = ("params", "images", "logits", "dump", "descs", "n_steps", "n_images", "dump_enable", "beats",
-                 "return")
+                 "design_id", "return")
+DESIGN_ID_BITS = 32  # the read-only design id register: the first bits of design_digest
 
 
 @dataclass(frozen=True)
@@ -176,6 +203,7 @@ def top_context(art: Artifacts) -> dict:
             "logit_words": consts["LOGIT_WORDS"], "dump_elems": consts["DUMP_ELEMS"],
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],
             "axilite": list(AXILITE_PORTS), "nmem": consts["NMEM"],
+            "design_id_hex": f"0x{design_id(art.design):0{DESIGN_ID_BITS // 4}x}u",
             "act_memory": activation_storage(art.hw.act_bits, art.hw.depth, art.hw.tm, art.board)}
 
 
@@ -216,7 +244,11 @@ def overlay_tcl_context(art: Artifacts, jobs: int = 4) -> dict:
              + [{"name": ps.clock_prop, "value": f"{art.design.clock_mhz:g}"}])
     return {"board": art.board.name, "part": art.board.part, "board_part": art.board.vivado_board_part,
             "board_part_pattern": art.board.vivado_board_part.rsplit(":", 1)[0] + ":*",
-            "ps_ip": art.board.ps_ip, "ps": ps, "ps_props": props, "top": TOP, "vendor": VENDOR, "library": LIBRARY,
+            "ps_ip": art.board.ps_ip, "ps": ps, "ps_props": props, "top": TOP, "accel": ACCEL_CELL,
+            "timer": TIMER_CELL, "intc": INTC_CELL, "timer_trigger": TIMER_TRIGGER,
+            "lite_cells": [{"name": c.name, "vlnv": c.vlnv, "interface": c.interface, "what": c.what,
+                            "config": [{"name": k, "value": v} for k, v in c.config]} for c in LITE_CELLS],
+            "vendor": VENDOR, "library": LIBRARY,
             "ip_version": IP_VERSION, "project": PROJECT, "solution": SOLUTION, "overlay": OVERLAY,
             "bd": BLOCK_DESIGN, "clock_mhz": f"{art.design.clock_mhz:g}", "jobs": jobs,
             "bundles": [{"bundle": b, "slave": s} for b, s in zip(names, slaves)],
@@ -251,6 +283,12 @@ def readme_context(art: Artifacts) -> dict:
 def design_digest(design: Design) -> str:
     """Identifies the design a project was generated for (params.json), so stale projects are noticed."""
     return hashlib.sha256(design.to_json().encode()).hexdigest()
+
+
+def design_id(design: Design) -> int:
+    """The value of the accelerator's read-only design id register: the first DESIGN_ID_BITS of design_digest
+    (the driver compares it with its data file before loading a blob)."""
+    return int(design_digest(design)[:DESIGN_ID_BITS // 4], 16)
 
 
 def params_map(art: Artifacts) -> dict:

@@ -9,8 +9,8 @@ from dataclasses import asdict
 from .. import ir
 from ..board import Board
 from ..codegen.config import config_constants
-from ..codegen.hls_project import (IP_VERSION, LIBRARY, TOP, VENDOR, Artifacts, build_artifacts, design_digest,
-                                   image_shape)
+from ..codegen.hls_project import (IP_VERSION, LIBRARY, TIMER_CELL, TOP, VENDOR, Artifacts, build_artifacts,
+                                   design_digest, design_id, image_shape)
 from ..design import Design
 from ..runtime.design_data import FORMAT, Arguments, DesignData, InputQuant, Modelled
 
@@ -22,7 +22,8 @@ MIN_TIMEOUT_S = 1.0  # ... or this long, whichever is longer
 
 # The top function's s_axilite arguments (accelgen.codegen.hls_project.AXILITE_PORTS), by purpose.
 ARGUMENTS = Arguments(params="params", images="images", logits="logits", dump="dump", descriptors="descs",
-                      n_steps="n_steps", n_images="n_images", dump_enable="dump_enable", beats="beats")
+                      n_steps="n_steps", n_images="n_images", dump_enable="dump_enable", beats="beats",
+                      design_id="design_id")
 
 
 def class_names(graph: ir.Graph) -> tuple[str, ...]:
@@ -35,8 +36,9 @@ def driver_data(art: Artifacts, report: dict) -> DesignData:
     graph = art.graph
     q = graph.tensors[graph.ops[0].output].quant
     return DesignData(
-        design_sha256=design_digest(art.design), vlnv=f"{VENDOR}:{LIBRARY}:{TOP}:{IP_VERSION}",
-        clock_mhz=art.design.clock_mhz, word_bits=art.hw.word_bits, batch_images=BATCH_IMAGES,
+        design_sha256=design_digest(art.design), design_id=design_id(art.design),
+        vlnv=f"{VENDOR}:{LIBRARY}:{TOP}:{IP_VERSION}", clock_mhz=art.design.clock_mhz, timer=TIMER_CELL,
+        word_bits=art.hw.word_bits, batch_images=BATCH_IMAGES,
         image_shape=image_shape(graph), image_words=consts["IMAGE_WORDS"],
         logit_count=art.hw.out_rows * art.hw.out_cols, logit_words=consts["LOGIT_WORDS"],
         logit_scale=graph.tensors[graph.output].quant.scale,

@@ -1,5 +1,7 @@
 """The register layout Vitis HLS gives the top's s_axilite block, and a `.hwh` (Vivado's hardware handoff,
-the XML schema pynq parses) describing an overlay with the accelerator at one address.
+the XML schema pynq parses) describing the overlay build_overlay.tcl makes: the PS, the accelerator, the
+AXI Timer whose capture trigger is the accelerator's interrupt line, and (optionally) the axi_intc that
+routes that line to the PS's first interrupt pin.
 
 On a board both come from Vivado; here they describe the simulated overlay of CI (accelgen.deploy.simdevice)
 and the fixtures of the real-pynq test. The layout follows Vitis HLS' conventions: CTRL/GIER/IP_IER/IP_ISR
@@ -13,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-from ..codegen.hls_project import AXILITE_PORTS, BLOCK_DESIGN, TOP
+from ..codegen.hls_project import (ACCEL_CELL, AXILITE_PORTS, BLOCK_DESIGN, INTC_CELL, PS_PORTS, TIMER_CELL,
+                                   TIMER_TRIGGER)
 from ..runtime.design_data import Arguments, DesignData
 from ..runtime.registers import CONTROL, REGISTER_BITS
 
@@ -27,6 +30,10 @@ PS_MASTER = "M_AXI_HPM0_FPD"
 CONTROL_INTERFACE = "s_axi_control"
 AXI_MM = "xilinx.com:interface:aximm:1.0"
 PS_CLOCKS = 4
+PS_CLOCK_MHZ = "PSU__CRL_APB__PL0_REF_CTRL__ACT_FREQMHZ"  # the PL clock the PS gives (pynq.Clocks.fclk0_mhz)
+TIMER_VLNV = "xilinx.com:ip:axi_timer:2.0"
+INTC_VLNV = "xilinx.com:ip:axi_intc:4.1"
+IRQ_OUT = "interrupt"  # the HLS IP's interrupt pin (ap_ctrl_hs)
 CONTROL_FIELDS = (("AP_START", 0, "read-write"), ("AP_DONE", 1, "read-only"), ("AP_IDLE", 2, "read-only"),
                   ("AP_READY", 3, "read-only"), ("AUTO_RESTART", 7, "read-write"), ("INTERRUPT", 9, "read-only"))
 INTERRUPT_REGISTERS = (("GIER", "Global Interrupt Enable Register"), ("IP_IER", "IP Interrupt Enable Register"),
@@ -67,6 +74,11 @@ def register_layout(args: Arguments, max_steps: int, descriptor_words: int) -> t
             regs += [Register(f"{name}_1", at, REGISTER_BITS, "write-only", f"Data signal of {name}"),
                      Register(f"{name}_2", at + WORD, REGISTER_BITS, "write-only", f"Data signal of {name}")]
             at += 3 * WORD
+        elif name == args.design_id:
+            regs += [Register(name, at, REGISTER_BITS, "read-only", f"Data signal of {name}"),
+                     Register(f"{name}_ctrl", at + WORD, REGISTER_BITS, "read-only", f"Control signal of {name}",
+                              (Field(f"{name}_ap_vld", 0, "read-only"),))]
+            at += 3 * WORD
         elif name == args.beats:
             regs += [Register(f"{name}_1", at, REGISTER_BITS, "read-only", f"Data signal of {name}"),
                      Register(f"{name}_2", at + WORD, REGISTER_BITS, "read-only", f"Data signal of {name}"),
@@ -105,10 +117,37 @@ def _register_xml(parent: ET.Element, reg: Register) -> None:
                     "BIT_OFFSET": str(f.bit_offset), "BIT_WIDTH": str(width)})
 
 
-def overlay_hwh(data: DesignData, instance: str = f"{TOP}_0") -> str:
-    """A hardware handoff of a block design holding the PS and the accelerator at IP_BASE."""
+@dataclass(frozen=True)
+class Slave:
+    """An IP on the PS's AXI-lite master in the .hwh."""
+
+    instance: str
+    vlnv: str
+    interface: str
+    base: int
+    span: int
+    registers: tuple[Register, ...] = ()
+
+
+def _port(parent: ET.Element, name: str, direction: str, signal: str, peers: list[tuple[str, str]],
+          interrupt: bool = False) -> None:
+    extra = {"SIGIS": "INTERRUPT", "SENSITIVITY": "LEVEL_HIGH"} if interrupt else {}
+    port = ET.SubElement(parent, "PORT", DIR=direction, NAME=name, SIGNAME=signal, **extra)
+    connections = ET.SubElement(port, "CONNECTIONS")
+    for instance, pin in peers:
+        ET.SubElement(connections, "CONNECTION", INSTANCE=instance, PORT=pin)
+
+
+def overlay_hwh(data: DesignData, interrupt_controller: bool = True) -> str:
+    """A hardware handoff of the block design: PS, accelerator, timer (and the interrupt controller)."""
     layout = register_layout(data.arguments, data.max_steps, data.descriptor_words)
-    span = address_range(layout)
+    slaves = [Slave(ACCEL_CELL, data.vlnv, CONTROL_INTERFACE, IP_BASE, address_range(layout), layout),
+              Slave(TIMER_CELL, TIMER_VLNV, "S_AXI", IP_BASE + MIN_RANGE, MIN_RANGE)]
+    if interrupt_controller:
+        slaves.append(Slave(INTC_CELL, INTC_VLNV, "s_axi", IP_BASE + 2 * MIN_RANGE, MIN_RANGE))
+    irq_pin = PS_PORTS[PS_MODTYPE].irq_pin
+    line, irq = f"{ACCEL_CELL}_{IRQ_OUT}", f"{INTC_CELL}_irq"
+    listeners = [(TIMER_CELL, TIMER_TRIGGER)] + ([(INTC_CELL, "intr")] if interrupt_controller else [])
     root = ET.Element("EDKSYSTEM", EDWVERSION="1.2", VIVADOVERSION="2024.2")
     ET.SubElement(root, "SYSTEMINFO", ARCH="zynquplus", NAME=BLOCK_DESIGN)
     ET.SubElement(root, "EXTERNALPORTS")
@@ -120,23 +159,37 @@ def overlay_hwh(data: DesignData, instance: str = f"{TOP}_0") -> str:
         ET.SubElement(params, "PARAMETER", NAME=f"PSU__FPGA_PL{i}_ENABLE", VALUE="1" if i == 0 else "0")
         for j in range(2):
             ET.SubElement(params, "PARAMETER", NAME=f"PSU__CRL_APB__PL{i}_REF_CTRL__DIVISOR{j}", VALUE="1")
+    ET.SubElement(params, "PARAMETER", NAME=PS_CLOCK_MHZ, VALUE=f"{data.clock_mhz:g}")
+    if interrupt_controller:
+        _port(ET.SubElement(ps, "PORTS"), irq_pin, "I", irq, [(INTC_CELL, "irq")], interrupt=True)
     bus = f"{PS_INSTANCE}_{PS_MASTER}"
     ET.SubElement(ET.SubElement(ps, "BUSINTERFACES"), "BUSINTERFACE", BUSNAME=bus, NAME=PS_MASTER, TYPE="MASTER",
                   VLNV=AXI_MM)
     memory_map = ET.SubElement(ps, "MEMORYMAP")
-    ET.SubElement(memory_map, "MEMRANGE", ADDRESSBLOCK="Reg", BASENAME="C_S_AXI_CONTROL_BASEADDR",
-                  BASEVALUE=hex(IP_BASE), HIGHNAME="C_S_AXI_CONTROL_HIGHADDR", HIGHVALUE=hex(IP_BASE + span - 1),
-                  INSTANCE=instance, IS_DATA="TRUE", IS_INSTRUCTION="TRUE", MASTERBUSINTERFACE=PS_MASTER,
-                  MEMTYPE="REGISTER", SLAVEBUSINTERFACE=CONTROL_INTERFACE)
-    ip = ET.SubElement(modules, "MODULE", FULLNAME=f"/{instance}", INSTANCE=instance, MODTYPE=TOP, VLNV=data.vlnv,
-                       IPTYPE="PERIPHERAL")
-    ET.SubElement(ip, "PARAMETERS")
-    ET.SubElement(ET.SubElement(ip, "BUSINTERFACES"), "BUSINTERFACE", BUSNAME=bus, NAME=CONTROL_INTERFACE,
-                  TYPE="SLAVE", VLNV=AXI_MM)
-    block = ET.SubElement(ET.SubElement(ip, "ADDRESSBLOCKS"), "ADDRESSBLOCK", ACCESS="read-write",
-                          INTERFACE=CONTROL_INTERFACE, NAME="Reg", RANGE=str(span), USAGE="register")
-    registers = ET.SubElement(block, "REGISTERS")
-    for reg in layout:
-        _register_xml(registers, reg)
+    for s in slaves:
+        ET.SubElement(memory_map, "MEMRANGE", ADDRESSBLOCK="Reg", BASENAME="C_BASEADDR", BASEVALUE=hex(s.base),
+                      HIGHNAME="C_HIGHADDR", HIGHVALUE=hex(s.base + s.span - 1), INSTANCE=s.instance, IS_DATA="TRUE",
+                      IS_INSTRUCTION="TRUE", MASTERBUSINTERFACE=PS_MASTER, MEMTYPE="REGISTER",
+                      SLAVEBUSINTERFACE=s.interface)
+    for s in slaves:
+        module = ET.SubElement(modules, "MODULE", FULLNAME=f"/{s.instance}", INSTANCE=s.instance,
+                               MODTYPE=s.vlnv.split(":")[2], VLNV=s.vlnv, IPTYPE="PERIPHERAL")
+        ET.SubElement(module, "PARAMETERS")
+        ports = ET.SubElement(module, "PORTS")
+        if s.instance == ACCEL_CELL:
+            _port(ports, IRQ_OUT, "O", line, listeners, interrupt=True)
+        elif s.instance == TIMER_CELL:
+            _port(ports, TIMER_TRIGGER, "I", line, [(ACCEL_CELL, IRQ_OUT)])
+        else:
+            _port(ports, "intr", "I", line, [(ACCEL_CELL, IRQ_OUT)], interrupt=True)
+            _port(ports, "irq", "O", irq, [(PS_INSTANCE, irq_pin)], interrupt=True)
+        ET.SubElement(ET.SubElement(module, "BUSINTERFACES"), "BUSINTERFACE", BUSNAME=bus, NAME=s.interface,
+                      TYPE="SLAVE", VLNV=AXI_MM)
+        block = ET.SubElement(ET.SubElement(module, "ADDRESSBLOCKS"), "ADDRESSBLOCK", ACCESS="read-write",
+                              INTERFACE=s.interface, NAME="Reg", RANGE=str(s.span), USAGE="register")
+        if s.registers:  # the timer's and the controller's (fixed, PG079/PG099) are not needed here
+            registers = ET.SubElement(block, "REGISTERS")
+            for reg in s.registers:
+                _register_xml(registers, reg)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8" standalone="no" ?>\n' + ET.tostring(root, encoding="unicode") + "\n"

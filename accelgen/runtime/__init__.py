@@ -6,11 +6,12 @@ opened); it never imports accelgen. ``accelgen build`` copies this package to DI
     logits = acc.infer(images)           # float32 NCHW -> int64 logits (dequantize=True: floats)
 """
 
-from .accelerator import Accelerator, RunResult
+from .accelerator import Accelerator, Platform, RunResult
 from .benchmark import Benchmark
 from .design_data import DATA_FILE, DeployError, DesignData, load_design_data
 from .io_format import quantize
 from .overlay import BITSTREAM, open_accelerator
 
-__all__ = ["Accelerator", "RunResult", "Benchmark", "DATA_FILE", "DeployError", "DesignData", "load_design_data",
+__all__ = ["Accelerator", "Platform", "RunResult", "Benchmark", "DATA_FILE", "DeployError", "DesignData",
+           "load_design_data",
            "quantize", "BITSTREAM", "open_accelerator"]

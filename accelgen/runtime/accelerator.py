@@ -1,12 +1,16 @@
 """The accelerator behind its s_axilite registers and its DDR buffers (parameters, images, logits, debug dump).
 
-Protocol (ap_ctrl_hs): once, at construction, the parameter blob is copied into a DDR buffer and flushed,
-and the buffer addresses, the descriptor table, the step count and the debug switch (off) are written; per
-run of up to ``batch_images`` images, the quantized images are packed and flushed, the image count is
-written, AP_START set, CTRL polled until AP_DONE (or the timeout), the logit buffer invalidated and read,
-and the beat count read. ``ip`` needs only ``read(offset)`` and ``write(offset, value)`` (a pynq
-DefaultIP); ``allocate(shape, dtype)`` returns buffers with ``device_address``, ``flush()`` and
-``invalidate()`` (pynq.allocate).
+Protocol (ap_ctrl_hs): at construction, the interrupt output is enabled (GIER, IP_IER.ap_done: it triggers
+the overlay's timer and, where there is one, the interrupt controller) and an empty run (zero images, no
+memory access) identifies the bitstream by its read-only design id before anything is loaded; then the
+parameter blob is copied into a DDR buffer and flushed, and the buffer addresses, the descriptor table, the
+step count and the debug switch (off) are written. Per run of up to ``batch_images`` images, the quantized
+images are packed and flushed, the image count is written, the clock counter cleared and started, AP_START
+set, and the run awaited -- on the interrupt where the overlay routes it to the PS, else by polling CTRL
+for AP_DONE -- within a timeout; then IP_ISR is cleared, the logit buffer invalidated and read, and the
+beat count and the captured clock count read. ``ip`` needs only ``read(offset)`` and ``write(offset,
+value)`` (a pynq DefaultIP; its ``interrupt`` a pynq.Interrupt); ``allocate(shape, dtype)`` returns buffers
+with ``device_address``, ``flush()`` and ``invalidate()`` (pynq.allocate).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .design_data import DeployError, DesignData
+from .interrupts import InterruptWaiter
 from .io_format import check_images, logit_row_elems, pack_images, quantize, unpack_logits
-from .registers import REGISTER_BITS, resolve
+from .registers import AP_DONE_EVENT, REGISTER_BITS, resolve
+from .timer import CycleCounter
 
 WORD_MASK = (1 << REGISTER_BITS) - 1
 
@@ -26,18 +32,40 @@ WORD_MASK = (1 << REGISTER_BITS) - 1
 @dataclass(frozen=True)
 class RunResult:
     logits: np.ndarray  # int64 (images, classes)
-    beats: int  # the accelerator's beat count for the run (modelled loop trips, not clock cycles)
+    beats: int  # the kernel's model-side count: its loops' trip counts (as at II = 1), not a measurement
+    cycles: int | None  # clocks the overlay's timer captured from its start to ap_done (None: no timer)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What the board around the IP offers the driver."""
+
+    allocate: object  # pynq.allocate
+    clock_mhz: float  # the accelerator's clock (pynq.Clocks.fclk0_mhz on a board)
+    device: str  # what runs it (pynq's active device), printed with the measurements
+    counter: CycleCounter | None = None  # the overlay's AXI Timer
+    interrupt: object | None = None  # the IP's pynq.Interrupt, where an axi_intc routes it to the PS
 
 
 class Accelerator:
-    def __init__(self, ip, registers: dict, data: DesignData, blob: bytes, allocate):
+    def __init__(self, ip, registers: dict, data: DesignData, blob: bytes, platform: Platform):
         self.ip = ip
         self.data = data
+        self.platform = platform
         self.regs = resolve(registers, data.arguments)
         table_words = data.max_steps * data.descriptor_words
         if self.regs.descriptor_capacity != table_words:
             raise DeployError(f"the overlay's descriptor table holds {self.regs.descriptor_capacity} words, this "
                               f"design's {table_words}: the bitstream is of another design")
+        self.waiter = (None if platform.interrupt is None
+                       else InterruptWaiter(platform.interrupt, lambda: self.ip.read(self.regs.isr) & AP_DONE_EVENT))
+        stale = int(self.ip.read(self.regs.isr))  # an ap_done a previous program left uncleared
+        if stale:
+            self.write_word(self.regs.isr, stale)  # toggle on write: cleared
+        self.write_word(self.regs.gier, 1)
+        self.write_word(self.regs.ier, AP_DONE_EVENT)
+        self.empty_run_cycles = self.identify()
+        allocate = platform.allocate
         self.params = allocate((len(blob),), np.uint8)
         self.images = allocate((data.batch_images, data.image_words * data.word_bytes), np.uint8)
         self.logits = allocate((data.batch_images, logit_row_elems(data)), np.int64)
@@ -72,30 +100,64 @@ class Accelerator:
 
     # -- runs ---------------------------------------------------------------------------------------
 
+    def identify(self) -> int | None:
+        """An empty run (zero images: the kernel touches no memory) before anything is loaded: the bitstream
+        must carry this deploy folder's design id. Returns the clocks the timer captured for it: the floor
+        of every measurement (the start sequence's AXI writes and the kernel's fixed cost)."""
+        self.check_idle()
+        cycles = self.start(0, self.data.timeout_s)
+        found = int(self.ip.read(self.regs.design_id))
+        if found != self.data.design_id:
+            raise DeployError(f"the bitstream's design id is 0x{found:08x}, the data file's 0x{self.data.design_id:08x}"
+                              ": program the accelgen.bit/.hwh built from the same `accelgen build` as this deploy "
+                              "folder (or copy that build's deploy folder here)")
+        return cycles
+
+    def check_idle(self) -> None:
+        if not self.ip.read(self.regs.ctrl) & self.regs.bits.idle:
+            raise DeployError("the accelerator is busy (CTRL.AP_IDLE is 0): is another program driving it?")
+
+    def start(self, n: int, timeout_s: float) -> int | None:
+        """Start a run of n images, wait for it, clear its interrupt; the clocks the timer captured."""
+        r = self.regs
+        self.write_word(r.n_images, n)
+        counter = self.platform.counter
+        if counter is not None:
+            counter.arm()
+        self.write_word(r.ctrl, r.bits.start)
+        self.wait_done(timeout_s)
+        self.write_word(r.isr, AP_DONE_EVENT)  # toggle on write: the interrupt line drops
+        return None if counter is None else counter.capture()
+
     def run(self, codes: np.ndarray, timeout_s: float | None = None) -> RunResult:
         """One accelerator run on int8 codes (images, C, H, W), at most batch_images of them."""
-        n, r = len(codes), self.regs
+        n = len(codes)
         if not 0 < n <= self.data.batch_images:
             raise DeployError(f"one run takes 1..{self.data.batch_images} images, got {n}")
-        if not self.ip.read(r.ctrl) & r.bits.idle:
-            raise DeployError("the accelerator is busy (CTRL.AP_IDLE is 0): is another program driving it?")
+        self.check_idle()
         self.images[:n] = pack_images(codes, self.data)
         self.images.flush()
-        self.write_word(r.n_images, n)
-        self.write_word(r.ctrl, r.bits.start)
-        self.wait_done(self.data.timeout_s if timeout_s is None else timeout_s)
+        cycles = self.start(n, self.data.timeout_s if timeout_s is None else timeout_s)
         self.logits.invalidate()
-        return RunResult(unpack_logits(self.logits[:n], self.data), self.read_wide(r.beats))
+        return RunResult(unpack_logits(self.logits[:n], self.data), self.read_wide(self.regs.beats), cycles)
 
     def wait_done(self, timeout_s: float) -> None:
+        if self.waiter is not None:
+            if not self.waiter.wait(timeout_s):
+                self.timed_out(timeout_s, int(self.ip.read(self.regs.ctrl)), "its interrupt never came")
+            return
         deadline = time.monotonic() + timeout_s
         while True:
             ctrl = int(self.ip.read(self.regs.ctrl))
             if ctrl & self.regs.bits.done:
                 return
             if time.monotonic() > deadline:
-                raise DeployError(f"the accelerator did not finish within {timeout_s:g} s (CTRL = 0x{ctrl:x}); "
-                                  "check that the bitstream is loaded and its clock and HP ports are enabled")
+                self.timed_out(timeout_s, ctrl, "polled")
+
+    @staticmethod
+    def timed_out(timeout_s: float, ctrl: int, how: str):
+        raise DeployError(f"the accelerator did not finish within {timeout_s:g} s ({how}; CTRL = 0x{ctrl:x}); "
+                          "check that the bitstream is loaded and its clock and HP ports are enabled")
 
     def run_all(self, images) -> list[RunResult]:
         """Quantize float32 NCHW images and run them in batches of batch_images."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA_FILE = "accelgen_driver.json"
-FORMAT = 1
+FORMAT = 2
 
 
 class DeployError(Exception):
@@ -40,6 +40,7 @@ class Arguments:
     n_images: str
     dump_enable: str
     beats: str
+    design_id: str
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,10 @@ class Modelled:
 @dataclass(frozen=True)
 class DesignData:
     design_sha256: str
+    design_id: int  # what the accelerator's read-only design_id register holds (the sha256's first 32 bits)
     vlnv: str  # vendor:library:name:version of the exported HLS IP
-    clock_mhz: float
+    clock_mhz: float  # the PL clock build_overlay.tcl asks for (the driver reads the one the PS gives)
+    timer: str  # block-design name of the overlay's AXI Timer (the clock counter), see timer.py
     word_bits: int
     batch_images: int  # images per accelerator run (the size of the image and logit buffers)
     image_shape: tuple[int, ...]  # one image, CHW

@@ -1,6 +1,8 @@
 """Opening a deploy folder on the board: check the files, program the overlay with pynq, bind the HLS IP
-to a pynq.DefaultIP subclass (bindto its VLNV) and wrap it in an Accelerator. pynq is imported here, when
-a folder is opened, so the rest of the driver imports without it."""
+to a pynq.DefaultIP subclass (bindto its VLNV), find the overlay's clock counter (the AXI Timer the data
+file names) and the IP's interrupt (pynq gives the IP an ``interrupt`` attribute where an axi_intc routes
+its pin to the PS), and wrap them in an Accelerator. pynq is imported here, when a folder is opened, so the
+rest of the driver imports without it."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import hashlib
 from functools import reduce
 from pathlib import Path
 
-from .accelerator import Accelerator
+from .accelerator import Accelerator, Platform
 from .design_data import DeployError, DesignData, load_design_data
 from .registers import header_memories
+from .timer import CycleCounter
 
 BITSTREAM = "accelgen.bit"
+TIMER_VLNV = "xilinx.com:ip:axi_timer:"  # any version: the register map of PG079
 _ip_classes: dict[str, type] = {}
 
 
@@ -65,8 +69,19 @@ def open_accelerator(folder: str | Path = ".", bitstream: str = BITSTREAM) -> Ac
     overlay = pynq.Overlay(str(bit))
     name = accelerator_ip(overlay.ip_dict, data.vlnv)
     ip = reduce(getattr, name.split("/"), overlay)
+    platform = Platform(allocate=pynq.allocate, clock_mhz=float(pynq.Clocks.fclk0_mhz),
+                        device=str(pynq.Device.active_device.tag), counter=cycle_counter(overlay, data.timer),
+                        interrupt=getattr(ip, "interrupt", None))
     return Accelerator(ip, register_map(overlay.ip_dict[name]["registers"], folder / data.register_header), data,
-                       blob, pynq.allocate)
+                       blob, platform)
+
+
+def cycle_counter(overlay, name: str) -> CycleCounter | None:
+    """The overlay's AXI Timer of that name (None in an overlay without it: no clock counts)."""
+    desc = overlay.ip_dict.get(name)
+    if desc is None or not str(desc.get("type", "")).startswith(TIMER_VLNV):
+        return None
+    return CycleCounter(reduce(getattr, name.split("/"), overlay), name)
 
 
 def register_map(registers: dict, header: Path) -> dict:

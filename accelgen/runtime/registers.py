@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from .design_data import Arguments, DeployError
 
 CONTROL = "CTRL"
+# The ap_ctrl_hs interrupt registers: global enable, per-event enable and (toggle-on-write) status; bit 0 of
+# IP_IER / IP_ISR is ap_done.
+GIER, IP_IER, IP_ISR = "GIER", "IP_IER", "IP_ISR"
+AP_DONE_EVENT = 1
 REGISTER_BITS = 32
 # An s_axilite array in the HLS-exported header: X<TOP>_CONTROL_ADDR_<NAME>_BASE, ..._WIDTH_<NAME>, ..._DEPTH_<NAME>
 HEADER_DEFINE = re.compile(r"^#define\s+X\w*?_CONTROL_(?:ADDR_(?P<base>\w+)_BASE|(?P<what>WIDTH|DEPTH)_(?P<name>\w+))"
@@ -41,6 +45,10 @@ class RegisterOffsets:
     n_images: int
     dump_enable: int
     beats: tuple[int, int]
+    design_id: int
+    gier: int
+    ier: int
+    isr: int
 
 
 def entry(registers: dict, name: str) -> dict:
@@ -99,4 +107,6 @@ def resolve(registers: dict, args: Arguments) -> RegisterOffsets:
         logits=wide_offsets(registers, args.logits), dump=wide_offsets(registers, args.dump),
         descriptors=int(table["address_offset"]), descriptor_capacity=int(table["size"]) // REGISTER_BITS,
         n_steps=offset(registers, args.n_steps), n_images=offset(registers, args.n_images),
-        dump_enable=offset(registers, args.dump_enable), beats=wide_offsets(registers, args.beats))
+        dump_enable=offset(registers, args.dump_enable), beats=wide_offsets(registers, args.beats),
+        design_id=offset(registers, args.design_id), gier=offset(registers, GIER), ier=offset(registers, IP_IER),
+        isr=offset(registers, IP_ISR))

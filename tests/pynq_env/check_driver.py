@@ -1,10 +1,14 @@
 """Run by tests/test_driver_pynq.py inside .venv-pynq (the real pynq package, numpy<2): pynq parses the
-overlay's .hwh (with both of its parsers), binds the driver's DefaultIP subclass to the accelerator's VLNV,
-and -- in the manner of PYNQ's own tests (tests/mock_devices.py) -- a mock pynq.Device records every
-register read and write, allocation, flush and invalidate in one ordered log and answers reads from a
-script; the driver's log is compared with the protocol written out register by register.
+overlay's .hwh (with both of its parsers) -- the accelerator, the AXI Timer, and the accelerator's interrupt
+pin behind the axi_intc on the PS's first interrupt line --, binds the driver's DefaultIP subclass to the
+accelerator's VLNV, and -- in the manner of PYNQ's own tests (tests/mock_devices.py) -- a mock pynq.Device
+records every register read and write (accelerator and timer), allocation, flush and invalidate in one
+ordered log and answers reads from a script; the driver's log is compared with the protocol written out
+register by register: the design-id check before anything is loaded (and its refusal of a wrong id), the
+timer armed before AP_START and its capture read after done, IP_ISR cleared.
 
-usage: python check_driver.py DEPLOY_FOLDER HWH  -> prints {"registers": {name: [offset, size]}} on success
+usage: python check_driver.py DEPLOY_FOLDER HWH HWH_WITHOUT_INTC -> prints {"registers": {name: [offset, size]},
+...} on success (the second .hwh: the overlay without the interrupt controller, where the driver polls)
 """
 
 from __future__ import annotations
@@ -57,16 +61,29 @@ class RecordingDevice(pynq.Device):
             self.buffers[bo][...] = self.device_writes[bo]
 
 
-def main(deploy: Path, hwh: Path) -> None:
+def main(deploy: Path, hwh: Path, hwh_polling: Path) -> None:
     sys.path.insert(0, str(deploy))
     import driver
-    from driver.accelerator import Accelerator
+    from driver import timer as t
+    from driver.accelerator import Accelerator, Platform
     from driver.overlay import ip_class
+    from driver.timer import CycleCounter
 
     data = driver.load_design_data(deploy)
     # the parser pynq.Overlay uses for a full bitstream, and the one of partial bitstreams, agree
-    ip_dict = RuntimeMetadataParser(Metadata(input=str(hwh))).ip_dict
+    parser = RuntimeMetadataParser(Metadata(input=str(hwh)))
+    ip_dict = parser.ip_dict
     (name,) = [n for n, d in ip_dict.items() if d["type"] == data.vlnv]
+    # the timer the data file names, and the IP's interrupt behind a controller on the PS's first line
+    assert ip_dict[data.timer]["type"].startswith("xilinx.com:ip:axi_timer:"), ip_dict[data.timer]
+    (controller,) = parser.interrupt_controllers.values()
+    assert controller["parent"] == "" and controller["index"] == 0, controller
+    assert parser.interrupt_pins[f"{name}/interrupt"] == {"controller": controller["name"], "index": 0,
+                                                            "fullpath": f"{name}/interrupt"}
+    assert ip_dict[name]["interrupts"] == {"interrupt": parser.interrupt_pins[f"{name}/interrupt"]}
+    polling = RuntimeMetadataParser(Metadata(input=str(hwh_polling)))  # no controller: no interrupt attribute
+    assert not polling.interrupt_controllers and not polling.interrupt_pins
+    assert polling.ip_dict[name]["interrupts"] == {} and data.timer in polling.ip_dict
     desc = ip_dict[name]
     regs, base = desc["registers"], desc["phys_addr"]
     partial = _HWHUltrascale(str(hwh)).ip_dict[name]
@@ -86,20 +103,56 @@ def main(deploy: Path, hwh: Path) -> None:
     assert description["ip"][name]["driver"] is cls, description["ip"][name]["driver"]
 
     idle, done = 1 << 2, 1 << 1
-    beats = 0x1_89ABCDEF
-    device = RecordingDevice({at("CTRL"): [idle, 0, 0, done | idle], at("beats_1"): [beats & MASK],
-                              at("beats_2"): [beats >> 32]})
-    pynq.Device.active_device = device
-    blob = (deploy / data.params_file).read_bytes()
-    ip = cls({**desc, "device": device})
-    acc = Accelerator(ip, regs, data, blob, pynq.allocate)
+    beats, floor, cycles = 0x1_89ABCDEF, 0x2345, 0x1_00000123
+    timer_base = ip_dict[data.timer]["phys_addr"]
 
+    def timer_at(offset: int) -> int:
+        return timer_base + offset
+
+    def arm() -> list[tuple]:
+        return [("write", timer_at(t.TCSR0), t.TINT), ("write", timer_at(t.TLR0), 0),
+                ("write", timer_at(t.TLR1), 0), ("write", timer_at(t.TCSR0), t.CAPTURE | t.LOAD),
+                ("write", timer_at(t.TCSR0), t.CAPTURE | t.ENT)]
+
+    def captured() -> list[tuple]:
+        return [("read", timer_at(t.TCSR0)), ("read", timer_at(t.TLR0)), ("read", timer_at(t.TLR1))]
+
+    def open_accelerator(design_id: int):
+        device = RecordingDevice({at("CTRL"): [idle, done | idle, idle, 0, 0, done | idle], at("IP_ISR"): [1],
+                                  at("design_id"): [design_id], at("beats_1"): [beats & MASK],
+                                  at("beats_2"): [beats >> 32],
+                                  timer_at(t.TCSR0): [t.CAPTURE | t.ENT | t.TINT] * 2,
+                                  timer_at(t.TLR0): [floor, cycles & MASK], timer_at(t.TLR1): [0, cycles >> 32]})
+        pynq.Device.active_device = device
+        ip = cls({**desc, "interrupts": {}, "device": device})  # the mock has no interrupt controller: polling
+        counter = CycleCounter(pynq.DefaultIP({**ip_dict[data.timer], "device": device}), data.timer)
+        platform = Platform(allocate=pynq.allocate, clock_mhz=data.clock_mhz, device=device.tag, counter=counter)
+        return device, Accelerator(ip, regs, data, blob, platform)
+
+    blob = (deploy / data.params_file).read_bytes()
+    identify = ([("read", at("IP_ISR")), ("write", at("IP_ISR"), 1), ("write", at("GIER"), 1),
+                 ("write", at("IP_IER"), 1), ("read", at("CTRL")), ("write", at("n_images"), 0)] + arm()
+                + [("write", at("CTRL"), 1), ("read", at("CTRL")), ("write", at("IP_ISR"), 1)] + captured()
+                + [("read", at("design_id"))])
+
+    # a bitstream of another design: refused after the empty run, before any allocation
+    try:
+        open_accelerator(data.design_id ^ 1)
+        raise AssertionError("a wrong design id was accepted")
+    except driver.DeployError as err:
+        assert f"design id is 0x{data.design_id ^ 1:08x}, the data file's 0x{data.design_id:08x}" in str(err), err
+    log = pynq.Device.active_device.log
+    assert log == identify, first_difference(log, identify)
+
+    device, acc = open_accelerator(data.design_id)
+    assert acc.empty_run_cycles == floor
     params, images, logits, dump = (b.device_address for b in (acc.params, acc.images, acc.logits, acc.dump))
     row_bytes = data.image_words * data.word_bits // 8
     row_elems = data.logit_words * data.word_bits // 64
-    expected = [("allocate", (len(blob),), "|u1"), ("allocate", (data.batch_images, row_bytes), "|u1"),
-                ("allocate", (data.batch_images, row_elems), "<i8"), ("allocate", (1,), "<i8"),
-                ("flush", params, 0, len(blob))]
+    expected = identify + [
+        ("allocate", (len(blob),), "|u1"), ("allocate", (data.batch_images, row_bytes), "|u1"),
+        ("allocate", (data.batch_images, row_elems), "<i8"), ("allocate", (1,), "<i8"),
+        ("flush", params, 0, len(blob))]
     for reg, address in (("params", params), ("images", images), ("logits", logits), ("dump", dump)):
         expected += [("write", at(f"{reg}_1"), address & MASK), ("write", at(f"{reg}_2"), address >> 32)]
     table = np.zeros(data.max_steps * len(data.descriptors[0]), dtype=np.int64)
@@ -115,13 +168,14 @@ def main(deploy: Path, hwh: Path) -> None:
     rng = np.random.default_rng(0)
     codes = rng.integers(-128, 128, (2,) + data.image_shape).astype(np.int8)
     result = acc.run(codes)
-    expected = [("read", at("CTRL")), ("flush", images, 0, data.batch_images * row_bytes),
-                ("write", at("n_images"), 2), ("write", at("CTRL"), 1),
-                ("read", at("CTRL")), ("read", at("CTRL")), ("read", at("CTRL")),
-                ("invalidate", logits, 0, data.batch_images * row_elems * 8),
-                ("read", at("beats_1")), ("read", at("beats_2"))]
+    expected = ([("read", at("CTRL")), ("flush", images, 0, data.batch_images * row_bytes),
+                 ("write", at("n_images"), 2)] + arm()
+                + [("write", at("CTRL"), 1), ("read", at("CTRL")), ("read", at("CTRL")), ("read", at("CTRL")),
+                   ("write", at("IP_ISR"), 1)] + captured()
+                + [("invalidate", logits, 0, data.batch_images * row_elems * 8),
+                   ("read", at("beats_1")), ("read", at("beats_2"))])
     assert device.log == expected, first_difference(device.log, expected)
-    assert result.beats == beats
+    assert (result.beats, result.cycles) == (beats, cycles)
     assert np.array_equal(result.logits, written[:2, :data.logit_count])
     packed = np.asarray(acc.images[:2]).view(np.int8)[:, :codes[0].size]
     assert np.array_equal(packed, codes.reshape(2, -1))
@@ -137,4 +191,4 @@ def first_difference(got: list, want: list) -> str:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
