@@ -83,10 +83,10 @@ def test_parameters_follow_the_graph_and_engine(graph):
     assert (t.tm, t.fixed_lanes, t.pot_lanes, t.dsp_packing) == (16, 8, 4, True)
     gemms = [op for op in graph.ops if isinstance(op, ir.MATMUL_OPS)]
     assert t.acc_bits == max(op.bounds.acc_bits for op in gemms)
-    assert t.act_bits == 9  # attention probabilities (0..255) feed AV
-    assert t.bias_rows == 16  # the patch embedding's bias + position table
+    assert t.input_bits == 9  # attention probabilities (0..255) feed AV
+    assert t.max_bias_rows == 16  # the patch embedding's bias + position table
     assert t.output_bits >= ir.signed_bits(*graph.tensors[graph.output].bounds)  # unclamped logits
-    assert t.kc_max == 4  # K = 64 (fc2) over TM = 16
+    assert t.max_k_beats == 4  # K = 64 (fc2) over TM = 16
     assert rd.softmax.lanes == 4 and rd.softmax.max_row == 17 and rd.softmax.max_beats == 5
     assert rd.layernorm.lanes == 2 and rd.layernorm.max_dim == 32
     assert rd.gelu_index == {g.name: i for i, g in enumerate(graph.ops_of(ir.Gelu))}
@@ -119,7 +119,7 @@ def test_identifiers_are_sanitized(graph):
     assert len(set(rd.gelu_names)) == len(rd.gelu_names)
     for n in rd.gelu_names:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n), n
-    text = rp.render_unit("gelu", rd.gelu, "accel_gelu", rd.gelu_names)
+    text = rp.render_unit(rd.gelu, "accel_gelu", rd.gelu_names)
     assert "module/wire" not in text
 
 

@@ -176,7 +176,7 @@ def top_context(art: Artifacts) -> dict:
             "logit_words": consts["LOGIT_WORDS"], "dump_elems": consts["DUMP_ELEMS"],
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],
             "axilite": list(AXILITE_PORTS), "nmem": consts["NMEM"],
-            "act_memory": activation_storage(art.hw.act_bits, art.hw.depth, art.hw.tm, art.board)}
+            "act_memory": activation_storage(art.hw.act_bits, art.hw.depth, art.hw.gemm.tm, art.board)}
 
 
 def image_shape(graph: ir.Graph) -> tuple[int, ...]:

@@ -19,6 +19,7 @@ from .. import ir
 from ..design import Engine
 from ..errors import InputError
 from .constants import MAX_ACT_BITS, MAX_GELU_ENTRIES, NUM_MEMORIES
+from .units import check_layernorm_layers, check_softmax_layers
 
 
 @dataclass(frozen=True, eq=False)
@@ -356,10 +357,8 @@ def check_supported(graph: ir.Graph, steps: tuple[Step, ...]) -> None:
             lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
             if bits not in (4, 8) or fixed.min(initial=0) < lo or fixed.max(initial=0) > hi:
                 raise InputError(f"layer '{op.name}': fixed-point weights must be 8 or 4-bit integers")
-    if len({(s.unit.exp_frac, s.unit.recip_bits, s.unit.sum_frac, s.unit.code_max)
-            for s in graph.ops_of(ir.Softmax)}) > 1:
-        raise InputError(f"model '{graph.name}': the one E2Softmax unit needs the same exponent/mantissa "
-                         f"parameters in every layer")
+    check_softmax_layers(graph)
+    check_layernorm_layers(graph)
 
 
 class ActivationMemories:
