@@ -590,6 +590,7 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = lat complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = gelu complete dim = 1
+#pragma HLS BIND_STORAGE variable = gelu type = ram_s2p impl = lutram
     assert(!g.has_res || g.in.mem != g.res.mem);  // the placement keeps same-beat reads apart
     const bool ddr = g.kind == K_GEMM;
     const int kc_n = ceil_div(g.k, C::TM);
