@@ -163,16 +163,16 @@ struct Harness {
         const std::int64_t n = next();
         for (std::int64_t i = 0; i < n; ++i) {
             const ap_int<C::ACC_BITS> acc = next();
-            const accel::mult_t mult = next();
+            const accel::mult_t<C> mult = next();
             const accel::act_t<C> res = next();
-            const accel::mult_t res_mult = next();
-            const accel::bias_t bias = next();
-            const accel::shift_t shift = next();
+            const accel::mult_t<C> res_mult = next();
+            const accel::bias_t<C> bias = next();
+            const accel::shift_t<C> shift = next();
             const bool clamp = next() != 0;
             const int qmin = static_cast<int>(next());
             const int qmax = static_cast<int>(next());
-            put(accel::requant<C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(acc, mult, res, res_mult, bias, shift, clamp,
-                                                                     qmin, qmax).to_int64());
+            put(accel::requant<C, C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(acc, mult, res, res_mult, bias, shift, clamp,
+                                                                        qmin, qmax).to_int64());
         }
     }
 

@@ -229,3 +229,27 @@ def test_hls_config_and_verilog_parameters_agree(built):
     sm = verilog_parameters(rtl["accel_e2softmax.v"]) if art.graph.ops_of(ir.Softmax) else None
     if sm is not None:
         assert sm["NB_MAX"] == -(-config["SM_N_MAX"] // config["SM_LANES"])
+
+
+# Literal ap_int / ap_uint widths a kernel header may spell, and why none of them is a template constant.
+# Every other width (a multiplier, a shift, a bias, a field) must come from the emitted Config.
+LITERAL_WIDTHS = {
+    "accel_desc.h": {32, 64},  # descriptor words are 32-bit s_axilite registers; wide() joins two of them
+    "accel_io.h": {64},  # the dump port's elements (int64 on the host)
+    "accel_network.h": {32, 64},  # the beat counters: 32 bits per step, 64 for the whole run (s_axilite)
+    "ailayernorm.h": {32, 64},  # the beat counter; eps and the variance's wide intermediate
+    "e2softmax.h": {16, 32, 64},  # the beat counter; stage 2's exact 64-bit intermediate and its output
+    "eltwise.h": {32},  # the beat counter
+    "gemm_engine.h": {4, 8, 32},  # the beat counter; the fill's 8- / 4-bit weight unpack (left, see issue 14)
+    "gemm_lanes.h": {2},  # the PoT sign carried in as a 2-bit addend
+}
+
+
+def test_no_header_spells_a_template_width():
+    """A width such as MULT_BITS, SHIFT_BITS or BIAS_BITS reaches the kernels as a Config member (templates
+    on C), never as ap_uint<16> / ap_uint<6> / ap_int<64> written into a header."""
+    from accelgen.resources import hls_dir
+
+    for header in sorted(hls_dir().glob("*.h")):
+        widths = {int(n) for n in re.findall(r"ap_u?int<\s*(\d+)\s*>", header.read_text())}
+        assert widths <= LITERAL_WIDTHS.get(header.name, set()), (header.name, widths)
