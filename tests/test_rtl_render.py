@@ -132,3 +132,30 @@ def test_pack_helpers_round_trip():
     rng = np.random.default_rng(0)
     v = rng.integers(-(1 << 40), 1 << 40, size=7).tolist()
     assert unpack(pack(v, 42), 7, 42, True) == v
+
+
+def _with_unit(graph: ir.Graph, cls, index: int, **changes) -> ir.Graph:
+    """``graph`` with the ``index``-th op of type ``cls`` given a changed unit."""
+    target = graph.ops_of(cls)[index]
+    return graph.replace_ops([replace(op, unit=replace(op.unit, **changes)) if op is target else op
+                              for op in graph.ops])
+
+
+@pytest.mark.parametrize("cls, index, changes, message", [
+    (ir.Softmax, 1, {"out_bits": 7}, "same exponent, mantissa and output parameters"),
+    (ir.Softmax, 1, {"exp_frac": 3}, "same exponent, mantissa and output parameters"),
+    (ir.Softmax, 0, {"out_frac": 40}, "finer than the reciprocal table"),
+    (ir.LayerNorm, 0, {"gain": np.full(32, 1 << (ln_num.GAIN_BITS - 1))}, "gain does not fit"),
+])
+def test_hls_and_rtl_reject_the_same_unit_layers(graph, cls, index, changes, message):
+    """One check (accelgen/hw/units.py) for what the E2Softmax / AILayerNorm unit can serve: the HLS plan
+    and the RTL units refuse the same graph with the same message, naming the layer."""
+    from accelgen.hw.plan import build_program
+
+    bad = _with_unit(graph, cls, index, **changes)
+    name = bad.ops_of(cls)[index].name
+    with pytest.raises(InputError, match=message) as hls:
+        build_program(bad, _design().engine)
+    with pytest.raises(InputError, match=message) as rtl:
+        ru.rtl_design(bad, _design(), load_board("zcu102"))
+    assert str(hls.value) == str(rtl.value) and name in str(hls.value)
