@@ -49,11 +49,12 @@ def range_bits(values: np.ndarray) -> int:
 # ---------------------------------------------------------------------------------------------- GEMM
 @dataclass(frozen=True)
 class GemmOperands:
-    """What one GEMM feeds the engine: the activation operand, the on-chip weight operand (attention: keys
-    or values; None for weights streamed from DDR) and the reduction length."""
+    """What one GEMM feeds the engine: the activation operand, the weight operand -- on chip (attention:
+    keys or values) or streamed from DDR (its bits) -- and the reduction length."""
 
     activation: str
     onchip_weight: str | None
+    streamed_weight_bits: int | None
     reduction: int
 
 
@@ -65,17 +66,17 @@ def gemm_operands(op: ir.Op, graph: ir.Graph) -> GemmOperands | None:
 
 @gemm_operands.register
 def _(op: ir.GemmOp, graph: ir.Graph) -> GemmOperands:
-    return GemmOperands(op.input, None, op.weight.shape[1])
+    return GemmOperands(op.input, None, op.weight.bits, op.weight.shape[1])
 
 
 @gemm_operands.register
 def _(op: ir.AttnScores, graph: ir.Graph) -> GemmOperands:
-    return GemmOperands(op.q, op.k, op.head_dim)
+    return GemmOperands(op.q, op.k, None, op.head_dim)
 
 
 @gemm_operands.register
 def _(op: ir.AttnContext, graph: ir.Graph) -> GemmOperands:
-    return GemmOperands(op.probs, op.v, graph.tensors[op.probs].shape[-1])
+    return GemmOperands(op.probs, op.v, None, graph.tensors[op.probs].shape[-1])
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def gemm_unit(graph: ir.Graph, engine: Engine, board: Board) -> GemmUnit:
         raise InputError(f"model '{graph.name}': no matrix products for the GEMM engine")
     gemms = [op for op, _ in uses]
     input_bits = max(tensor_bits(graph, u.activation) for _, u in uses)
-    weight_bits = max([8] + [op.weight.bits for op in gemms if isinstance(op, ir.GemmOp)]
+    weight_bits = max([8] + [u.streamed_weight_bits for _, u in uses if u.streamed_weight_bits is not None]
                       + [tensor_bits(graph, u.onchip_weight) for _, u in uses if u.onchip_weight is not None])
     if engine.dsp_packing:
         check_dsp_packing(input_bits, weight_bits, board)
@@ -232,13 +233,30 @@ class EltwiseUnit:
     output_queue_depth: int = UNIT_OUT_QUEUE_DEPTH
 
 
+@singledispatch
+def eltwise_operands(op: ir.Op) -> tuple[str, str | None] | None:
+    """(first, second or None) operand of an op the elementwise unit runs (None: it runs elsewhere)."""
+    return None
+
+
+@eltwise_operands.register
+def _(op: ir.Add) -> tuple[str, str]:
+    return op.a, op.b
+
+
+@eltwise_operands.register
+def _(op: ir.Requantize) -> tuple[str, None]:
+    return op.input, None
+
+
 def eltwise_unit(graph: ir.Graph, lanes: int) -> EltwiseUnit:
-    ops = graph.ops_of(ir.Add) + graph.ops_of(ir.Requantize)
-    if not ops:
+    uses = [(op, u) for op in graph.ops if (u := eltwise_operands(op)) is not None]
+    if not uses:
         return EltwiseUnit(lanes=lanes)
+    ops = [op for op, _ in uses]
     check_requant_fields(ops)
-    a = [tensor_bits(graph, op.a if isinstance(op, ir.Add) else op.input) for op in ops]
-    b = [tensor_bits(graph, op.b) for op in ops if isinstance(op, ir.Add)]
+    a = [tensor_bits(graph, first) for _, (first, _) in uses]
+    b = [tensor_bits(graph, second) for _, (_, second) in uses if second is not None]
     k_max = max(graph.tensors[op.output].shape[-1] for op in ops)
     return EltwiseUnit(lanes=lanes, a_bits=max(a), b_bits=max([8] + b),
                        bias_bits=max(2, max(range_bits(op.requant.bias) for op in ops)),
