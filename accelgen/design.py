@@ -72,6 +72,12 @@ class Design:
             raise InputError(f"{where}: not a valid design file ({type(err).__name__}: {err})") from None
 
 
+def design_digest(design: "Design") -> str:
+    """Identifies the design a generated project was made for (params.json, the driver's data file), so
+    stale projects are noticed."""
+    return hashlib.sha256(design.to_json().encode()).hexdigest()
+
+
 def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -10,7 +10,6 @@ logic: every value comes from a context builder below. Same inputs, byte-identic
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,11 @@ import numpy as np
 
 from .. import ir
 from ..board import Board
-from ..design import Design
+from ..design import Design, design_digest
 from ..errors import InputError
+from ..hw.image import quantize_images
 from ..hw.memory import activation_storage
 from ..hw.plan import Program, build_program
-from ..numerics.primitives import quantize_float
 from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
 from ..vitis import flow
@@ -248,11 +247,6 @@ def readme_context(art: Artifacts) -> dict:
             "part": art.board.part, "files": files, "commands": commands}
 
 
-def design_digest(design: Design) -> str:
-    """Identifies the design a project was generated for (params.json), so stale projects are noticed."""
-    return hashlib.sha256(design.to_json().encode()).hexdigest()
-
-
 def params_map(art: Artifacts) -> dict:
     """params.json: the blob's regions, the descriptor table, the debug dump layout and the I/O formats."""
     consts = {c.name: c.value for c in config_constants(art.hw)}
@@ -275,12 +269,6 @@ def params_map(art: Artifacts) -> dict:
 
 # ----------------------------------------------------------------------------------------------
 # Test vectors
-
-
-def quantize_images(graph: ir.Graph, images: np.ndarray) -> np.ndarray:
-    """The host's input quantization (the simulator's InputQuant), as int8 NCHW."""
-    q = graph.tensors[graph.ops[0].output].quant
-    return quantize_float(images, q.scale, q.qmin, q.qmax).astype(np.int8)
 
 
 def synthetic_images(graph: ir.Graph, count: int = TB_IMAGES, seed: int = TB_SEED) -> np.ndarray:
