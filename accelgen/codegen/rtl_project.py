@@ -23,7 +23,7 @@ from pathlib import Path
 from .. import ir
 from ..board import Board
 from ..design import Design
-from ..hw.constants import ELTWISE_LATENCY, GELU_LATENCY, LAYERNORM_LATENCY, SOFTMAX_LATENCY, UNIT_OUT_QUEUE_DEPTH
+from ..hw.constants import UNIT_OUT_QUEUE_DEPTH
 from ..hw.units import EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit
 from ..resources import rtl_dir
 from .names import sanitize
@@ -263,35 +263,9 @@ def _json_unit(unit) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
-@singledispatch
 def unit_latency(unit) -> int:
     """Cycles beyond the loop-nest term (docs/rtl.md): per tile, per layer of rows / tokens, per stream."""
-    raise TypeError(f"no RTL unit for {type(unit).__name__}")
-
-
-@unit_latency.register
-def _(unit: GemmUnit) -> int:
     return unit.latency
-
-
-@unit_latency.register
-def _(unit: SoftmaxUnit) -> int:
-    return SOFTMAX_LATENCY
-
-
-@unit_latency.register
-def _(unit: LayerNormUnit) -> int:
-    return LAYERNORM_LATENCY
-
-
-@unit_latency.register
-def _(unit: GeluUnit) -> int:
-    return GELU_LATENCY
-
-
-@unit_latency.register
-def _(unit: EltwiseUnit) -> int:
-    return ELTWISE_LATENCY
 
 
 def write_rtl(graph: ir.Graph, design: Design, board: Board, out_dir: str | Path) -> list[Path]:

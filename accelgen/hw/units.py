@@ -18,9 +18,9 @@ from ..design import Engine
 from ..errors import InputError
 from ..numerics import layernorm as ln_numerics
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
-from .constants import (ADDER_TREE_LEVELS_PER_REGISTER, GEMM_LANE_PAD, GEMM_OUT_QUEUE_DEPTH, GEMM_TILE_STAGES,
-                        MAX_PACKED_OPERAND_BITS, MULT_BITS, PACK_SHIFT, POT_CODE_BITS, SHIFT_BITS,
-                        UNIT_OUT_QUEUE_DEPTH)
+from .constants import (ADDER_TREE_LEVELS_PER_REGISTER, ELTWISE_LATENCY, GELU_LATENCY, GEMM_LANE_PAD,
+                        GEMM_OUT_QUEUE_DEPTH, GEMM_TILE_STAGES, LAYERNORM_LATENCY, MAX_PACKED_OPERAND_BITS, MULT_BITS,
+                        PACK_SHIFT, POT_CODE_BITS, SHIFT_BITS, SOFTMAX_LATENCY, UNIT_OUT_QUEUE_DEPTH)
 
 
 def unsigned_bits(hi: int) -> int:
@@ -187,6 +187,8 @@ class GeluUnit:
     output_bits: int
     output_queue_depth: int = UNIT_OUT_QUEUE_DEPTH
 
+    latency = GELU_LATENCY  # cycles beyond the stream (rtl/gelu_unit.v)
+
     @property
     def input_bits(self) -> int:
         return clog2(len(self.tables[0]))
@@ -231,6 +233,8 @@ class EltwiseUnit:
     mult_bits: int = MULT_BITS
     shift_bits: int = SHIFT_BITS
     output_queue_depth: int = UNIT_OUT_QUEUE_DEPTH
+
+    latency = ELTWISE_LATENCY  # cycles beyond the stream (rtl/eltwise_unit.v)
 
 
 @singledispatch
@@ -281,6 +285,8 @@ class SoftmaxUnit:
     pow_table: tuple[int, ...]
     out_table: tuple[int, ...]
     recip_frac: int = RECIP_FRAC
+
+    latency = SOFTMAX_LATENCY  # cycles beyond the rows' stream (rtl/e2softmax.v)
 
     @property
     def max_beats(self) -> int:
@@ -371,6 +377,8 @@ class LayerNormUnit:
     rsqrt_index_bits: int = ln_numerics.RSQRT_IDX_BITS
     squares: tuple[int, ...] = ln_numerics.SQUARES
     rsqrt: tuple[int, ...] = ln_numerics.RSQRT
+
+    latency = LAYERNORM_LATENCY  # cycles beyond the tokens' stream (rtl/ailayernorm.v)
 
     @property
     def max_beats(self) -> int:
