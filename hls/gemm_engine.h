@@ -37,6 +37,11 @@
 #include "gemm_lanes.h"
 #include "requant.h"
 
+// A pragma whose options expand macros (UG1399 "Using #define with Pragma Directives"): the weight banks'
+// storage is ACCEL_WEIGHT_MEMORY, which the generated accel_config.h defines.
+#define ACCEL_PRAGMA_TEXT(x) _Pragma(#x)
+#define ACCEL_PRAGMA(x) ACCEL_PRAGMA_TEXT(x)
+
 namespace accel {
 
 // Field widths and positions come from the generated Config (accelgen/hw/constants.py).
@@ -580,10 +585,10 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
 // lanes read the other, one simple dual-port memory), a TM-wide vector per word.
 #pragma HLS ARRAY_PARTITION variable = wf complete dim = 2
 #pragma HLS ARRAY_RESHAPE variable = wf complete dim = 4
-#pragma HLS BIND_STORAGE variable = wf type = ram_s2p
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = wf type = ram_s2p impl = ACCEL_WEIGHT_MEMORY)
 #pragma HLS ARRAY_PARTITION variable = wp complete dim = 2
 #pragma HLS ARRAY_RESHAPE variable = wp complete dim = 4
-#pragma HLS BIND_STORAGE variable = wp type = ram_s2p
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = wp type = ram_s2p impl = ACCEL_WEIGHT_MEMORY)
 // One parameter memory per store bank (half and slot are address bits); the bias table per bank in
 // BIAS_PER_ITEM interleaved memories (a bias item writes that many consecutive rows).
 #pragma HLS ARRAY_PARTITION variable = sp complete dim = 3

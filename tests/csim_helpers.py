@@ -58,7 +58,7 @@ def kernel_config(tm: int, tn_fixed: int, tn_pot: int, packing: bool, *, act_bit
     gemm = GemmUnit(tm=tm, fixed_lanes=tn_fixed, pot_lanes=tn_pot, dsp_packing=packing, input_bits=x_bits,
                     weight_bits=w_bits, acc_bits=40, max_k_beats=kc_max, max_bias_rows=bias_rows_max,
                     residual_bits=act_bits, bias_bits=BIAS_BITS, output_bits=48)
-    return HwConfig(gemm=gemm, sum_bits=63, act_bits=act_bits, out_bits=48, slots_max=tn_fixed + tn_pot + 1, gelu_entries=256,
+    return HwConfig(gemm=gemm, weight_memory="bram", sum_bits=63, act_bits=act_bits, out_bits=48, slots_max=tn_fixed + tn_pot + 1, gelu_entries=256,
                     word_bits=word_bits, img_lanes=1, depth=depth, sm=sm, ln=ln, out_rows=out_rows, out_cols=out_cols,
                     image_words=1, dump_elems=1, max_steps=1)
 

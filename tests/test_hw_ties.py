@@ -160,6 +160,27 @@ def test_model_memories_are_the_placement(built):
         banked_buffer(art.hw.act_bits, art.hw.depth, NUM_MEMORIES * art.hw.gemm.tm, kind)
 
 
+def test_weight_banks_are_bound_to_the_priced_memory(built, tmp_path):
+    """The model prices the weight banks in design.json's engine.weight_memory (BRAM or LUT RAM); the HLS
+    binds exactly that: the BIND_STORAGE pragmas of the weight tiles after preprocessing the generated
+    config with the engine header."""
+    import subprocess
+
+    from accelgen.resources import hls_dir
+    from accelgen.sim.csim import ap_types_dir, compiler
+
+    _, _, art = built
+    (tmp_path / "accel_config.h").write_text(
+        hp.render_hls_project(art.graph, art.design, art.board)["accel_config.h"])
+    (tmp_path / "main.cpp").write_text('#include "accel_config.h"\n#include "gemm_engine.h"\n')
+    out = subprocess.run([compiler(), "-std=c++14", "-E", "-I", str(tmp_path), "-I", str(hls_dir()), "-I",
+                          str(ap_types_dir()), str(tmp_path / "main.cpp")], capture_output=True, text=True,
+                         check=True).stdout
+    bound = re.findall(r"#pragma HLS BIND_STORAGE variable = (wf|wp) type = ram_s2p impl = (\w+)", out)
+    memory = art.design.engine.weight_memory
+    assert sorted(bound) == [("wf", memory), ("wp", memory)]
+
+
 def test_every_template_constant_is_emitted_and_no_header_restates_one(built):
     from accelgen.hw import constants as template
     from accelgen.resources import hls_dir

@@ -26,6 +26,7 @@ from ..passes.mixed_scheme import POT_MAX_EXP
 @dataclass(frozen=True)
 class HwConfig:
     gemm: GemmUnit  # the GEMM engine (hw/units.py, also the RTL tile's parameters)
+    weight_memory: str  # the ping-pong weight banks' storage, as the model prices it (design.json)
     sum_bits: int  # requantization pre-shift sum
     act_bits: int  # on-chip activation element
     out_bits: int  # model output (logits)
@@ -70,7 +71,7 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
     if word_bits < WORD_BITS_MIN or word_bits % 64:
         raise InputError(f"board '{board.name}': HP port width {word_bits} is not a multiple of 64 bits")
     return HwConfig(
-        gemm=gemm_unit(graph, engine, board),
+        gemm=gemm_unit(graph, engine, board), weight_memory=engine.weight_memory,
         sum_bits=max(op.bounds.sum_bits for op in requants),
         act_bits=activation_bits(graph, program.places),
         out_bits=tensor_bits(graph, graph.output),

@@ -157,6 +157,7 @@ def step_entries(art: Artifacts) -> list[dict]:
 def config_context(art: Artifacts) -> dict:
     return {"version": VERSION, "model": safe_comment(art.graph.name), "model_sha": art.design.model_sha256[:16],
             "config_struct": render_config_struct(art.hw), "config_name": CONFIG_NAME,
+            "weight_memory": art.hw.weight_memory,
             "steps": step_entries(art), "n_steps": len(art.program.steps)}
 
 
