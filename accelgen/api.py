@@ -74,3 +74,84 @@ def run_in_batches(simulator: NumpySimulator, images: np.ndarray, batch: int = P
         parts.append(simulator.run(images[start:start + batch]))
         progress.advance(len(parts[-1].logits))
     return SimResult(logits=np.concatenate([p.logits for p in parts]), scale=parts[0].scale)
+
+
+def check_images(graph: ir.Graph, images: np.ndarray, source: str | Path,
+                 options: SimOptions = SimOptions()) -> np.ndarray:
+    """``images`` checked against the model's input (shape, dtype); the error names ``source``."""
+    try:
+        return NumpySimulator(graph, options).check_input(images)
+    except InputError as err:
+        raise InputError(f"{source}: {err}") from None
+
+
+def simulate_loaded(loaded: LoadedModel, images: np.ndarray, options: SimOptions = SimOptions()) -> SimResult:
+    """The integer simulator over ``images``, a batch at a time (advancing the open progress bar)."""
+    return run_in_batches(NumpySimulator(loaded.graph, options), images)
+
+
+def compare_with_reference(loaded: LoadedModel, images: np.ndarray, labels: np.ndarray | None,
+                           options: SimOptions = SimOptions()) -> str:
+    """Per-layer agreement of the integer simulator with the float reference, formatted for the terminal."""
+    from .sim.compare import compare, format_comparison, reference_for
+
+    reference = reference_for(loaded.path, loaded.sources)
+    return format_comparison(compare(loaded.graph, loaded.sources, reference, images, labels, options))
+
+
+@dataclass(frozen=True)
+class Inspection:
+    graph: ir.Graph
+    costs: list  # sim.calibration.FormatCost of the formats accelgen chose
+    warnings: list[str]
+
+
+def inspect_model(model: str | Path | None, calibrate: np.ndarray | None = None) -> Inspection:
+    """The imported graph of a model, the cost of the formats accelgen chose for its unquantized tensors
+    (measured on ``calibrate`` or the model's test images) and its precision warnings."""
+    from .model_source import load_graph
+    from .passes.formats import precision_warnings
+    from .sim.calibration import chosen_format_costs, measure_ranges
+
+    path = resolve_model_path(model)
+    ranges = None if calibrate is None else measure_ranges(path, calibrate)
+    graph = load_graph(model, ranges)
+    data = model_data_for(path)
+    costs = chosen_format_costs(path, ranges, calibrate if data is None else data.images)
+    return Inspection(graph, costs, precision_warnings(graph))
+
+
+def format_costs(costs: list) -> list[str]:
+    """The chosen formats' costs as terminal lines."""
+    from .sim.calibration import format_costs_lines
+
+    return format_costs_lines(costs)
+
+
+def csimulate(build, images: np.ndarray):
+    """C-simulate a build folder's HLS project (written first when DIR/hls is missing) against the NumPy
+    simulator (accelgen.sim.csim.run_csim)."""
+    from .codegen.hls_project import write_hls_project
+    from .sim.csim import run_csim
+
+    hls_dir = Path(build.folder) / "hls"
+    if not (hls_dir / "tb_accel.cpp").is_file():
+        write_hls_project(build, hls_dir)
+    return run_csim(build, images)
+
+
+def rtl_simulator(name: str) -> None:
+    """A one-line error when the RTL simulator ``name`` is not installed."""
+    from .sim.rtl_runner import find_simulator
+
+    find_simulator(name)
+
+
+def rtlsim(build, sim: str, rows: int, work_dir: str | Path | None):
+    """Simulate a build's RTL units on vectors captured from the NumPy simulator: (result, formatted
+    result, what the images are)."""
+    from .sim.rtl_runner import format_result, images_for, rtlsim_build
+
+    _, source = images_for(build)
+    result = rtlsim_build(build, sim=sim, rows=rows, work_dir=work_dir)
+    return result, format_result(result), source

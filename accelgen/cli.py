@@ -20,25 +20,16 @@ def package_version() -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .api import load_images
-    from .model_source import load_graph, model_data_for, resolve_model_path
-    from .passes.formats import precision_warnings
-    from .sim.calibration import chosen_format_costs, format_costs_lines, measure_ranges
+    from .api import format_costs, inspect_model, load_images
     from .summary import format_summary, summarize
 
-    path = resolve_model_path(args.model)
-    images = None if args.calibrate is None else load_images(args.calibrate)
-    ranges = None if images is None else measure_ranges(path, images)
-    graph = load_graph(args.model, ranges)
-    summary = summarize(graph)
-    data = model_data_for(path)
-    costs = chosen_format_costs(path, ranges, images if data is None else data.images)
-    warnings = precision_warnings(graph)
+    found = inspect_model(args.model, None if args.calibrate is None else load_images(args.calibrate))
+    summary, costs, warnings = summarize(found.graph), found.costs, found.warnings
     if args.json:
         print(json.dumps(dict(summary.to_dict(), chosen_formats=[vars(c) for c in costs], warnings=warnings),
                          indent=2))
     else:
-        print("\n".join([format_summary(summary), ""] + format_costs_lines(costs)
+        print("\n".join([format_summary(summary), ""] + format_costs(costs)
                         + [f"warning: {w}" for w in warnings]))
     return 0
 
@@ -69,9 +60,8 @@ def cmd_boards(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .api import load_images, load_integer_model, run_in_batches
+    from .api import SimOptions, check_images, compare_with_reference, load_images, load_integer_model, simulate_loaded
     from .errors import InputError
-    from .sim.numpy_sim import NumpySimulator, SimOptions
 
     loaded = load_integer_model(args.model, None if args.calibrate is None else load_images(args.calibrate))
     options = SimOptions(softmax=args.softmax, layernorm=args.layernorm)
@@ -82,22 +72,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         images, labels = loaded.data.images, loaded.data.labels
     else:
         images = load_images(args.input)
-        try:
-            NumpySimulator(loaded.graph, options).check_input(images)
-        except InputError as err:
-            raise InputError(f"{args.input}: {err}") from None
+        check_images(loaded.graph, images, args.input, options)
     if args.labels is not None:
         labels = load_images(args.labels)
         if labels.shape != (len(images),):
             raise InputError(f"{args.labels}: expected {len(images)} labels, got shape {labels.shape}")
     if args.compare:
-        from .sim.compare import compare, format_comparison, reference_for
-
-        reference = reference_for(loaded.path, loaded.sources)
-        result = compare(loaded.graph, loaded.sources, reference, images, labels, options)
-        print(format_comparison(result))
+        print(compare_with_reference(loaded, images, labels, options))
     with progress.task("simulate", total=len(images), unit="images"):
-        out = run_in_batches(NumpySimulator(loaded.graph, options), images)
+        out = simulate_loaded(loaded, images, options)
     if args.output is not None:
         np.save(args.output, out.dequantized().astype(np.float32) if args.dequant else out.logits)
     acc = "" if labels is None else f", accuracy {100 * np.mean(out.predictions == labels):.2f}%"

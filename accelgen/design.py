@@ -72,6 +72,20 @@ class Design:
             raise InputError(f"{where}: not a valid design file ({type(err).__name__}: {err})") from None
 
 
+def design_digest(design: "Design") -> str:
+    """Identifies the design a generated project was made for (params.json, the driver's data file), so
+    stale projects are noticed."""
+    return hashlib.sha256(design.to_json().encode()).hexdigest()
+
+
+DESIGN_ID_BITS = 32  # the accelerator's read-only design id register: the first bits of design_digest
+
+
+def design_id(design: "Design") -> int:
+    """The value of the design id register (the driver compares it with its data file before loading a blob)."""
+    return int(design_digest(design)[:DESIGN_ID_BITS // 4], 16)
+
+
 def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -27,10 +27,10 @@ void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C:
     const TensorRef in = d.in();
     const TensorRef res = d.res();
     const TensorRef out = d.out();
-    const mult_t mult = d[D_MULT];
-    const mult_t res_mult = d[D_RES_MULT];
-    const shift_t shift = d[D_SHIFT];
-    const bias_t bias = d.wide(D_BIAS_LO, D_BIAS_HI);
+    const mult_t<C> mult = d[D_MULT];
+    const mult_t<C> res_mult = d[D_RES_MULT];
+    const shift_t<C> shift = d[D_SHIFT];
+    const bias_t<C> bias = d.wide(D_BIAS_LO, D_BIAS_HI);
     // Descriptor fields are read before the loop: the descriptor table is one s_axilite memory.
     const int gelu_min = d[D_GELU_MIN];
     const bool clamp = d[D_CLAMP] != 0;
@@ -51,7 +51,7 @@ eltwise_beats:
             y = gelu_lookup<C::GELU_ENTRIES, C::GELU_ENTRY_BITS>(table, a.to_int(), gelu_min);
         } else {
             const act_t<C> b = kind == K_ADD ? arena_read<C>(mem, res, r, c) : act_t<C>(0);
-            y = requant<C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, clamp, qmin, qmax)
+            y = requant<C, C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, clamp, qmin, qmax)
                     .to_int();
         }
         arena_write<C>(mem, out, r, c, act_t<C>(y));

@@ -37,6 +37,11 @@
 #include "gemm_lanes.h"
 #include "requant.h"
 
+// A pragma whose options expand macros (UG1399 "Using #define with Pragma Directives"): the weight banks'
+// storage is ACCEL_WEIGHT_MEMORY, which the generated accel_config.h defines.
+#define ACCEL_PRAGMA_TEXT(x) _Pragma(#x)
+#define ACCEL_PRAGMA(x) ACCEL_PRAGMA_TEXT(x)
+
 namespace accel {
 
 // Field widths and positions come from the generated Config (accelgen/hw/constants.py).
@@ -46,6 +51,7 @@ constexpr int gelu_per_item() {
 }
 
 // Everything one GEMM step needs, decoded once from its descriptor.
+template <class C>
 struct GemmJob {
     int kind;  // K_GEMM, K_QK or K_AV
     int rows, cols, k, heads;
@@ -55,15 +61,16 @@ struct GemmJob {
     int w_col0, w_hcol;
     bool has_res, to_output, clamp, gelu;
     int qmin, qmax, gelu_min;
-    mult_t mult, res_mult;  // scalar requantization of QK^T / AV
-    shift_t shift;
-    bias_t bias;
+    mult_t<C> mult, res_mult;  // scalar requantization of QK^T / AV
+    shift_t<C> shift;
+    bias_t<C> bias;
     int param_off, param_words;
     int fixed_rows, pot_rows, wbits, bias_rows, slots;
 };
 
-inline GemmJob gemm_job(Desc d) {
-    GemmJob g;
+template <class C>
+GemmJob<C> gemm_job(Desc d) {
+    GemmJob<C> g;
     g.kind = d[D_KIND];
     g.rows = d[D_ROWS];
     g.cols = d[D_COLS];
@@ -111,7 +118,7 @@ inline int lanes_in_tile(int total, int lanes, int t) {
 }
 
 template <class C>
-int gemm_tiles(const GemmJob& g) {
+int gemm_tiles(const GemmJob<C>& g) {
     if (g.kind != K_GEMM) return ceil_div(g.cols, C::TN_FIXED);
     const int fixed = ceil_div(g.fixed_rows, C::TN_FIXED);
     const int pot = C::TN_POT == 0 ? 0 : ceil_div(g.pot_rows, at_least_one(C::TN_POT));
@@ -131,7 +138,7 @@ constexpr int bias_per_item() {
 
 // Bias items of one lane: one bias, or the table's rows in groups of bias_per_item.
 template <class C>
-int bias_items(const GemmJob& g) {
+int bias_items(const GemmJob<C>& g) {
 #pragma HLS INLINE
     return g.bias_rows > 0 ? ceil_div(g.bias_rows, bias_per_item<C>()) : 1;
 }
@@ -145,7 +152,7 @@ struct TileShape {
 };
 
 template <class C>
-TileShape<C> tile_shape(const GemmJob& g, int t) {
+TileShape<C> tile_shape(const GemmJob<C>& g, int t) {
     TileShape<C> s;
     s.fixed = lanes_in_tile(g.fixed_rows, C::TN_FIXED, t);
     s.pot = C::TN_POT == 0 ? 0 : lanes_in_tile(g.pot_rows, at_least_one(C::TN_POT), t);
@@ -169,7 +176,7 @@ inline void cursor_next(TileCursor& c, int per_lane) {
 
 // Width of the item at the cursor: the meta, a group of up to BIAS_PER_ITEM biases, or a weight vector.
 template <class C>
-int item_bits(const GemmJob& g, const TileShape<C>& s, TileCursor c) {
+int item_bits(const GemmJob<C>& g, const TileShape<C>& s, TileCursor c) {
 #pragma HLS INLINE
     if (c.pos == 0) return C::META_BITS;
     if (c.pos <= bias_items<C>(g)) {
@@ -188,7 +195,7 @@ using item_t = ap_uint<item_width<C>()>;
 // ---------------------------------------------------------------------------------------------
 // Process 1: burst-read the layer's region of the parameter blob.
 template <class C>
-void ddr_reader(const word_t<C>* params, GemmJob g, hls::stream<word_t<C> >& words) {
+void ddr_reader(const word_t<C>* params, GemmJob<C> g, hls::stream<word_t<C> >& words) {
     const int n = g.kind == K_GEMM ? g.param_words : 0;
 ddr_burst:
     for (int i = 0; i < n; ++i) {
@@ -201,7 +208,7 @@ ddr_burst:
 // Process 2: cut the bit stream into items (GELU items, then each tile's meta / bias / vector items).
 // Each beat may both emit an item and take a word, so items flow at one per beat while words last.
 template <class C>
-void gearbox(hls::stream<word_t<C> >& words, GemmJob g, hls::stream<item_t<C> >& items) {
+void gearbox(hls::stream<word_t<C> >& words, GemmJob<C> g, hls::stream<item_t<C> >& items) {
     if (g.kind != K_GEMM) return;
     const int buf_bits = C::WORD_BITS + item_width<C>();
     typedef ap_uint<buf_bits> buf_t;
@@ -269,10 +276,11 @@ template <class C>
 using out_buffer_t = ap_int<C::OUT_BITS>[C::OUT_ROWS][C::TM][C::OUT_WORDS];
 
 // Requantization parameters of one output channel (the row meta of the blob).
+template <class C>
 struct LaneParams {
-    mult_t mult;
-    mult_t res_mult;
-    shift_t shift;
+    mult_t<C> mult;
+    mult_t<C> res_mult;
+    shift_t<C> shift;
     int col;  // output column
 };
 
@@ -285,9 +293,9 @@ using wpot_t = pot_code_t<C::POT_CODE_BITS>[2][EngineTypes<C>::TNP][C::KC_MAX][C
 // Requantization parameters and biases by store position (slot, bank): the fill writes a channel's where
 // its output goes, so each store bank reads its own (no lane crossbar for them).
 template <class C>
-using store_params_t = LaneParams[2][C::SLOTS_MAX][C::TM];
+using store_params_t = LaneParams<C>[2][C::SLOTS_MAX][C::TM];
 template <class C>
-using biases_t = bias_t[2][C::SLOTS_MAX][C::TM][C::BIAS_ROWS_MAX];
+using biases_t = bias_t<C>[2][C::SLOTS_MAX][C::TM][C::BIAS_ROWS_MAX];
 template <class C>
 using slots_t = typename EngineTypes<C>::sel_t[2][C::SLOTS_MAX][C::TM];
 template <class C>
@@ -327,7 +335,7 @@ struct StorePos {
 // Apply one DDR item of a tile to buffer half `half`.
 template <class C>
 void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel, int half,
-                const GemmJob& g, const TileShape<C>& shape, TileCursor c, StorePos& dest, item_t<C> item) {
+                const GemmJob<C>& g, const TileShape<C>& shape, TileCursor c, StorePos& dest, item_t<C> item) {
 #pragma HLS INLINE
     const bool fixed = c.lane < shape.fixed;
     const int lane = fixed ? c.lane : C::TN_FIXED + (c.lane - shape.fixed);
@@ -337,7 +345,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
         const int slot = meta_field<C::META_SLOT_AT, C::META_SLOT_BITS>(item).to_int();
         dest.slot = slot;
         dest.bank = chan % C::TM;
-        LaneParams& p = sp[half][slot][dest.bank];
+        LaneParams<C>& p = sp[half][slot][dest.bank];
         p.col = chan;
         p.shift = meta_field<C::META_SHIFT_AT, C::META_SHIFT_BITS>(item);
         p.mult = meta_field<C::META_MULT_AT, C::META_MULT_BITS>(item);
@@ -349,7 +357,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
 #pragma HLS UNROLL
             const int row = (c.pos - 1) * bias_per_item<C>() + j;
             if (j == 0 || row < g.bias_rows) {
-                bias[half][dest.slot][dest.bank][row] = bias_t(field_at<C::BIAS_BITS>(item, j));
+                bias[half][dest.slot][dest.bank][row] = bias_t<C>(field_at<C::BIAS_BITS>(item, j));
             }
         }
     } else {
@@ -372,7 +380,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
 // columns for AV) and the scalar requantization; returns the beats spent. `lanes` lanes are in use.
 template <class C>
 int fill_from_arena(wfix_t<C>& wf, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel, int half,
-                    const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const GemmJob& g, int h, int t, int lanes) {
+                    const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const GemmJob<C>& g, int h, int t, int lanes) {
     const int kc_n = ceil_div(g.k, C::TM);
     const int wcol = g.w_col0 + h * g.w_hcol;
     const int ocol = g.out_col0 + h * g.out_hcol + t * C::TN_FIXED;
@@ -386,7 +394,7 @@ store_slots:
         for (int b = 0; b < C::TM; ++b) {
 #pragma HLS UNROLL
             const int l = sl * C::TM + b - off;
-            LaneParams& p = sp[half][sl][b];
+            LaneParams<C>& p = sp[half][sl][b];
             p.col = ocol + l;
             p.mult = g.mult;
             p.res_mult = 0;
@@ -439,8 +447,8 @@ store_slots:
 // res.mem). Each memory serves one read per bank per beat: the placement keeps the two apart.
 template <class C>
 void engine_reads(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const store_params_t<C>& sp, const slots_t<C>& sel,
-                  int half, const GemmJob& g, bool mac, int xrow, int xc0, int xlimit, bool store, int slot, int rrow,
-                  act_t<C> x[C::TM], act_t<C> res[C::TM]) {
+                  int half, const GemmJob<C>& g, bool mac, int xrow, int xc0, int xlimit, bool store, int slot,
+                  int rrow, act_t<C> x[C::TM], act_t<C> res[C::TM]) {
 #pragma HLS INLINE
     act_t<C> xbank[C::TM];
 bank_reads:
@@ -540,7 +548,7 @@ pot_lanes:
 template <class C>
 void engine_store(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, const store_params_t<C>& sp,
                   const biases_t<C>& bias, const slots_t<C>& sel, const latch_t<C>& lat, const gelu_tables_t<C>& gelu,
-                  int half, const GemmJob& g, int slot, int row, int out_row, const act_t<C> res[C::TM]) {
+                  int half, const GemmJob<C>& g, int slot, int row, int out_row, const act_t<C> res[C::TM]) {
 #pragma HLS INLINE
     typedef EngineTypes<C> E;
 store_banks:
@@ -548,9 +556,9 @@ store_banks:
 #pragma HLS UNROLL
         const int lane1 = sel[half][slot][b];
         if (lane1 != 0) {
-            const LaneParams p = sp[half][slot][b];
-            const bias_t bv = bias[half][slot][b][g.bias_rows > 0 ? row : 0];
-            typename E::sum_t y = requant<C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(
+            const LaneParams<C> p = sp[half][slot][b];
+            const bias_t<C> bv = bias[half][slot][b][g.bias_rows > 0 ? row : 0];
+            typename E::sum_t y = requant<C, C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(
                 lat[row & 1][lane1 - 1], p.mult, res[b], p.res_mult, bv, p.shift, g.clamp, g.qmin, g.qmax);
             if (g.gelu) y = gelu[b][y.to_int() - g.gelu_min];
             if (g.to_output) {
@@ -563,7 +571,7 @@ store_banks:
 }
 
 template <class C>
-void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob g,
+void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob<C> g,
                  hls::stream<item_t<C> >& items, ap_uint<32>& beats_out) {
     static wfix_t<C> wf;
     static wpot_t<C> wp;
@@ -577,10 +585,10 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
 // lanes read the other, one simple dual-port memory), a TM-wide vector per word.
 #pragma HLS ARRAY_PARTITION variable = wf complete dim = 2
 #pragma HLS ARRAY_RESHAPE variable = wf complete dim = 4
-#pragma HLS BIND_STORAGE variable = wf type = ram_s2p
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = wf type = ram_s2p impl = ACCEL_WEIGHT_MEMORY)
 #pragma HLS ARRAY_PARTITION variable = wp complete dim = 2
 #pragma HLS ARRAY_RESHAPE variable = wp complete dim = 4
-#pragma HLS BIND_STORAGE variable = wp type = ram_s2p
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = wp type = ram_s2p impl = ACCEL_WEIGHT_MEMORY)
 // One parameter memory per store bank (half and slot are address bits); the bias table per bank in
 // BIAS_PER_ITEM interleaved memories (a bias item writes that many consecutive rows).
 #pragma HLS ARRAY_PARTITION variable = sp complete dim = 3
@@ -590,6 +598,7 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = lat complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = gelu complete dim = 1
+#pragma HLS BIND_STORAGE variable = gelu type = ram_s2p impl = lutram
     assert(!g.has_res || g.in.mem != g.res.mem);  // the placement keeps same-beat reads apart
     const bool ddr = g.kind == K_GEMM;
     const int kc_n = ceil_div(g.k, C::TM);
@@ -691,7 +700,7 @@ heads:
 
 // One GEMM step: the DATAFLOW region (weights stream from DDR while the engine computes).
 template <class C>
-void gemm_layer(const word_t<C>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob g,
+void gemm_layer(const word_t<C>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob<C> g,
                 ap_uint<32>& beats) {
 #pragma HLS DATAFLOW
     hls::stream<word_t<C> > words("gemm_words");

@@ -12,21 +12,25 @@
 
 namespace accel {
 
-typedef ap_uint<16> mult_t;  // multipliers are unsigned, normalised to [2^15, 2^16)
-typedef ap_uint<6> shift_t;  // k <= 46
-typedef ap_int<64> bias_t;   // B (model bias on the pre-shift scale + rounding constant)
+// The operand widths are the template's (accelgen/hw/constants.py), emitted into the Config.
+template <class C>
+using mult_t = ap_uint<C::MULT_BITS>;  // multipliers are unsigned, normalised to [2^(MULT_BITS-1), 2^MULT_BITS)
+template <class C>
+using shift_t = ap_uint<C::SHIFT_BITS>;
+template <class C>
+using bias_t = ap_int<C::BIAS_BITS>;  // B (model bias on the pre-shift scale + rounding constant)
 
-template <int SUM, int ACC, int RES>
-ap_int<SUM> requant_total(ap_int<ACC> acc, mult_t mult, ap_int<RES> res, mult_t res_mult, bias_t bias) {
+template <class C, int SUM, int ACC, int RES>
+ap_int<SUM> requant_total(ap_int<ACC> acc, mult_t<C> mult, ap_int<RES> res, mult_t<C> res_mult, bias_t<C> bias) {
 #pragma HLS INLINE
-    const ap_int<SUM> a = acc * ap_int<17>(mult);
-    const ap_int<SUM> r = res * ap_int<17>(res_mult);
+    const ap_int<SUM> a = acc * ap_int<C::MULT_BITS + 1>(mult);
+    const ap_int<SUM> r = res * ap_int<C::MULT_BITS + 1>(res_mult);
     const ap_int<SUM> b = bias;
     return ap_int<SUM>(a + r + b);
 }
 
-template <int SUM>
-ap_int<SUM> requant_shift_clamp(ap_int<SUM> total, shift_t shift, bool clamp, int qmin, int qmax) {
+template <class C, int SUM>
+ap_int<SUM> requant_shift_clamp(ap_int<SUM> total, shift_t<C> shift, bool clamp, int qmin, int qmax) {
 #pragma HLS INLINE
     ap_int<SUM> y = total >> shift;
     if (clamp) {
@@ -36,12 +40,12 @@ ap_int<SUM> requant_shift_clamp(ap_int<SUM> total, shift_t shift, bool clamp, in
     return y;
 }
 
-template <int SUM, int ACC, int RES>
-ap_int<SUM> requant(ap_int<ACC> acc, mult_t mult, ap_int<RES> res, mult_t res_mult, bias_t bias, shift_t shift,
-                    bool clamp, int qmin, int qmax) {
+template <class C, int SUM, int ACC, int RES>
+ap_int<SUM> requant(ap_int<ACC> acc, mult_t<C> mult, ap_int<RES> res, mult_t<C> res_mult, bias_t<C> bias,
+                    shift_t<C> shift, bool clamp, int qmin, int qmax) {
 #pragma HLS INLINE
-    return requant_shift_clamp<SUM>(requant_total<SUM, ACC, RES>(acc, mult, res, res_mult, bias), shift, clamp,
-                                    qmin, qmax);
+    return requant_shift_clamp<C, SUM>(requant_total<C, SUM, ACC, RES>(acc, mult, res, res_mult, bias), shift,
+                                       clamp, qmin, qmax);
 }
 
 }  // namespace accel

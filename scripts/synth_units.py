@@ -108,8 +108,7 @@ def rtl_sha256() -> dict[str, str]:
 # ----------------------------------------------------------------------------- reference units
 def reference_units() -> dict:
     """name -> (kind, hw) of every synthesized wrapper (multi-lane units at each lane count)."""
-    from accelgen.codegen import rtl_units as ru
-    from accelgen.hw.units import LayerNormUnit, softmax_unit
+    from accelgen.hw.units import EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, softmax_unit
     from accelgen.numerics.gelu import build_gelu_table
     from accelgen.numerics.softmax import E2SoftmaxParams
     from accelgen.ir import QuantSpec
@@ -124,11 +123,11 @@ def reference_units() -> dict:
         out[f"ailayernorm_l{lanes}"] = ("ailayernorm", LayerNormUnit(
             lanes=lanes, max_dim=768, input_bits=8, variance_bits=(768 * 768 * 225 + 1).bit_length(), eps_bits=24,
             bias_bits=32, shift_bits=6, output_bits=8))
-        out[f"gelu_l{lanes}"] = ("gelu", ru.GeluHw(lanes=lanes, tables=(tuple(int(v) for v in gelu.values),),
+        out[f"gelu_l{lanes}"] = ("gelu", GeluUnit(lanes=lanes, tables=(tuple(int(v) for v in gelu.values),),
                                                    in_min=-128, output_bits=8))
-        out[f"eltwise_l{lanes}"] = ("eltwise", ru.EltwiseHw(lanes=lanes, max_beats=-(-768 // lanes)))
-    out["gemm_tile"] = ("gemm_tile", ru.TileHw(tm=8, fixed_lanes=4, pot_lanes=4, dsp_packing=True, act_bits=8,
-                                               weight_bits=8, acc_bits=24, kc_max=96, bias_rows=1, residual_bits=8,
+        out[f"eltwise_l{lanes}"] = ("eltwise", EltwiseUnit(lanes=lanes, max_beats=-(-768 // lanes)))
+    out["gemm_tile"] = ("gemm_tile", GemmUnit(tm=8, fixed_lanes=4, pot_lanes=4, dsp_packing=True, input_bits=8,
+                                               weight_bits=8, acc_bits=24, max_k_beats=96, max_bias_rows=1, residual_bits=8,
                                                bias_bits=40, output_bits=8))
     return out
 
@@ -174,7 +173,7 @@ def synth_point(point: dict, yosys: str) -> dict:
             files.append(dst.name)
         if "kind" in point:
             kind, hw = refs[point["name"]]
-            (Path(tmp) / f"{point['top']}.v").write_text(rp.render_unit(kind, hw, point["top"]))
+            (Path(tmp) / f"{point['top']}.v").write_text(rp.render_unit(hw, point["top"]))
             files.append(f"{point['top']}.v")
         chparam = ""
         if "chparam" in point:

@@ -16,7 +16,8 @@ from accelgen.codegen.config import HwConfig, config_layernorm, config_softmax
 from accelgen.codegen.descriptors import encode
 from accelgen.codegen.hls_project import render_config_struct
 from accelgen.design import Design, Engine, LayerChoice, file_sha256
-from accelgen.hw.units import LayerNormUnit, SoftmaxUnit
+from accelgen.hw.constants import BIAS_BITS
+from accelgen.hw.units import GemmUnit, LayerNormUnit, SoftmaxUnit
 from accelgen.passes.mixed_scheme import choose_pot_rows
 from accelgen.resources import hls_dir
 from accelgen.sim.csim import CompileResult, compile_program
@@ -54,9 +55,10 @@ def kernel_config(tm: int, tn_fixed: int, tn_pot: int, packing: bool, *, act_bit
     softmax = softmax or []
     sm: SoftmaxUnit = config_softmax([p for p, _ in softmax], max([n for _, n in softmax] or [1]))
     ln: LayerNormUnit = config_layernorm(layernorm or [])
-    return HwConfig(tm=tm, tn_fixed=tn_fixed, tn_pot=tn_pot, dsp_packing=packing, x_bits=x_bits, w_bits=w_bits,
-                    acc_bits=40, sum_bits=63, act_bits=act_bits, out_bits=48, kc_max=kc_max,
-                    bias_rows_max=bias_rows_max, slots_max=tn_fixed + tn_pot + 1, gelu_entries=256,
+    gemm = GemmUnit(tm=tm, fixed_lanes=tn_fixed, pot_lanes=tn_pot, dsp_packing=packing, input_bits=x_bits,
+                    weight_bits=w_bits, acc_bits=40, max_k_beats=kc_max, max_bias_rows=bias_rows_max,
+                    residual_bits=act_bits, bias_bits=BIAS_BITS, output_bits=48)
+    return HwConfig(gemm=gemm, weight_memory="bram", sum_bits=63, act_bits=act_bits, out_bits=48, slots_max=tn_fixed + tn_pot + 1, gelu_entries=256,
                     word_bits=word_bits, img_lanes=1, depth=depth, sm=sm, ln=ln, out_rows=out_rows, out_cols=out_cols,
                     image_words=1, dump_elems=1, max_steps=1)
 
@@ -161,16 +163,16 @@ struct Harness {
         const std::int64_t n = next();
         for (std::int64_t i = 0; i < n; ++i) {
             const ap_int<C::ACC_BITS> acc = next();
-            const accel::mult_t mult = next();
+            const accel::mult_t<C> mult = next();
             const accel::act_t<C> res = next();
-            const accel::mult_t res_mult = next();
-            const accel::bias_t bias = next();
-            const accel::shift_t shift = next();
+            const accel::mult_t<C> res_mult = next();
+            const accel::bias_t<C> bias = next();
+            const accel::shift_t<C> shift = next();
             const bool clamp = next() != 0;
             const int qmin = static_cast<int>(next());
             const int qmax = static_cast<int>(next());
-            put(accel::requant<C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(acc, mult, res, res_mult, bias, shift, clamp,
-                                                                     qmin, qmax).to_int64());
+            put(accel::requant<C, C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(acc, mult, res, res_mult, bias, shift, clamp,
+                                                                        qmin, qmax).to_int64());
         }
     }
 
@@ -306,12 +308,12 @@ class Arena:
 
     def __init__(self, hw: HwConfig, fill: int = 0):
         self.hw = hw
-        self.data = np.full((2, hw.tm, hw.depth), fill, dtype=np.int64)
+        self.data = np.full((2, hw.gemm.tm, hw.depth), fill, dtype=np.int64)
         self.top = [0, 0]
 
     def alloc(self, mem: int, rows: int, cols: int) -> tuple[int, int, int]:
         """Place a rows x cols tensor at the next free words of memory `mem`: (mem, base, stride)."""
-        stride = -(-cols // self.hw.tm)
+        stride = -(-cols // self.hw.gemm.tm)
         base = self.top[mem]
         self.top[mem] += rows * stride
         assert self.top[mem] <= self.hw.depth, "test tensor does not fit the test config's depth"
@@ -321,12 +323,12 @@ class Arena:
         mem, base, stride = place
         rows, cols = values.shape
         r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-        self.data[mem, c % self.hw.tm, base + r * stride + c // self.hw.tm] = values
+        self.data[mem, c % self.hw.gemm.tm, base + r * stride + c // self.hw.gemm.tm] = values
 
     def read(self, place, rows: int, cols: int) -> np.ndarray:
         mem, base, stride = place
         r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-        return self.data[mem, c % self.hw.tm, base + r * stride + c // self.hw.tm]
+        return self.data[mem, c % self.hw.gemm.tm, base + r * stride + c // self.hw.gemm.tm]
 
     def payload(self) -> np.ndarray:
         return self.data.ravel()
@@ -358,14 +360,14 @@ class StepResult:
 
     def logits(self, rows: int, cols: int) -> np.ndarray:
         c = np.arange(cols)
-        tm = self.arena.hw.tm
+        tm = self.arena.hw.gemm.tm
         return np.stack([self.outbuf[r, c % tm, c // tm] for r in range(rows)])
 
 
 def step_result(arena: Arena, result: np.ndarray) -> StepResult:
     hw = arena.hw
     n_mem = arena.data.size
-    out_words = -(-hw.out_cols // hw.tm)
-    outbuf = result[n_mem:n_mem + hw.out_rows * hw.tm * out_words].reshape(hw.out_rows, hw.tm, out_words)
+    out_words = -(-hw.out_cols // hw.gemm.tm)
+    outbuf = result[n_mem:n_mem + hw.out_rows * hw.gemm.tm * out_words].reshape(hw.out_rows, hw.gemm.tm, out_words)
     assert len(result) == n_mem + outbuf.size + 1
     return StepResult(arena.with_data(result[:n_mem]), outbuf, int(result[-1]))

@@ -19,10 +19,11 @@ import pytest
 
 from accelgen.build import BuildRequest, build
 from accelgen.cli import main as cli_main
-from accelgen.codegen.hls_project import AXILITE_PORTS, INTC_CELL, quantize_images
+from accelgen.codegen.hls_project import AXILITE_PORTS, INTC_CELL
 from accelgen.deploy import hwh, simdevice
 from accelgen.deploy.hwh import register_layout
 from accelgen.deploy.package import DEPLOY_DIR, NOTEBOOK, deploy_files
+from accelgen.hw.image import quantize_images
 from accelgen.model_source import default_model_data
 from accelgen.runtime.design_data import DATA_FILE, load_design_data
 from accelgen.runtime.io_format import quantize

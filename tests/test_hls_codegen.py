@@ -208,10 +208,10 @@ def test_config_widths_cover_the_proven_bounds(model):
         if getattr(op, "bounds", None) is not None:
             assert op.bounds.sum_bits <= hw.sum_bits
             if isinstance(op, ir.MATMUL_OPS):
-                assert op.bounds.acc_bits <= hw.acc_bits
+                assert op.bounds.acc_bits <= hw.gemm.acc_bits
     for name in program.places:
         assert ir.signed_bits(*graph.tensors[name].bounds) <= hw.act_bits
-    assert hw.x_bits + hw.w_bits <= 18  # packed DSP: low product below the 18-bit shift
+    assert hw.gemm.input_bits + hw.gemm.weight_bits <= 18  # packed DSP: low product below the 18-bit shift
     with pytest.raises(InputError, match="cannot pack"):
         hw_config(program, load_board("pynqz2"), 1)
 

@@ -238,17 +238,17 @@ def random_weights(rng, m: int, k: int, bits: int, pot: np.ndarray) -> np.ndarra
 
 
 def act_range(hw) -> tuple[int, int]:
-    return -(2 ** (hw.x_bits - 1)), 2 ** (hw.x_bits - 1) - 1
+    return -(2 ** (hw.gemm.input_bits - 1)), 2 ** (hw.gemm.input_bits - 1) - 1
 
 
 def gemm_case(rng, cfg: int, hw) -> Case:
-    tm, lanes = hw.tm, hw.tn_fixed + hw.tn_pot
+    tm, lanes = hw.gemm.tm, hw.gemm.fixed_lanes + hw.gemm.pot_lanes
     to_output = rng.random() < 0.2
-    n = int(rng.integers(1, hw.out_rows + 1 if to_output else hw.bias_rows_max + 1))
-    k = int(rng.choice([1, tm - 1 if tm > 1 else 1, tm, tm + 1, hw.kc_max * tm, rng.integers(1, hw.kc_max * tm + 1)]))
+    n = int(rng.integers(1, hw.out_rows + 1 if to_output else hw.gemm.max_bias_rows + 1))
+    k = int(rng.choice([1, tm - 1 if tm > 1 else 1, tm, tm + 1, hw.gemm.max_k_beats * tm, rng.integers(1, hw.gemm.max_k_beats * tm + 1)]))
     m = int(rng.integers(1, hw.out_cols + 1 if to_output else 3 * lanes + 3))
     bits = int(rng.choice([8, 4]))
-    share = rng.choice([0.0, 0.3, 0.7, 1.0]) if hw.tn_pot else 0.0
+    share = rng.choice([0.0, 0.3, 0.7, 1.0]) if hw.gemm.pot_lanes else 0.0
     pot = rng.random(m) < share
     w = random_weights(rng, m, k, bits, pot)
     row0 = int(rng.integers(0, 3))
@@ -298,7 +298,7 @@ def gemm_case(rng, cfg: int, hw) -> Case:
         out = (out, out_row0)
     if gelu is not None:
         fields |= {"D_GELU": 1, "D_GELU_MIN": gelu.in_min}
-    plan = plan_tiles(pot, hw.tn_fixed, hw.tn_pot, tm)
+    plan = plan_tiles(pot, hw.gemm.fixed_lanes, hw.gemm.pot_lanes, tm)
     rows = GemmRows(w, pot, bits, mult, shift, bias, res_mult)
     bits_stream = pad_to_words(gemm_stream(rows, plan, tm, None if gelu is None else gelu.values), hw.word_bits)
     fields |= {"D_SLOTS": plan.slots, "D_PARAM_OFF": 0, "D_PARAM_WORDS": len(bits_stream) // hw.word_bits}
@@ -311,8 +311,8 @@ def gemm_case(rng, cfg: int, hw) -> Case:
 def gemm_beats(hw, plan, rows: int, k: int, bias_rows: int, gelu: bool) -> int:
     """The engine's beats for a DDR layer (docs/hls.md): the GELU table and the first tile's items, then
     per tile max((rows + 1) * max(KC, S), items of the next tile)."""
-    kc = math.ceil(k / hw.tm)
-    biases_per_item = max(64, 8 * hw.tm) // 64  # an item: a 64-bit field or a TM-wide weight vector
+    kc = math.ceil(k / hw.gemm.tm)
+    biases_per_item = max(64, 8 * hw.gemm.tm) // 64  # an item: a 64-bit field or a TM-wide weight vector
     bias_items = math.ceil(bias_rows / biases_per_item) if bias_rows else 1
     items = [(len(t.fixed) + len(t.pot)) * (1 + bias_items + kc) for t in plan.tiles] + [0]
     beats = (math.ceil(hw.gelu_entries / 8) if gelu else 0) + items[0]
@@ -320,11 +320,11 @@ def gemm_beats(hw, plan, rows: int, k: int, bias_rows: int, gelu: bool) -> int:
 
 
 def attention_case(rng, cfg: int, hw, kind: str) -> Case:
-    tm = hw.tm
+    tm = hw.gemm.tm
     heads = int(rng.integers(1, 4))
-    dh = int(rng.integers(1, min(hw.kc_max * tm, 12) + 1))
+    dh = int(rng.integers(1, min(hw.gemm.max_k_beats * tm, 12) + 1))
     tokens = int(rng.integers(1, 10))
-    keys = int(rng.integers(1, min(hw.kc_max * tm, 20) + 1))
+    keys = int(rng.integers(1, min(hw.gemm.max_k_beats * tm, 20) + 1))
     arena = Arena(hw, fill=int(rng.integers(-5, 5)))
     mult, shift = int(rng.integers(2 ** 15, 2 ** 16)), int(rng.integers(10, 22))
     bias = (1 << (shift - 1)) + int(rng.integers(-(2 ** shift), 2 ** shift))

@@ -5,6 +5,7 @@ the ones the search picks for the default model on every board, plus hand-made m
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -137,9 +138,9 @@ def test_model_items_are_the_items_the_stream_cuts_into(built):
         region = art.blob.region(step.name, "gemm")
         bits = data[region.offset * art.hw.word_bits:(region.offset + region.words) * art.hw.word_bits]
         bias, weight = step.op.requant.bias, step.op.weight
-        items = cut_items(bits, art.hw.word_bits, art.program.tiles[step.name], weight.shape[1], art.hw.tm,
+        items = cut_items(bits, art.hw.word_bits, art.program.tiles[step.name], weight.shape[1], art.hw.gemm.tm,
                           weight.bits, bias.shape[0] if bias.ndim > 1 else 0, art.hw.gelu_entries if step.gelu else 0)
-        assert layers[step.op.name].items(art.hw.tm) == items, step.name
+        assert layers[step.op.name].items(art.hw.gemm.tm) == items, step.name
         checked += 1
     assert checked == len(prof.weights)
 
@@ -147,21 +148,40 @@ def test_model_items_are_the_items_the_stream_cuts_into(built):
 def test_model_memories_are_the_placement(built):
     prof, _, art = built
     acts = prof.plan.activations
-    assert acts.depth(art.hw.tm) == art.program.depth == art.hw.depth
+    assert acts.depth(art.hw.gemm.tm) == art.program.depth == art.hw.depth
     assert acts.bits == art.hw.act_bits
     constants = {c.name: c.value for c in hp.config_constants(art.hw)}
-    assert (constants["NMEM"], constants["TM"], constants["DEPTH"]) == (NUM_MEMORIES, art.hw.tm, art.hw.depth)
+    assert (constants["NMEM"], constants["TM"], constants["DEPTH"]) == (NUM_MEMORIES, art.hw.gemm.tm, art.hw.depth)
     board = art.board
-    kind = activation_storage(art.hw.act_bits, art.hw.depth, art.hw.tm, board)
+    kind = activation_storage(art.hw.act_bits, art.hw.depth, art.hw.gemm.tm, board)
     top = hp.render_hls_project(art.graph, art.design, board)["accel_top.cpp"]
     assert f"BIND_STORAGE variable = mem type = ram_s2p impl = {kind}\n" in top
     assert activation_buffers(art.design.engine, prof.plan, board) == \
-        banked_buffer(art.hw.act_bits, art.hw.depth, NUM_MEMORIES * art.hw.tm, kind)
+        banked_buffer(art.hw.act_bits, art.hw.depth, NUM_MEMORIES * art.hw.gemm.tm, kind)
+
+
+def test_weight_banks_are_bound_to_the_priced_memory(built, tmp_path):
+    """The model prices the weight banks in design.json's engine.weight_memory (BRAM or LUT RAM); the HLS
+    binds exactly that: the BIND_STORAGE pragmas of the weight tiles after preprocessing the generated
+    config with the engine header."""
+    import subprocess
+
+    from accelgen.resources import hls_dir
+    from accelgen.sim.csim import ap_types_dir, compiler
+
+    _, _, art = built
+    (tmp_path / "accel_config.h").write_text(
+        hp.render_hls_project(art.graph, art.design, art.board)["accel_config.h"])
+    (tmp_path / "main.cpp").write_text('#include "accel_config.h"\n#include "gemm_engine.h"\n')
+    out = subprocess.run([compiler(), "-std=c++14", "-E", "-I", str(tmp_path), "-I", str(hls_dir()), "-I",
+                          str(ap_types_dir()), str(tmp_path / "main.cpp")], capture_output=True, text=True,
+                         check=True).stdout
+    bound = re.findall(r"#pragma HLS BIND_STORAGE variable = (wf|wp) type = ram_s2p impl = (\w+)", out)
+    memory = art.design.engine.weight_memory
+    assert sorted(bound) == [("wf", memory), ("wp", memory)]
 
 
 def test_every_template_constant_is_emitted_and_no_header_restates_one(built):
-    import re
-
     from accelgen.hw import constants as template
     from accelgen.resources import hls_dir
 
@@ -176,3 +196,81 @@ def test_every_template_constant_is_emitted_and_no_header_restates_one(built):
         assert set(re.findall(r"C::([A-Z_]+)\b", text)) <= declared, header.name
         defined = set(re.findall(r"static const(?:expr)? int (\w+) =", text))
         assert not defined & python_names, (header.name, defined & python_names)
+
+
+# The HLS Config member and the Verilog parameter that state the same fact of one unit (hw/units.py).
+GEMM_PAIRS = {"TM": "TM", "TN_FIXED": "TNF", "TN_POT": "TNP", "DSP_PACKING": "PACK", "X_BITS": "XB", "W_BITS": "WB",
+              "ACC_BITS": "ACCB", "KC_MAX": "KC_MAX", "BIAS_ROWS_MAX": "BIAS_ROWS", "POT_CODE_BITS": "PWB",
+              "PACK_SHIFT": "SH", "MULT_BITS": "MB", "SHIFT_BITS": "SHB"}
+SOFTMAX_PAIRS = {"SM_LANES": "L", "SM_E_BITS": "EB", "SM_S_BITS": "SB", "SM_EXP_FRAC": "F", "SM_RECIP_BITS": "M",
+                 "SM_CODE_MAX": "KMAX", "SM_RECIP_FRAC": "RF", "SM_POW": "TF", "SM_OUT": "PT"}
+LAYERNORM_PAIRS = {"LN_LANES": "L", "LN_D_MAX": "DMAX", "LN_X_BITS": "XB", "LN_RSQRT_FRAC": "RSQF",
+                   "LN_NORM_FRAC": "NF", "LN_IDX_BITS": "IDX", "LN_SQUARES": "SQ", "LN_RSQRT": "RSQ"}
+
+
+def config_members(config: str) -> dict[str, int | tuple[int, ...]]:
+    """Scalars and tables of the generated C++ Config struct, parsed from its text."""
+    out: dict[str, int | tuple[int, ...]] = {}
+    for name, value in re.findall(r"static constexpr \w+ (\w+) = ([^;{]+);", config):
+        value = value.strip()
+        out[name] = int(value == "true") if value in ("true", "false") else int(value)
+    for name, body in re.findall(r"static constexpr [\w:]+ (\w+)\[\d+\] = \{([^}]*)\};", config):
+        out[name] = tuple(int(v) for v in body.split(","))
+    return out
+
+
+def verilog_parameters(wrapper: str) -> dict[str, int | tuple[int, ...]]:
+    """Scalar parameters (.NAME(value)) and packed tables (.NAME({..., entry 0})) of a generated wrapper."""
+    out: dict[str, int | tuple[int, ...]] = {}
+    for name, value in re.findall(r"\.([A-Z_][A-Z0-9_]*)\((-?\d+)\)", wrapper):
+        out[name] = int(value)
+    for name, body in re.findall(r"\.([A-Z_][A-Z0-9_]*)\(\{(.*?)\}\)", wrapper, re.S):
+        entries = [int(m.group(1) + m.group(2)) for m in re.finditer(r"(-?)\d+'s?d(\d+)", body)]
+        out[name] = tuple(entries[::-1])
+    return out
+
+
+def test_hls_config_and_verilog_parameters_agree(built):
+    """The GEMM engine, E2Softmax and AILayerNorm of the generated HLS Config and of the generated Verilog
+    wrappers are the same units: every fact both state is equal, parsed from the two artifacts."""
+    from accelgen.codegen.rtl_project import render_rtl
+
+    _, _, art = built
+    config = config_members(hp.render_hls_project(art.graph, art.design, art.board)["accel_config.h"])
+    rtl = render_rtl(art.graph, art.design, art.board)
+    pairs = [("accel_gemm_tile.v", GEMM_PAIRS)]
+    if art.graph.ops_of(ir.Softmax):
+        pairs.append(("accel_e2softmax.v", SOFTMAX_PAIRS))
+    if art.graph.ops_of(ir.LayerNorm):
+        pairs.append(("accel_ailayernorm.v", LAYERNORM_PAIRS))
+    for wrapper, names in pairs:
+        params = verilog_parameters(rtl[wrapper])
+        for hls_name, rtl_name in names.items():
+            assert config[hls_name] == params[rtl_name], (wrapper, hls_name, rtl_name)
+    sm = verilog_parameters(rtl["accel_e2softmax.v"]) if art.graph.ops_of(ir.Softmax) else None
+    if sm is not None:
+        assert sm["NB_MAX"] == -(-config["SM_N_MAX"] // config["SM_LANES"])
+
+
+# Literal ap_int / ap_uint widths a kernel header may spell, and why none of them is a template constant.
+# Every other width (a multiplier, a shift, a bias, a field) must come from the emitted Config.
+LITERAL_WIDTHS = {
+    "accel_desc.h": {32, 64},  # descriptor words are 32-bit s_axilite registers; wide() joins two of them
+    "accel_io.h": {64},  # the dump port's elements (int64 on the host)
+    "accel_network.h": {32, 64},  # the beat counters: 32 bits per step, 64 for the whole run (s_axilite)
+    "ailayernorm.h": {32, 64},  # the beat counter; eps and the variance's wide intermediate
+    "e2softmax.h": {16, 32, 64},  # the beat counter; stage 2's exact 64-bit intermediate and its output
+    "eltwise.h": {32},  # the beat counter
+    "gemm_engine.h": {4, 8, 32},  # the beat counter; the fill's 8- / 4-bit weight unpack (left, see issue 14)
+    "gemm_lanes.h": {2},  # the PoT sign carried in as a 2-bit addend
+}
+
+
+def test_no_header_spells_a_template_width():
+    """A width such as MULT_BITS, SHIFT_BITS or BIAS_BITS reaches the kernels as a Config member (templates
+    on C), never as ap_uint<16> / ap_uint<6> / ap_int<64> written into a header."""
+    from accelgen.resources import hls_dir
+
+    for header in sorted(hls_dir().glob("*.h")):
+        widths = {int(n) for n in re.findall(r"ap_u?int<\s*(\d+)\s*>", header.read_text())}
+        assert widths <= LITERAL_WIDTHS.get(header.name, set()), (header.name, widths)

@@ -1,12 +1,16 @@
-"""Rule 7 of the architecture: every IR op has its numerics, lowering, bounds, cost, codegen and C++
-(and RTL where it has one). Adding an op without one of them fails here."""
+"""Rule 7 of the architecture: every IR op has its IR class, numerics, lowering, bounds, cost, plan entry,
+HLS descriptor and C++ header, and RTL unit where it has one -- each found by dispatch on the op's type.
+Adding an op without one of them fails here."""
 
 from __future__ import annotations
 
 import pytest
 
 from accelgen import ir
+from accelgen.codegen.rtl_project import CORE
+from accelgen.codegen.rtl_units import UNIT_KINDS, op_unit
 from accelgen.codegen.steps import op_fields
+from accelgen.hw.plan import check_op
 from accelgen.passes.bounds import op_bounds
 from accelgen.passes.lower import lower_op
 from accelgen.perf.model import unit_cycles
@@ -23,11 +27,8 @@ HLS_HEADER = {
     "attn_scores": "gemm_engine.h", "attn_context": "gemm_engine.h", "softmax": "e2softmax.h",
     "layernorm": "ailayernorm.h", "gelu": "eltwise.h", "requantize": "eltwise.h", "add": "eltwise.h",
 }
-RTL_UNIT = {
-    "patch_embed": "gemm_tile.v", "linear": "gemm_tile.v", "attn_scores": "gemm_tile.v",
-    "attn_context": "gemm_tile.v", "softmax": "e2softmax.v", "layernorm": "ailayernorm.v", "gelu": "gelu_unit.v",
-    "requantize": "eltwise_unit.v", "add": "eltwise_unit.v",
-}
+# Ops the accelerator runs without an RTL unit (the image loader is HLS only).
+NO_RTL_UNIT = {"input_quant"}
 
 
 def registered(dispatcher, cls) -> bool:
@@ -37,15 +38,21 @@ def registered(dispatcher, cls) -> bool:
 @pytest.mark.parametrize("kind", sorted(ir.OP_TYPES))
 def test_every_op_has_every_piece(kind):
     cls = ir.OP_TYPES[kind]
+    assert issubclass(cls, ir.Op) and cls.__name__ in vars(ir), "IR class"
     assert hasattr(NumpySimulator, f"run_{kind}"), "numerics / golden model"
     assert registered(lower_op, cls), "integer lowering"
     assert registered(op_work, cls), "cost model workload"
     assert registered(unit_cycles, cls), "cost model cycles"
     assert registered(op_fields, cls), "HLS codegen (layer descriptor)"
     assert kind == "input_quant" or registered(op_bounds, cls), "interval analysis"
+    assert registered(check_op, cls), "plan entry (what the template supports of it)"
     assert (hls_dir() / HLS_HEADER[kind]).is_file(), "C++ kernel header"
-    if kind in RTL_UNIT:
-        assert (rtl_dir() / RTL_UNIT[kind]).is_file(), "Verilog unit"
+    unit = op_unit.dispatch(cls)(None)
+    if kind in NO_RTL_UNIT:
+        assert unit is None
+    else:
+        assert unit in UNIT_KINDS, "RTL unit"
+        assert (rtl_dir() / f"{CORE[unit]}.v").is_file(), "Verilog unit"
 
 
 def test_mac_counting_covers_the_matrix_ops():

@@ -83,10 +83,10 @@ def test_parameters_follow_the_graph_and_engine(graph):
     assert (t.tm, t.fixed_lanes, t.pot_lanes, t.dsp_packing) == (16, 8, 4, True)
     gemms = [op for op in graph.ops if isinstance(op, ir.MATMUL_OPS)]
     assert t.acc_bits == max(op.bounds.acc_bits for op in gemms)
-    assert t.act_bits == 9  # attention probabilities (0..255) feed AV
-    assert t.bias_rows == 16  # the patch embedding's bias + position table
+    assert t.input_bits == 9  # attention probabilities (0..255) feed AV
+    assert t.max_bias_rows == 16  # the patch embedding's bias + position table
     assert t.output_bits >= ir.signed_bits(*graph.tensors[graph.output].bounds)  # unclamped logits
-    assert t.kc_max == 4  # K = 64 (fc2) over TM = 16
+    assert t.max_k_beats == 4  # K = 64 (fc2) over TM = 16
     assert rd.softmax.lanes == 4 and rd.softmax.max_row == 17 and rd.softmax.max_beats == 5
     assert rd.layernorm.lanes == 2 and rd.layernorm.max_dim == 32
     assert rd.gelu_index == {g.name: i for i, g in enumerate(graph.ops_of(ir.Gelu))}
@@ -119,7 +119,7 @@ def test_identifiers_are_sanitized(graph):
     assert len(set(rd.gelu_names)) == len(rd.gelu_names)
     for n in rd.gelu_names:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n), n
-    text = rp.render_unit("gelu", rd.gelu, "accel_gelu", rd.gelu_names)
+    text = rp.render_unit(rd.gelu, "accel_gelu", rd.gelu_names)
     assert "module/wire" not in text
 
 
@@ -132,3 +132,30 @@ def test_pack_helpers_round_trip():
     rng = np.random.default_rng(0)
     v = rng.integers(-(1 << 40), 1 << 40, size=7).tolist()
     assert unpack(pack(v, 42), 7, 42, True) == v
+
+
+def _with_unit(graph: ir.Graph, cls, index: int, **changes) -> ir.Graph:
+    """``graph`` with the ``index``-th op of type ``cls`` given a changed unit."""
+    target = graph.ops_of(cls)[index]
+    return graph.replace_ops([replace(op, unit=replace(op.unit, **changes)) if op is target else op
+                              for op in graph.ops])
+
+
+@pytest.mark.parametrize("cls, index, changes, message", [
+    (ir.Softmax, 1, {"out_bits": 7}, "same exponent, mantissa and output parameters"),
+    (ir.Softmax, 1, {"exp_frac": 3}, "same exponent, mantissa and output parameters"),
+    (ir.Softmax, 0, {"out_frac": 40}, "finer than the reciprocal table"),
+    (ir.LayerNorm, 0, {"gain": np.full(32, 1 << (ln_num.GAIN_BITS - 1))}, "gain does not fit"),
+])
+def test_hls_and_rtl_reject_the_same_unit_layers(graph, cls, index, changes, message):
+    """One check (accelgen/hw/units.py) for what the E2Softmax / AILayerNorm unit can serve: the HLS plan
+    and the RTL units refuse the same graph with the same message, naming the layer."""
+    from accelgen.hw.plan import build_program
+
+    bad = _with_unit(graph, cls, index, **changes)
+    name = bad.ops_of(cls)[index].name
+    with pytest.raises(InputError, match=message) as hls:
+        build_program(bad, _design().engine)
+    with pytest.raises(InputError, match=message) as rtl:
+        ru.rtl_design(bad, _design(), load_board("zcu102"))
+    assert str(hls.value) == str(rtl.value) and name in str(hls.value)

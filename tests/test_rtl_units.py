@@ -24,6 +24,7 @@ from rtl_benches import units_bench as ub
 from accelgen import ir
 from accelgen.codegen import rtl_project as rp
 from accelgen.codegen import rtl_units as ru
+from accelgen.hw.units import EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit
 from accelgen.numerics.primitives import leading_one
 from accelgen.numerics.softmax import exponents, running_sum
 from accelgen.perf import cycles as cy
@@ -89,13 +90,13 @@ def test_latencies_are_the_perf_model_constants():
     the benches above measure them (a tile padded to one latency for every TM the DSE considers)."""
     from accelgen.hw import constants as hw
 
-    for kind, latency in (("e2softmax", hw.SOFTMAX_LATENCY), ("ailayernorm", hw.LAYERNORM_LATENCY),
-                          ("gelu", hw.ELTWISE_LATENCY), ("eltwise", hw.ELTWISE_LATENCY)):
-        assert rp.unit_latency(kind, None) == latency
+    for unit, latency in ((SoftmaxUnit, hw.SOFTMAX_LATENCY), (LayerNormUnit, hw.LAYERNORM_LATENCY),
+                          (GeluUnit, hw.ELTWISE_LATENCY), (EltwiseUnit, hw.ELTWISE_LATENCY)):
+        assert unit.latency == latency
     for tm in (4, 8, 16, 32, 64):
         for pack in (True, False):
-            tile = ru.TileHw(tm=tm, fixed_lanes=4, pot_lanes=2, dsp_packing=pack, act_bits=8, weight_bits=8,
-                             acc_bits=24, kc_max=4, bias_rows=1, residual_bits=8, bias_bits=40, output_bits=8)
+            tile = GemmUnit(tm=tm, fixed_lanes=4, pot_lanes=2, dsp_packing=pack, input_bits=8, weight_bits=8,
+                            acc_bits=24, max_k_beats=4, max_bias_rows=1, residual_bits=8, bias_bits=40, output_bits=8)
             assert tile.latency == cy.GEMM_PIPELINE, (tm, pack)
 
 
@@ -127,9 +128,9 @@ def test_corrupted_table_and_shift_fail(data, tmp_path):
                  for p in rp.layernorm_params(rd.layernorm)]
     units = {
         "m_sm_": ("e2softmax", rd.softmax, "m_e2softmax",
-                  rp.render_unit("e2softmax", rd.softmax, "m_e2softmax", params=sm_params)),
+                  rp.render_unit(rd.softmax, "m_e2softmax", params=sm_params)),
         "m_ln_": ("ailayernorm", rd.layernorm, "m_ailayernorm",
-                  rp.render_unit("ailayernorm", rd.layernorm, "m_ailayernorm", params=ln_params)),
+                  rp.render_unit(rd.layernorm, "m_ailayernorm", params=ln_params)),
     }
     x = tm[ln_op.input].reshape(-1, ln_op.unit.dim)
     jobs = [rs.softmax_job("corrupted softmax table", "m_sm_", rd.softmax, sm_op.unit, rows, phases=[[0, 0]]),

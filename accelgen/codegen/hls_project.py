@@ -10,7 +10,6 @@ logic: every value comes from a context builder below. Same inputs, byte-identic
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,11 @@ import numpy as np
 
 from .. import ir
 from ..board import Board
-from ..design import Design
+from ..design import DESIGN_ID_BITS, Design, design_digest, design_id
 from ..errors import InputError
+from ..hw.image import quantize_images
 from ..hw.memory import activation_storage
 from ..hw.plan import Program, build_program
-from ..numerics.primitives import quantize_float
 from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
 from ..vitis import flow
@@ -80,7 +79,6 @@ TB_DATA = ("params.bin", "tb_images.bin", "tb_expected.bin")
 MAXI_PORTS = (("params", "gmem0"), ("images", "gmem1"), ("logits", "gmem1"), ("dump", "gmem2"))
 AXILITE_PORTS = ("params", "images", "logits", "dump", "descs", "n_steps", "n_images", "dump_enable", "beats",
                  "design_id", "return")
-DESIGN_ID_BITS = 32  # the read-only design id register: the first bits of design_digest
 
 
 @dataclass(frozen=True)
@@ -185,6 +183,7 @@ def step_entries(art: Artifacts) -> list[dict]:
 def config_context(art: Artifacts) -> dict:
     return {"version": VERSION, "model": safe_comment(art.graph.name), "model_sha": art.design.model_sha256[:16],
             "config_struct": render_config_struct(art.hw), "config_name": CONFIG_NAME,
+            "weight_memory": art.hw.weight_memory,
             "steps": step_entries(art), "n_steps": len(art.program.steps)}
 
 
@@ -204,7 +203,7 @@ def top_context(art: Artifacts) -> dict:
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],
             "axilite": list(AXILITE_PORTS), "nmem": consts["NMEM"],
             "design_id_hex": f"0x{design_id(art.design):0{DESIGN_ID_BITS // 4}x}u",
-            "act_memory": activation_storage(art.hw.act_bits, art.hw.depth, art.hw.tm, art.board)}
+            "act_memory": activation_storage(art.hw.act_bits, art.hw.depth, art.hw.gemm.tm, art.board)}
 
 
 def image_shape(graph: ir.Graph) -> tuple[int, ...]:
@@ -280,17 +279,6 @@ def readme_context(art: Artifacts) -> dict:
             "part": art.board.part, "files": files, "commands": commands}
 
 
-def design_digest(design: Design) -> str:
-    """Identifies the design a project was generated for (params.json), so stale projects are noticed."""
-    return hashlib.sha256(design.to_json().encode()).hexdigest()
-
-
-def design_id(design: Design) -> int:
-    """The value of the accelerator's read-only design id register: the first DESIGN_ID_BITS of design_digest
-    (the driver compares it with its data file before loading a blob)."""
-    return int(design_digest(design)[:DESIGN_ID_BITS // 4], 16)
-
-
 def params_map(art: Artifacts) -> dict:
     """params.json: the blob's regions, the descriptor table, the debug dump layout and the I/O formats."""
     consts = {c.name: c.value for c in config_constants(art.hw)}
@@ -313,12 +301,6 @@ def params_map(art: Artifacts) -> dict:
 
 # ----------------------------------------------------------------------------------------------
 # Test vectors
-
-
-def quantize_images(graph: ir.Graph, images: np.ndarray) -> np.ndarray:
-    """The host's input quantization (the simulator's InputQuant), as int8 NCHW."""
-    q = graph.tensors[graph.ops[0].output].quant
-    return quantize_float(images, q.scale, q.qmin, q.qmax).astype(np.int8)
 
 
 def synthetic_images(graph: ir.Graph, count: int = TB_IMAGES, seed: int = TB_SEED) -> np.ndarray:

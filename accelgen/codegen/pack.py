@@ -173,7 +173,7 @@ def step_regions(op: ir.Op, step: Step, program: Program, hw: HwConfig) -> list[
 @step_regions.register
 def _(op: ir.GemmOp, step: Step, program: Program, hw: HwConfig):
     gelu = None if step.gelu is None else gelu_entries(step.gelu.unit, hw.gelu_entries)
-    regions = [("gemm", gemm_stream(gemm_rows(op), program.tiles[step.name], hw.tm, gelu))]
+    regions = [("gemm", gemm_stream(gemm_rows(op), program.tiles[step.name], hw.gemm.tm, gelu))]
     if isinstance(op, ir.PatchEmbed) and op.prefix_q is not None:
         regions.append(("prefix", bits_of(np.asarray(op.prefix_q, np.int64).ravel(), PREFIX_BITS)))
     return regions

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import singledispatch
 from pathlib import Path
 
 from .. import ir
 from ..board import Board
 from ..design import Design
-from ..hw.constants import ELTWISE_LATENCY, GELU_LATENCY, LAYERNORM_LATENCY, SOFTMAX_LATENCY
-from ..hw.units import LayerNormUnit, SoftmaxUnit
+from ..hw.constants import UNIT_OUT_QUEUE_DEPTH
+from ..hw.units import EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit
 from ..resources import rtl_dir
 from .names import sanitize
-from .rtl_units import (UNIT_OUT_DEPTH, EltwiseHw, GeluHw, Port, RtlDesign, TileHw, layernorm_config, rtl_design,
-                        softmax_config, unit_ports)
+from .rtl_units import Port, RtlDesign, layernorm_config, op_unit, rtl_design, softmax_config, unit_kind, unit_ports
 from .templates import render
 
 PREFIX = "accel"  # module names of the design's units: accel_gemm_tile, accel_e2softmax, ...
@@ -66,12 +66,19 @@ def table_param(name: str, values, bits: int, comment: str) -> Param:
     return Param(name, "", entries, f"{comment} ({len(entries)} x {bits} bits, entry 0 last)")
 
 
-def tile_params(t: TileHw, gelu_names: tuple[str, ...] = ()) -> list[Param]:
+@singledispatch
+def unit_params(unit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
+    """The Verilog parameters of a unit (``gelu_names``: comments naming the GELU tables)."""
+    raise TypeError(f"no RTL unit for {type(unit).__name__}")
+
+
+@unit_params.register
+def tile_params(t: GemmUnit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
     out = [Param("TM", str(t.tm)), Param("TNF", str(t.fixed_lanes)), Param("TNP", str(t.pot_lanes)),
-           Param("PACK", str(int(t.dsp_packing))), Param("XB", str(t.act_bits)), Param("WB", str(t.weight_bits)),
+           Param("PACK", str(int(t.dsp_packing))), Param("XB", str(t.input_bits)), Param("WB", str(t.weight_bits)),
            Param("PWB", str(t.pot_code_bits)), Param("SH", str(t.pack_shift)), Param("ACCB", str(t.acc_bits)),
-           Param("PIPE_LVLS", str(t.tree_levels_per_register)), Param("KC_MAX", str(t.kc_max)),
-           Param("BIAS_ROWS", str(t.bias_rows)), Param("RB", str(t.residual_bits)), Param("MB", str(t.mult_bits)),
+           Param("PIPE_LVLS", str(t.tree_levels_per_register)), Param("KC_MAX", str(t.max_k_beats)),
+           Param("BIAS_ROWS", str(t.max_bias_rows)), Param("RB", str(t.residual_bits)), Param("MB", str(t.mult_bits)),
            Param("BB", str(t.bias_bits)), Param("SHB", str(t.shift_bits)), Param("OB", str(t.output_bits)),
            Param("OUT_DEPTH", str(t.output_queue_depth)), Param("LPAD", str(t.lane_latency_pad)),
            Param("NGELU", str(len(t.gelu_tables)))]
@@ -90,18 +97,20 @@ def row_buffer_beats(max_beats: int) -> int:
     return 2 * max_beats + BUFFER_SLACK
 
 
-def softmax_params(s: SoftmaxUnit) -> list[Param]:
+@unit_params.register
+def softmax_params(s: SoftmaxUnit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
     return [Param("L", str(s.lanes)), Param("XB", str(s.input_bits)), Param("EB", str(s.exponent_bits)),
             Param("SB", str(s.sum_bits)), Param("F", str(s.exp_frac)), Param("M", str(s.recip_bits)),
             Param("KMAX", str(s.code_max)), Param("TFW", str(s.pow_table_bits)), Param("PW", str(s.out_table_bits)),
             Param("RF", str(s.recip_frac)), Param("OB", str(s.output_bits)), Param("NB_MAX", str(s.max_beats)),
-            Param("BUF", str(row_buffer_beats(s.max_beats))), Param("OUT_DEPTH", str(UNIT_OUT_DEPTH)),
+            Param("BUF", str(row_buffer_beats(s.max_beats))), Param("OUT_DEPTH", str(UNIT_OUT_QUEUE_DEPTH)),
             Param("STATS_DEPTH", str(STATS_DEPTH)),
             table_param("TF", s.pow_table, s.pow_table_bits, "TF = E2SoftmaxParams.pow_table"),
             table_param("PT", s.out_table, s.out_table_bits, "P = E2SoftmaxParams.out_table")]
 
 
-def layernorm_params(n: LayerNormUnit) -> list[Param]:
+@unit_params.register
+def layernorm_params(n: LayerNormUnit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
     return [Param("L", str(n.lanes)), Param("XB", str(n.input_bits)), Param("DMAX", str(n.max_dim)),
             Param("EPSB", str(n.eps_bits)), Param("GB", str(n.gain_bits)), Param("BB", str(n.bias_bits)),
             Param("SHB", str(n.shift_bits)), Param("OB", str(n.output_bits)), Param("RSQF", str(n.rsqrt_frac)),
@@ -113,7 +122,8 @@ def layernorm_params(n: LayerNormUnit) -> list[Param]:
             table_param("RSQ", n.rsqrt, n.rsqrt_bits, "RSQ = accelgen.numerics.layernorm.RSQRT")]
 
 
-def gelu_params(g: GeluHw, names: tuple[str, ...] = ()) -> list[Param]:
+@unit_params.register
+def gelu_params(g: GeluUnit, names: tuple[str, ...] = ()) -> list[Param]:
     names = names or tuple(f"table {i}" for i in range(len(g.tables)))
     return [Param("L", str(g.lanes)), Param("IB", str(g.input_bits)), Param("OB", str(g.output_bits)),
             Param("IN_MIN", str(g.in_min)),
@@ -123,19 +133,12 @@ def gelu_params(g: GeluHw, names: tuple[str, ...] = ()) -> list[Param]:
                         + ", from accelgen.numerics.gelu (GeluTable.values)")]
 
 
-def eltwise_params(e: EltwiseHw) -> list[Param]:
+@unit_params.register
+def eltwise_params(e: EltwiseUnit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
     return [Param("L", str(e.lanes)), Param("AB", str(e.a_bits)), Param("RB", str(e.b_bits)),
             Param("MB", str(e.mult_bits)), Param("BB", str(e.bias_bits)), Param("SHB", str(e.shift_bits)),
             Param("OB", str(e.output_bits)), Param("NB_MAX", str(e.max_beats)),
             Param("OUT_DEPTH", str(e.output_queue_depth))]
-
-
-def unit_params(kind: str, unit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
-    if kind == "gemm_tile":
-        return tile_params(unit, gelu_names)
-    if kind == "gelu":
-        return gelu_params(unit, gelu_names)
-    return {"e2softmax": softmax_params, "ailayernorm": layernorm_params, "eltwise": eltwise_params}[kind](unit)
 
 
 # ---------------------------------------------------------------------------------------------- rendering
@@ -153,12 +156,13 @@ def _port_decl(p: Port) -> dict:
     return {"direction": f"{p.direction:<6s}", "range": "" if p.width == 1 else f"[{p.width - 1}:0] ", "name": p.name}
 
 
-def render_unit(kind: str, unit, module: str, gelu_names: tuple[str, ...] = (), params: list[Param] | None = None,
+def render_unit(unit, module: str, gelu_names: tuple[str, ...] = (), params: list[Param] | None = None,
                 model: str = "") -> str:
-    """The wrapper module ``module`` around the generic core of ``kind`` with ``unit``'s parameters
+    """The wrapper module ``module`` around the generic core of ``unit``'s kind with its parameters
     (``params`` overrides them: the tests corrupt a table this way)."""
-    params = unit_params(kind, unit, gelu_names) if params is None else params
-    ports = unit_ports(kind, unit)
+    kind = unit_kind(unit)
+    params = unit_params(unit, gelu_names) if params is None else params
+    ports = unit_ports(unit)
     ctx = {"module": module, "core": CORE[kind], "description": DESCRIPTIONS[kind], "model": model,
            "params": [asdict(p) for p in params], "ports": [_port_decl(p) for p in ports]}
     return render("rtl_unit.v.j2", ctx)
@@ -192,18 +196,38 @@ def module_name(kind: str, prefix: str = PREFIX) -> str:
     return f"{prefix}_{kind}"
 
 
+@singledispatch
+def layer_config(op: ir.Op, graph: ir.Graph, rd: RtlDesign) -> dict[str, int] | None:
+    """What a controller writes into the cfg ports of ``op``'s unit (None: the unit has no per-layer
+    configuration)."""
+    return None
+
+
+@layer_config.register
+def _(op: ir.Softmax, graph: ir.Graph, rd: RtlDesign) -> dict[str, int]:
+    return softmax_config(op.unit, graph.tensors[op.input].shape[-1], rd.softmax.lanes)
+
+
+@layer_config.register
+def _(op: ir.LayerNorm, graph: ir.Graph, rd: RtlDesign) -> dict[str, int]:
+    return layernorm_config(op.unit, rd.layernorm.lanes)
+
+
+@layer_config.register
+def _(op: ir.Gelu, graph: ir.Graph, rd: RtlDesign) -> dict[str, int]:
+    return {"cfg_sel": rd.gelu_index[op.name]}
+
+
+LAYER_CONFIG_KEYS = {"e2softmax": "softmax", "ailayernorm": "layernorm", "gelu": "gelu"}  # units.json "layers"
+
+
 def _layer_config(graph: ir.Graph, rd: RtlDesign) -> dict:
-    """Per-layer runtime configuration of the units (what a controller writes into their cfg ports)."""
-    out: dict = {"softmax": {}, "layernorm": {}, "gelu": {}}
-    if rd.softmax is not None:
-        for op in graph.ops_of(ir.Softmax):
-            n = graph.tensors[op.input].shape[-1]
-            out["softmax"][op.name] = softmax_config(op.unit, n, rd.softmax.lanes)
-    if rd.layernorm is not None:
-        for op in graph.ops_of(ir.LayerNorm):
-            cfg = layernorm_config(op.unit, rd.layernorm.lanes)
-            out["layernorm"][op.name] = cfg
-    out["gelu"] = {name: {"cfg_sel": t} for name, t in rd.gelu_index.items()}
+    """Per-layer runtime configuration of the units, by unit and layer name."""
+    out: dict = {key: {} for key in LAYER_CONFIG_KEYS.values()}
+    for op in graph.ops:
+        cfg = layer_config(op, graph, rd)
+        if cfg is not None:
+            out[LAYER_CONFIG_KEYS[op_unit(op)]][op.name] = cfg
     return out
 
 
@@ -214,14 +238,14 @@ def render_rtl(graph: ir.Graph, design: Design, board: Board) -> dict[str, str]:
     units = rd.units()
     for kind, unit in units.items():
         names = rd.gelu_names if kind in ("gemm_tile", "gelu") else ()
-        files[f"{module_name(kind)}.v"] = render_unit(kind, unit, module_name(kind), names,
+        files[f"{module_name(kind)}.v"] = render_unit(unit, module_name(kind), names,
                                                       model=sanitize(design.model))
     files.update(lib_sources())
     files["sources.f"] = "".join(f"{name}\n" for name in _compile_order(files))
     manifest = {
         "model": design.model, "board": board.name, "part": board.part,
         "units": {kind: {"module": module_name(kind), "core": CORE[kind], "parameters": _json_unit(unit),
-                         "latency": unit_latency(kind, unit)} for kind, unit in units.items()},
+                         "latency": unit_latency(unit)} for kind, unit in units.items()},
         "gelu_tables": list(rd.gelu_names),
         "layers": _layer_config(graph, rd),
     }
@@ -239,12 +263,9 @@ def _json_unit(unit) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
-def unit_latency(kind: str, unit) -> int:
+def unit_latency(unit) -> int:
     """Cycles beyond the loop-nest term (docs/rtl.md): per tile, per layer of rows / tokens, per stream."""
-    if kind == "gemm_tile":
-        return unit.latency
-    return {"e2softmax": SOFTMAX_LATENCY, "ailayernorm": LAYERNORM_LATENCY, "gelu": GELU_LATENCY,
-            "eltwise": ELTWISE_LATENCY}[kind]
+    return unit.latency
 
 
 def write_rtl(graph: ir.Graph, design: Design, board: Board, out_dir: str | Path) -> list[Path]:

@@ -25,19 +25,14 @@ def default_images(build) -> np.ndarray:
 
 
 def cmd_csim(args: argparse.Namespace) -> int:
-    from ..api import load_images
+    from ..api import check_images, csimulate, load_images
     from ..build_dir import load_build
-    from ..sim.csim import run_csim
-    from ..sim.numpy_sim import NumpySimulator
 
     build = load_build(args.dir)
     images = default_images(build) if args.input is None else load_images(args.input)
-    try:
-        NumpySimulator(build.graph).check_input(images)
-    except InputError as err:
-        raise InputError(f"{args.input}: {err}") from None
+    check_images(build.graph, images, args.input)
     with progress.task("csim", steps=CSIM_STEPS):
-        result = run_csim(build, images)
+        result = csimulate(build, images)
     if args.output is not None:
         np.save(args.output, result.logits)
     if result.mismatch is not None:

@@ -24,15 +24,14 @@ def positive_int(text: str) -> int:
 
 
 def cmd_rtlsim(args: argparse.Namespace) -> int:
+    from ..api import rtl_simulator, rtlsim
     from ..build_dir import load_build
-    from ..sim.rtl_runner import find_simulator, format_result, images_for, rtlsim_build
 
-    find_simulator(args.sim)  # a missing simulator is a one-line error before any work
+    rtl_simulator(args.sim)  # a missing simulator is a one-line error before any work
     build = load_build(args.dir)
-    _, source = images_for(build)
     with progress.task("rtlsim", steps=RTLSIM_STEPS), progress.relay("unit runs"):
-        result = rtlsim_build(build, sim=args.sim, rows=args.rows, work_dir=args.work_dir)
-    print(format_result(result))
+        result, formatted, source = rtlsim(build, args.sim, args.rows, args.work_dir)
+    print(formatted)
     n = len(result.jobs)
     if not result.passed:
         bad = result.failures()

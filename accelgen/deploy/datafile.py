@@ -9,9 +9,8 @@ from dataclasses import asdict
 from .. import ir
 from ..board import Board
 from ..codegen.config import config_constants
-from ..codegen.hls_project import (IP_VERSION, LIBRARY, TIMER_CELL, TOP, VENDOR, Artifacts, build_artifacts,
-                                   design_digest, design_id, image_shape)
-from ..design import Design
+from ..codegen.hls_project import IP_VERSION, LIBRARY, TIMER_CELL, TOP, VENDOR, Artifacts, build_artifacts, image_shape
+from ..design import Design, design_digest, design_id
 from ..runtime.design_data import FORMAT, Arguments, DesignData, InputQuant, Modelled
 
 PARAMS_FILE = "params.bin"

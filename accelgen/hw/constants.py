@@ -52,6 +52,8 @@ ADDER_TREE_LEVELS_PER_REGISTER = 2  # the lanes' adder trees register every 2 le
 GEMM_LANE_PAD = 7  # lane latency rtl/gemm_tile.v pads every lane to: 4 + clog2(64) // 2 (TM <= 64)
 GEMM_TILE_STAGES = 7  # rtl/gemm_tile.v besides the lanes: weight read 1, requant 4, GELU 1, out queue 1
 GEMM_PIPELINE = GEMM_TILE_STAGES + GEMM_LANE_PAD
+GEMM_OUT_QUEUE_DEPTH = 32  # rtl/gemm_tile.v output queue (beats)
+UNIT_OUT_QUEUE_DEPTH = 8  # the other units' output queues: more than the beats in flight
 SOFTMAX_LATENCY = 12  # rtl/e2softmax.v: stage 1 (7) + statistics queue (1) + stage 2 (4) + out queue
 LAYERNORM_LATENCY = 16  # rtl/ailayernorm.v: sums (4) + variance, rsqrt (4) + queue + normalise (7) + queue
 ELTWISE_LATENCY = 5  # rtl/eltwise_unit.v: requant 4 + out queue

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import singledispatch
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from .. import ir
 from ..design import Engine
 from ..errors import InputError
 from .constants import MAX_ACT_BITS, MAX_GELU_ENTRIES, NUM_MEMORIES
+from .units import check_layernorm_layers, check_softmax_layers
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +106,17 @@ def consumers(graph: ir.Graph) -> dict[str, list[ir.Op]]:
     return users
 
 
+@singledispatch
+def takes_gelu(op: ir.Op) -> bool:
+    """Whether ``op``'s requantization stage can apply a GELU that is its only consumer (the fusion rule)."""
+    return False
+
+
+@takes_gelu.register
+def _(op: ir.Linear) -> bool:
+    return True
+
+
 def schedule(graph: ir.Graph) -> tuple[Step, ...]:
     """Graph ops in order; a linear layer whose only consumer is a GELU takes the GELU into its
     requantization stage (one table lookup per lane, docs/hardware.md)."""
@@ -113,8 +126,7 @@ def schedule(graph: ir.Graph) -> tuple[Step, ...]:
         if op.name in fused:
             continue
         follower = users.get(op.output, [])
-        if (isinstance(op, ir.Linear) and op.output != graph.output and len(follower) == 1
-                and isinstance(follower[0], ir.Gelu)):
+        if takes_gelu(op) and op.output != graph.output and len(follower) == 1 and isinstance(follower[0], ir.Gelu):
             steps.append(Step((op, follower[0]), follower[0].output))
             fused.add(follower[0].name)
         else:
@@ -324,6 +336,55 @@ def row_range(op: ir.Linear) -> tuple[int, int]:
     return rows[0], len(rows)
 
 
+@singledispatch
+def check_op(op: ir.Op) -> None:
+    """What the template supports of one op (its plan entry); an op type without one is not supported."""
+    raise InputError(f"layer '{op.name}': the hardware template has no unit for {op.kind} ops")
+
+
+@check_op.register(ir.InputQuant)
+@check_op.register(ir.Softmax)  # the unit's checks span its layers (check_softmax_layers)
+@check_op.register(ir.LayerNorm)  # (check_layernorm_layers)
+@check_op.register(ir.Add)
+@check_op.register(ir.Requantize)
+def _(op) -> None:
+    return None
+
+
+@check_op.register
+def _(op: ir.GemmOp) -> None:
+    bits = op.weight.bits
+    fixed = np.asarray(op.weight.values, np.int64)[~pot_mask(op.weight)]
+    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    if bits not in (4, 8) or fixed.min(initial=0) < lo or fixed.max(initial=0) > hi:
+        raise InputError(f"layer '{op.name}': fixed-point weights must be 8 or 4-bit integers")
+
+
+@check_op.register
+def _(op: ir.Linear) -> None:
+    row_range(op)
+    check_op.dispatch(ir.GemmOp)(op)
+
+
+@check_op.register
+def _(op: ir.AttnScores) -> None:
+    regular_step(op.q_cols, "query", op)
+    regular_step(op.k_cols, "key", op)
+
+
+@check_op.register
+def _(op: ir.AttnContext) -> None:
+    regular_step(op.v_cols, "value", op)
+
+
+@check_op.register
+def _(op: ir.Gelu) -> None:
+    if len(op.unit.values) > MAX_GELU_ENTRIES:
+        raise InputError(f"layer '{op.name}': GELU input has more than 8 bits")
+    if op.unit.values.min() < -128 or op.unit.values.max() > 127:
+        raise InputError(f"layer '{op.name}': GELU output does not fit 8 bits")
+
+
 def check_supported(graph: ir.Graph, steps: tuple[Step, ...]) -> None:
     if not graph.is_integer():
         raise InputError(f"model '{graph.name}': code generation needs the integer graph")
@@ -336,30 +397,10 @@ def check_supported(graph: ir.Graph, steps: tuple[Step, ...]) -> None:
     if not isinstance(out.op, ir.Linear):
         raise InputError(f"model '{graph.name}': the output must come from a linear layer "
                          f"(got {out.op.kind} '{out.op.name}')")
-    for step in steps:
-        op = step.op
-        if isinstance(op, ir.Linear):
-            row_range(op)
-        if isinstance(op, ir.AttnScores):
-            regular_step(op.q_cols, "query", op)
-            regular_step(op.k_cols, "key", op)
-        if isinstance(op, ir.AttnContext):
-            regular_step(op.v_cols, "value", op)
-        for gelu in [o for o in step.ops if isinstance(o, ir.Gelu)]:
-            if len(gelu.unit.values) > MAX_GELU_ENTRIES:
-                raise InputError(f"layer '{gelu.name}': GELU input has more than 8 bits")
-            if gelu.unit.values.min() < -128 or gelu.unit.values.max() > 127:
-                raise InputError(f"layer '{gelu.name}': GELU output does not fit 8 bits")
-        if isinstance(op, ir.GemmOp):
-            bits = op.weight.bits
-            fixed = np.asarray(op.weight.values, np.int64)[~pot_mask(op.weight)]
-            lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-            if bits not in (4, 8) or fixed.min(initial=0) < lo or fixed.max(initial=0) > hi:
-                raise InputError(f"layer '{op.name}': fixed-point weights must be 8 or 4-bit integers")
-    if len({(s.unit.exp_frac, s.unit.recip_bits, s.unit.sum_frac, s.unit.code_max)
-            for s in graph.ops_of(ir.Softmax)}) > 1:
-        raise InputError(f"model '{graph.name}': the one E2Softmax unit needs the same exponent/mantissa "
-                         f"parameters in every layer")
+    for op in graph.ops:
+        check_op(op)
+    check_softmax_layers(graph)
+    check_layernorm_layers(graph)
 
 
 class ActivationMemories:
@@ -380,11 +421,21 @@ class ActivationMemories:
         return self._depth[tm]
 
 
+@singledispatch
+def step_tiles(op: ir.Op, engine: Engine) -> TilePlan | None:
+    """How a step's output rows are dealt to tiles and lanes (None: its weights do not stream from DDR)."""
+    return None
+
+
+@step_tiles.register
+def _(op: ir.GemmOp, engine: Engine) -> TilePlan:
+    return plan_tiles(pot_mask(op.weight), engine.tn_fixed, engine.tn_pot, engine.tm)
+
+
 def build_program(graph: ir.Graph, engine: Engine) -> Program:
     steps = schedule(graph)
     check_supported(graph, steps)
     views = tensor_views(graph)
     places, depth = place_tensors(steps, views, graph.output, engine.tm)
-    tiles = {s.name: plan_tiles(pot_mask(s.op.weight), engine.tn_fixed, engine.tn_pot, engine.tm)
-             for s in steps if isinstance(s.op, ir.GemmOp)}
+    tiles = {s.name: t for s in steps if (t := step_tiles(s.op, engine)) is not None}
     return Program(graph, engine, steps, views, places, depth, tiles)

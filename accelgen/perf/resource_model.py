@@ -15,7 +15,7 @@ from importlib import resources
 
 from ..board import RESOURCE_KINDS, Board
 from ..design import Engine
-from ..hw.constants import NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
+from ..hw.constants import GELU_ENTRY_BITS, NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
 from ..hw.memory import activation_storage
 from ..hw.plan import ActivationMemories
 from .memory import Blocks, banked_buffer
@@ -117,10 +117,11 @@ def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks
 
 
 def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
-    """Ping-pong row / token buffers of the softmax and LayerNorm units; GELU tables in LUTs, one per lane."""
+    """Ping-pong row / token buffers of the softmax and LayerNorm units; the fused GELU table as the HLS
+    engine holds it: one copy per store bank (TM), LUT RAM loaded from the parameter stream per layer."""
     softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram")
     layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, "bram")
-    gelu = banked_buffer(ACT_BITS, plan.gelu_entries, engine.tn_fixed + engine.tn_pot, "lutrom")
+    gelu = banked_buffer(GELU_ENTRY_BITS, plan.gelu_entries, engine.tm, "lutram")
     return softmax + layernorm + gelu
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import progress
-from ..codegen.hls_project import design_digest, quantize_images, write_hls_project
+from ..design import design_digest
 from ..errors import InputError, VerificationError
+from ..hw.image import quantize_images
 from .numpy_sim import NumpySimulator
 
 TESTBENCH_SOURCES = ("tb_accel.cpp", "accel_top.cpp")
@@ -194,15 +195,16 @@ def first_mismatch(entries: list[dict], got: dict[str, np.ndarray], want: dict[s
 
 def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tuple[str, ...] = OPTIMIZE,
              binary: str | Path | None = None) -> CsimResult:
-    """C-simulate DIR/hls of a Build (written first if missing) on float32 NCHW ``images``.
+    """C-simulate DIR/hls of a Build on float32 NCHW ``images`` (accelgen.api.csimulate writes a missing
+    project first).
 
     The logits are compared with the NumPy simulator; on a difference (or always, with ``check_layers``)
     the testbench dumps every step's output and the first differing layer is reported in ``mismatch``.
     """
     hls_dir = Path(build.folder) / "hls"
     if not (hls_dir / "tb_accel.cpp").is_file():
-        write_hls_project(build, hls_dir)
-    elif json.loads((hls_dir / "params.json").read_text()).get("design_sha256") != design_digest(build.design):
+        raise InputError(f"{hls_dir}: no generated HLS project (`accelgen csim` writes it)")
+    if json.loads((hls_dir / "params.json").read_text()).get("design_sha256") != design_digest(build.design):
         raise InputError(f"{hls_dir}: generated for another design than {Path(build.folder) / 'design.json'} "
                          f"(rebuild it, or delete the folder to have csim regenerate it)")
     sim = NumpySimulator(build.graph)

@@ -136,7 +136,7 @@ def write_sources(folder: Path, units: dict[str, tuple]) -> list[Path]:
             dst.write_text(text)
         paths.append(dst)
         instances.append(Instance(module=module, name=f"u_{prefix.rstrip('_')}", prefix=prefix,
-                                  ports=tuple(unit_ports(kind, hw))))
+                                  ports=tuple(unit_ports(hw))))
     top = render_harness(HARNESS, instances)
     dst = folder / f"{HARNESS}.v"
     if not dst.is_file() or dst.read_text() != top:

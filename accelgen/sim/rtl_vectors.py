@@ -285,14 +285,14 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
     widths = {p.name: p.width for p in ports}
     r, k = task.x.shape
     kc = -(-k // hw.tm)
-    if kc > hw.kc_max:
-        raise InputError(f"{name}: K = {k} needs {kc} beats per row, the tile holds {hw.kc_max}")
+    if kc > hw.max_k_beats:
+        raise InputError(f"{name}: K = {k} needs {kc} beats per row, the tile holds {hw.max_k_beats}")
     brows = task.bias.shape[0] if task.bias.ndim > 1 else 1
-    if brows > hw.bias_rows or (brows > 1 and brows != r):
-        raise InputError(f"{name}: {brows} bias rows do not fit the tile ({hw.bias_rows})")
+    if brows > hw.max_bias_rows or (brows > 1 and brows != r):
+        raise InputError(f"{name}: {brows} bias rows do not fit the tile ({hw.max_bias_rows})")
     xpad = np.zeros((r, kc * hw.tm), dtype=np.int64)
     xpad[:, :k] = task.x
-    x_beats = [[pack(xpad[i, j * hw.tm:(j + 1) * hw.tm], hw.act_bits), int(j == kc - 1)]
+    x_beats = [[pack(xpad[i, j * hw.tm:(j + 1) * hw.tm], hw.input_bits), int(j == kc - 1)]
                for i in range(r) for j in range(kc)]
     tiles = tile_lanes(task, hw.fixed_lanes, hw.pot_lanes, hw.tm)
     has_res = task.res is not None

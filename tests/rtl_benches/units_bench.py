@@ -28,7 +28,7 @@ from accelgen.codegen import rtl_project as rp
 from accelgen.codegen import rtl_units as ru
 from accelgen.design import Design, Engine
 from accelgen.hw.plan import fused_gelus, schedule
-from accelgen.hw.units import SoftmaxUnit, softmax_unit
+from accelgen.hw.units import SoftmaxUnit, gelu_layer_tables, gelu_unit, softmax_unit
 from accelgen.numerics.gemm import exact_matmul
 from accelgen.numerics.layernorm import AILayerNormParams
 from accelgen.numerics.primitives import dyadic, dyadic_at, requantize
@@ -126,7 +126,8 @@ def gemm_tasks(graph: ir.Graph, tensors: dict, image: int = 0) -> list[tuple[str
     simulator's tensors for the real rows), plus two extreme rows for the largest-K layer."""
     t = {k: v[image] for k, v in tensors.items()}
     gelu_of = fused_gelus(schedule(graph))
-    gelu_index = ru.gelu_tables(graph)[1]
+    gelu = gelu_unit(graph, 1)
+    gelu_index = gelu_layer_tables(graph, gelu) if gelu else {}
     out = []
     for op in graph.ops_of(ir.GemmOp):
         if op.name not in ("patch_embed", "blocks.0.attn.qkv:q_quant", "blocks.0.fc1", "blocks.0.attn.proj",
@@ -186,11 +187,11 @@ def bench(graph_mixed: ir.Graph, t_mixed: dict, graph_default: ir.Graph, t_defau
                 continue
             module = f"{key}_{kind}"
             names = rd.gelu_names if kind in ("gemm_tile", "gelu") else ()
-            units[f"{key}_{kind}_"] = (kind, hw, module, rp.render_unit(kind, hw, module, names))
+            units[f"{key}_{kind}_"] = (kind, hw, module, rp.render_unit(hw, module, names))
         jobs += design_jobs(key, graph, t, rd)
     if s16:
         hw, jobs16 = softmax16()
-        units["s16_"] = ("e2softmax", hw, "s16_e2softmax", rp.render_unit("e2softmax", hw, "s16_e2softmax"))
+        units["s16_"] = ("e2softmax", hw, "s16_e2softmax", rp.render_unit(hw, "s16_e2softmax"))
         jobs += jobs16
     return units, jobs
 

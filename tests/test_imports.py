@@ -1,0 +1,60 @@
+"""Import rules of the package layout (docs/ARCHITECTURE: cli is argument parsing only and calls the API;
+the simulators drive what hw/ describes and never reach into the code generators). Checked on the source
+with ``ast`` (imports inside functions count too), so a lazy import cannot slip past."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+PACKAGE = Path(__file__).resolve().parents[1] / "accelgen"
+
+# sim/ modules that still render RTL through codegen (the RTL runner renders the wrappers and harness it
+# simulates); the rule holds for every other sim module, and this list may only shrink.
+SIM_CODEGEN_LEFT = {"rtl_runner.py", "rtl_vectors.py"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of every module ``path`` imports (relative imports resolved against its package)."""
+    package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[:len(package) - node.level + 1]) if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            out.add(module)
+            out.update(f"{module}.{alias.name}" for alias in node.names)
+    return out
+
+
+def reaches(path: Path, package: str) -> set[str]:
+    return {m for m in imported_modules(path) if m == package or m.startswith(package + ".")}
+
+
+def test_import_resolution():
+    """The resolver the rules rely on: relative imports of every depth resolve to absolute names."""
+    mods = imported_modules(PACKAGE / "sim" / "csim.py")
+    assert "accelgen.design.design_digest" in mods and "accelgen.hw.image" in mods
+    assert reaches(PACKAGE / "codegen" / "hls_project.py", "accelgen.hw")
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "sim").glob("*.py")), ids=lambda p: p.name)
+def test_sim_does_not_import_codegen(path):
+    found = reaches(path, "accelgen.codegen")
+    if path.name in SIM_CODEGEN_LEFT:
+        assert found, f"{path.name} no longer imports codegen: drop it from SIM_CODEGEN_LEFT"
+    else:
+        assert not found, (path.name, sorted(found))
+
+
+@pytest.mark.parametrize("path", [PACKAGE / "cli.py", *sorted((PACKAGE / "commands").glob("*.py"))],
+                         ids=lambda p: p.name)
+def test_cli_does_not_import_sim(path):
+    """The command line parses arguments and calls accelgen.api; it never reaches into the simulators."""
+    assert not reaches(path, "accelgen.sim"), sorted(reaches(path, "accelgen.sim"))
