@@ -21,6 +21,7 @@ from .. import ir
 from ..board import Board
 from ..design import Design
 from ..errors import InputError
+from ..hw import constants as template
 from ..hw.memory import activation_storage
 from ..hw.plan import Program, build_program
 from ..numerics.primitives import quantize_float
@@ -45,7 +46,6 @@ VENDOR = "accelgen.org"
 LIBRARY = "hls"
 IP_VERSION = "1.0"
 CFLAGS = "-std=c++17 -I."
-BURST = 64
 TB_IMAGES = 4  # test vectors for Vitis csim / cosim
 TB_SEED = 0
 SOURCES = ("accel_top.cpp",)
@@ -171,7 +171,7 @@ def io_sizes(art: Artifacts, images: int) -> dict[str, int]:
 def top_context(art: Artifacts) -> dict:
     consts = {c.name: c.value for c in config_constants(art.hw)}
     depth = io_sizes(art, flow.COSIM_IMAGES)
-    return {"top": TOP, "indent": call_indent(TOP), "burst": BURST, "word_bits": art.hw.word_bits,
+    return {"top": TOP, "indent": call_indent(TOP), "burst": template.MAXI_BURST, "word_bits": art.hw.word_bits,
             "params_words": art.blob.words, "image_words": consts["IMAGE_WORDS"],
             "logit_words": consts["LOGIT_WORDS"], "dump_elems": consts["DUMP_ELEMS"],
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],
