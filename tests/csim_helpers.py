@@ -19,7 +19,7 @@ from accelgen.design import Design, Engine, LayerChoice, file_sha256
 from accelgen.hw.units import LayerNormUnit, SoftmaxUnit
 from accelgen.passes.mixed_scheme import choose_pot_rows
 from accelgen.resources import hls_dir
-from accelgen.sim.csim import CompileResult, compile_program
+from accelgen.sim.csim import OPTIMIZE, THREADED, CompileResult, compile_program
 
 # ----------------------------------------------------------------------------------------------
 # Build folders
@@ -284,7 +284,7 @@ class KernelDriver:
         return results
 
 
-def build_kernel_driver(configs: tuple[HwConfig, ...], folder: Path, flags: tuple[str, ...] = ("-O2",)
+def build_kernel_driver(configs: tuple[HwConfig, ...], folder: Path, flags: tuple[str, ...] = OPTIMIZE + THREADED
                         ) -> KernelDriver:
     folder.mkdir(parents=True, exist_ok=True)
     structs = "\n".join(render_config_struct(c, f"Cfg{i}") for i, c in enumerate(configs))
