@@ -142,6 +142,7 @@ class Region {
                 procs_[me].fifo = nullptr;
                 throw Failure(failure_);
             }
+            if (ready_waiter()) changed_.notify_all();  // before sleeping: wake whoever this process held back
             ++waiting_;
             changed_.wait(lock);
             --waiting_;
@@ -149,9 +150,19 @@ class Region {
         }
     }
 
-    // A read or write changed a FIFO: wake the waiting processes to look again.
-    void notify() {
-        if (waiting_ > 0) changed_.notify_all();
+    // A read or write changed `fifo`. A process waiting on it is woken once it can move half a FIFO (a writer
+    // once half the FIFO is free, a reader once it is half full), not item by item; a waiter left ready is
+    // woken when this process waits or finishes, so no wake-up is lost and the deadlock test stays exact.
+    void notify(const FifoBase& fifo) {
+        if (waiting_ == 0) return;
+        const int half = fifo.depth() > 1 ? fifo.depth() / 2 : 1;
+        const int movable = fifo.depth() - fifo.size();
+        for (const Proc& p : procs_) {
+            if (p.fifo == &fifo && (p.op == Op::READ ? fifo.size() >= half : movable >= half)) {
+                changed_.notify_all();
+                return;
+            }
+        }
     }
 
     std::mutex& mutex() { return mutex_; }
@@ -165,6 +176,13 @@ class Region {
     };
 
     static bool ready(const FifoBase& f, Op op) { return op == Op::READ ? f.size() > 0 : f.size() < f.depth(); }
+
+    bool ready_waiter() const {
+        for (const Proc& p : procs_) {
+            if (p.live && p.fifo != nullptr && ready(*p.fifo, p.op)) return true;
+        }
+        return false;
+    }
 
     // Every live process waits on a FIFO that still cannot serve it (under the lock, so no wake-up is pending).
     bool all_blocked() const {
@@ -209,6 +227,8 @@ class Region {
             fail(error);
         } else if (live_ > 0 && all_blocked()) {
             fail(deadlock_report());
+        } else {
+            changed_.notify_all();
         }
     }
 
@@ -235,7 +255,7 @@ class Fifo : public FifoBase {
         std::unique_lock<std::mutex> lock(r.mutex());
         r.await(lock, *this, Op::WRITE);
         items_.push_back(v);
-        r.notify();
+        r.notify(*this);
     }
 
     T read() {
@@ -244,7 +264,7 @@ class Fifo : public FifoBase {
         r.await(lock, *this, Op::READ);
         T v = items_.front();
         items_.pop_front();
-        r.notify();
+        r.notify(*this);
         return v;
     }
 

@@ -210,7 +210,7 @@ def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tu
     A DATAFLOW region that deadlocks on its declared FIFO depths (``threads``, the default) raises
     VerificationError naming the region, its waiting processes and their streams.
     """
-    hls_dir = Path(build.folder) / "hls"
+    hls_dir = Path(build.folder).resolve() / "hls"  # the testbench runs in a temporary folder
     if not (hls_dir / "tb_accel.cpp").is_file():
         write_hls_project(build, hls_dir)
     elif json.loads((hls_dir / "params.json").read_text()).get("design_sha256") != design_digest(build.design):
