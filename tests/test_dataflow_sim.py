@@ -7,16 +7,18 @@ pragma, and a deadlock in a generated project reaches the user as one clear erro
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from accelgen.build_dir import load_build
+from accelgen.codegen.hls_project import write_hls_project
 from accelgen.errors import VerificationError
 from accelgen.model_source import default_model_data, default_model_path
 from accelgen.resources import hls_dir
-from accelgen.sim.csim import OPTIMIZE, THREADED, compile_program, run_csim
+from accelgen.sim.csim import OPTIMIZE, THREAD_SANITIZE, THREADED, compile_program, run_csim
 from csim_helpers import make_build
 
 pytestmark = pytest.mark.csim
@@ -58,6 +60,26 @@ void pair(int n, int take, bool second_first, long& sum) {
     ACCEL_DATAFLOW_END()
 }
 
+// Both processes update `sum` directly, before their stream orders them: a data race.
+void bump_and_write(accel::stream<int>& s, long& sum) {
+    sum += 1;
+    s.write(1);
+}
+
+void bump_and_read(accel::stream<int>& s, long& sum) {
+    sum += 2;
+    s.read();
+}
+
+void racing(long& sum) {
+#pragma HLS DATAFLOW
+    accel::stream<int> s("s");
+    ACCEL_DATAFLOW("racing")
+    ACCEL_PROCESS(bump_and_write(s, sum));
+    ACCEL_PROCESS(bump_and_read(s, sum));
+    ACCEL_DATAFLOW_END()
+}
+
 void plain(int n, long& sum) {
 #pragma HLS DATAFLOW
     accel::stream<int> first("first");
@@ -75,6 +97,8 @@ int main(int argc, char** argv) {
     long sum = 0;
     if (std::strcmp(argv[1], "plain") == 0) {
         plain(n, sum);
+    } else if (std::strcmp(argv[1], "racing") == 0) {
+        racing(sum);
     } else if (depth == 4) {
         pair<4>(n, take, second_first, sum);
     } else if (depth == 3) {
@@ -90,12 +114,14 @@ int main(int argc, char** argv) {
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
-    """The kernel built threaded (the default C-sim) and sequential (Vitis's C-sim semantics)."""
+    """The kernel built threaded (the default C-sim), sequential (Vitis's C-sim semantics) and threaded under
+    ThreadSanitizer."""
     folder = tmp_path_factory.mktemp("dataflow_kernel")
     (folder / "kernel.cpp").write_text(KERNEL)
     threaded = compile_program([folder / "kernel.cpp"], [hls_dir()], folder / "threaded", OPTIMIZE + THREADED)
     sequential = compile_program([folder / "kernel.cpp"], [hls_dir()], folder / "sequential", OPTIMIZE)
-    return {"threaded": threaded, "sequential": sequential}
+    tsan = compile_program([folder / "kernel.cpp"], [hls_dir()], folder / "tsan", THREAD_SANITIZE + THREADED)
+    return {"threaded": threaded, "sequential": sequential, "tsan": tsan}
 
 
 def run(binary, *args) -> subprocess.CompletedProcess:
@@ -155,6 +181,14 @@ def test_a_consumer_finishing_early_leaves_its_producer_blocked(kernels):
                    "'second' (depth 4); finished: consume(first, second, n, take, second_first, sum)")
 
 
+def test_processes_sharing_memory_outside_their_streams_are_a_data_race(kernels):
+    """ThreadSanitizer sees the threaded regions: two processes updating one variable fail; the stream-only
+    pair is clean and exact."""
+    proc = run(kernels["tsan"], "racing", 0, 0)
+    assert proc.returncode != 0 and "ThreadSanitizer: data race" in proc.stderr
+    assert run(kernels["tsan"], "swapped", 4, 4).stdout == f"sum {want_sum(4, 4, True)}\n"
+
+
 STREAM_DECL = re.compile(r"stream<.*?> (\w+)\((?:ACCEL_FIFO\(\"[^\"]*\", (?P<depth>[^)]+)\)|\"[^\"]*\")\);")
 STREAM_PRAGMA = re.compile(r"#pragma HLS STREAM variable = (\w+) depth = (\S+)")
 
@@ -179,21 +213,38 @@ def test_every_stream_has_the_depth_of_its_pragma():
     assert regions == 4  # fields, image, class token, GEMM
 
 
-def test_a_deadlocked_generated_project_fails_csim_with_the_region(tmp_path):
-    """The image burst writes one word fewer than its placer reads: the threaded C-sim of the generated
-    project stops with a VerificationError naming the region, the waiting placer and its empty stream."""
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A build folder of the default model with its HLS project."""
     from accelgen.design import Engine
 
-    folder = make_build(tmp_path / "b", default_model_path(), Engine(tm=8, tn_fixed=8, tn_pot=4, dsp_packing=True),
-                        8, 0.5, "zcu102")
+    root = tmp_path_factory.mktemp("dataflow_project")
+    folder = make_build(root / "b", default_model_path(), Engine(tm=8, tn_fixed=8, tn_pot=4, dsp_packing=True), 8,
+                        0.5, "zcu102")
+    write_hls_project(load_build(folder), folder / "hls")
+    return folder
+
+
+def test_generated_processes_share_no_memory_outside_their_streams(project, tmp_path):
+    """ThreadSanitizer over the threaded C-sim of a generated project: no data race between the processes
+    of any region (what Vitis would make a channel, or reject), and the logits still exact."""
+    result = run_csim(load_build(project), default_model_data().images[:2], flags=THREAD_SANITIZE,
+                      binary=tmp_path / "tsan")
+    assert result.ok
+
+
+def test_a_deadlocked_generated_project_fails_csim_with_the_region(project, tmp_path):
+    """The image burst writes one word fewer than its placer reads: the threaded C-sim of the generated
+    project stops with a VerificationError naming the region, the waiting placer and its empty stream."""
+    folder = tmp_path / "bad"
+    shutil.copytree(project, folder, ignore=shutil.ignore_patterns("csim"))
     build = load_build(folder)
-    run_csim(build, default_model_data().images[:1], binary=tmp_path / "good")  # writes DIR/hls, passes
     common = folder / "hls" / "accel_common.h"
     text = common.read_text()
     assert text.count("for (int i = 0; i < words; ++i) {") == 1
     common.write_text(text.replace("for (int i = 0; i < words; ++i) {", "for (int i = 1; i < words; ++i) {"))
     with pytest.raises(VerificationError) as err:
-        run_csim(build, default_model_data().images[:1], binary=tmp_path / "bad")
+        run_csim(build, default_model_data().images[:1], binary=tmp_path / "tb_bad")
     assert str(err.value).startswith("C-sim: dataflow region 'load_image' deadlocked: image_placer<C>(image_words, "
                                      "mem, out, beats, height, width, patch) waits to read empty stream "
                                      "'image_words' (depth 64); finished: burst_words<C::WORD_BITS>(")

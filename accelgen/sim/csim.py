@@ -33,6 +33,9 @@ OPTIMIZE = ("-O2",)
 THREADED = ("-DACCEL_DATAFLOW_THREADS", "-pthread")
 SANITIZE = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
             "-fsanitize-recover=shift-base")
+# ThreadSanitizer over the threaded DATAFLOW regions: processes that share memory other than through their
+# streams fail the run (exit 66).
+THREAD_SANITIZE = ("-O1", "-g", "-fsanitize=thread")
 # The ap_types headers sign-extend with (int64_t)v << n >> n, a left shift of a negative value (undefined
 # before C++20, two's complement everywhere): that one finding is suppressed inside those headers only;
 # every other finding, and this one in our code, stops the run.
