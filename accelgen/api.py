@@ -128,16 +128,16 @@ def format_costs(costs: list) -> list[str]:
     return format_costs_lines(costs)
 
 
-def csimulate(build, images: np.ndarray):
+def csimulate(build, images: np.ndarray, threads: bool = True):
     """C-simulate a build folder's HLS project (written first when DIR/hls is missing) against the NumPy
-    simulator (accelgen.sim.csim.run_csim)."""
+    simulator (accelgen.sim.csim.run_csim; ``threads``: DATAFLOW processes on threads over bounded FIFOs)."""
     from .codegen.hls_project import write_hls_project
     from .sim.csim import run_csim
 
     hls_dir = Path(build.folder) / "hls"
     if not (hls_dir / "tb_accel.cpp").is_file():
         write_hls_project(build, hls_dir)
-    return run_csim(build, images)
+    return run_csim(build, images, threads=threads)
 
 
 def rtl_simulator(name: str) -> None:

@@ -7,7 +7,8 @@
 #define ACCELGEN_ACCEL_COMMON_H
 
 #include <ap_int.h>
-#include <hls_stream.h>
+
+#include "dataflow_sim.h"
 
 #include <cstdint>
 
@@ -62,7 +63,7 @@ ap_uint<W> field_at(const Word& word, int i) {
 // words consecutive DDR words from src[off], one unconditional m_axi read per beat (one burst), into the
 // stream a consumer in the same DATAFLOW region unpacks.
 template <int WB>
-void burst_words(const ap_uint<WB>* src, int off, int words, hls::stream<ap_uint<WB> >& out) {
+void burst_words(const ap_uint<WB>* src, int off, int words, stream<ap_uint<WB> >& out) {
 burst_read:
     for (int i = 0; i < words; ++i) {
 #pragma HLS PIPELINE II = 1
@@ -74,7 +75,7 @@ burst_read:
 // The next BITS-wide field of a stream of words packed little-endian: a word is read from the stream
 // when its first field is due (one read per word); `w` and `f` (the field within it) carry the position.
 template <int BITS, int WB>
-ap_uint<BITS> next_field(hls::stream<ap_uint<WB> >& words, ap_uint<WB>& w, int& f) {
+ap_uint<BITS> next_field(stream<ap_uint<WB> >& words, ap_uint<WB>& w, int& f) {
 #pragma HLS INLINE
     if (f == 0) w = words.read();
     const ap_uint<BITS> field = field_at<BITS>(w, f);
@@ -84,7 +85,7 @@ ap_uint<BITS> next_field(hls::stream<ap_uint<WB> >& words, ap_uint<WB>& w, int& 
 
 // n BITS-wide signed fields, packed little-endian into the stream's words, into table[0..n), one per beat.
 template <int BITS, int WB, class T, int N>
-void unpack_fields(hls::stream<ap_uint<WB> >& words, int n, T (&table)[N]) {
+void unpack_fields(stream<ap_uint<WB> >& words, int n, T (&table)[N]) {
     ap_uint<WB> w = 0;
     int f = 0;
 unpack_fields:
@@ -95,20 +96,22 @@ unpack_fields:
     }
 }
 
-template <int BITS, int WB, class T, int N>
+template <class C, int BITS, int WB, class T, int N>
 void load_fields_dataflow(const ap_uint<WB>* params, int off, int n, T (&table)[N]) {
 #pragma HLS DATAFLOW
-    hls::stream<ap_uint<WB> > stream("field_words");
-#pragma HLS STREAM variable = stream depth = 64
-    burst_words<WB>(params, off, ceil_div(n, WB / BITS), stream);
-    unpack_fields<BITS>(stream, n, table);
+    stream<ap_uint<WB> > words(ACCEL_FIFO("field_words", C::STREAM_DEPTH));
+#pragma HLS STREAM variable = words depth = C::STREAM_DEPTH
+    ACCEL_DATAFLOW("load_fields")
+    ACCEL_PROCESS(burst_words<WB>(params, off, ceil_div(n, WB / BITS), words));
+    ACCEL_PROCESS(unpack_fields<BITS>(words, n, table));
+    ACCEL_DATAFLOW_END()
 }
 
 // Load n BITS-wide signed fields, packed little-endian into consecutive words from params[off], into
 // table[0..n): the words in one burst while the fields are written, one per beat; returns the beats.
-template <int BITS, int WB, class T, int N>
+template <class C, int BITS, int WB, class T, int N>
 int load_fields(const ap_uint<WB>* params, int off, int n, T (&table)[N]) {
-    load_fields_dataflow<BITS>(params, off, n, table);
+    load_fields_dataflow<C, BITS>(params, off, n, table);
     return n;
 }
 

@@ -28,7 +28,7 @@ struct ImageCursor {
 // C::IMG_LANES consecutive pixels of one DDR word and one patch row: consecutive columns, one per bank
 // (IMG_LANES divides P, W and the pixels of a word: accelgen/hw/plan.py image_lanes).
 template <class C>
-void image_placer(hls::stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
+void image_placer(stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
                   int beats, int height, int width, int patch) {
     const int patches_per_row = width / patch;
     ImageCursor at = {0, 0, 0, 0, 0, 0, 0};
@@ -74,10 +74,12 @@ template <class C>
 void image_dataflow(const ap_uint<C::WORD_BITS>* images, int base, int words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
                     TensorRef out, int beats, int height, int width, int patch) {
 #pragma HLS DATAFLOW
-    hls::stream<ap_uint<C::WORD_BITS> > stream("image_stream");
-#pragma HLS STREAM variable = stream depth = 64
-    burst_words<C::WORD_BITS>(images, base, words, stream);
-    image_placer<C>(stream, mem, out, beats, height, width, patch);
+    stream<ap_uint<C::WORD_BITS> > image_words(ACCEL_FIFO("image_words", C::STREAM_DEPTH));
+#pragma HLS STREAM variable = image_words depth = C::STREAM_DEPTH
+    ACCEL_DATAFLOW("load_image")
+    ACCEL_PROCESS(burst_words<C::WORD_BITS>(images, base, words, image_words));
+    ACCEL_PROCESS(image_placer<C>(image_words, mem, out, beats, height, width, patch));
+    ACCEL_DATAFLOW_END()
 }
 
 // The quantized image (C x H x W, C::IMAGE_WORDS words) into the patch-embedding rows; returns the
@@ -97,7 +99,7 @@ int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::N
 
 // Constant rows (the class token) from the stream of their words, one element per beat.
 template <class C>
-void const_placer(hls::stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
+void const_placer(stream<ap_uint<C::WORD_BITS> >& words, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef out,
                   int n, int cols) {
     ap_uint<C::WORD_BITS> w = 0;
     int f = 0, r = 0, c = 0;
@@ -117,10 +119,12 @@ template <class C>
 void const_dataflow(const ap_uint<C::WORD_BITS>* params, int off, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
                     TensorRef out, int n, int cols) {
 #pragma HLS DATAFLOW
-    hls::stream<ap_uint<C::WORD_BITS> > stream("const_words");
-#pragma HLS STREAM variable = stream depth = 64
-    burst_words<C::WORD_BITS>(params, off, ceil_div(n, C::WORD_BITS / C::PREFIX_BITS), stream);
-    const_placer<C>(stream, mem, out, n, cols);
+    stream<ap_uint<C::WORD_BITS> > words(ACCEL_FIFO("const_words", C::STREAM_DEPTH));
+#pragma HLS STREAM variable = words depth = C::STREAM_DEPTH
+    ACCEL_DATAFLOW("const_rows")
+    ACCEL_PROCESS(burst_words<C::WORD_BITS>(params, off, ceil_div(n, C::WORD_BITS / C::PREFIX_BITS), words));
+    ACCEL_PROCESS(const_placer<C>(words, mem, out, n, cols));
+    ACCEL_DATAFLOW_END()
 }
 
 // Constant rows (the class token) before the patch-embedding rows; returns the beats.

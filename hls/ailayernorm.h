@@ -91,7 +91,7 @@ template <class C>
 int ln_load_params(const ap_uint<C::WORD_BITS>* params, int off, int dim, ap_int<C::LN_GAIN_BITS> (&gain)[C::LN_D_MAX],
                    ap_int<C::LN_BIAS_BITS> (&bias)[C::LN_D_MAX]) {
     const int goff = off + ceil_div(dim, C::WORD_BITS / C::LN_BIAS_BITS);
-    return load_fields<C::LN_BIAS_BITS>(params, off, dim, bias) + load_fields<C::LN_GAIN_BITS>(params, goff, dim, gain);
+    return load_fields<C, C::LN_BIAS_BITS>(params, off, dim, bias) + load_fields<C, C::LN_GAIN_BITS>(params, goff, dim, gain);
 }
 
 // The unit over tokens x D, LN_LANES consecutive channels per beat: a token costs ceil(D / LN_LANES)

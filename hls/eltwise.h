@@ -36,7 +36,7 @@ void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C:
     const bool clamp = d[D_CLAMP] != 0;
     const int qmin = d[D_QMIN], qmax = d[D_QMAX];
     int load = 0;
-    if (kind == K_GELU) load = load_fields<C::GELU_ENTRY_BITS>(params, d[D_PARAM_OFF], C::GELU_ENTRIES, table);
+    if (kind == K_GELU) load = load_fields<C, C::GELU_ENTRY_BITS>(params, d[D_PARAM_OFF], C::GELU_ENTRIES, table);
     const int total = rows * cols;
     int r = 0, c = 0;
 eltwise_beats:

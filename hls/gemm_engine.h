@@ -195,7 +195,7 @@ using item_t = ap_uint<item_width<C>()>;
 // ---------------------------------------------------------------------------------------------
 // Process 1: burst-read the layer's region of the parameter blob.
 template <class C>
-void ddr_reader(const word_t<C>* params, GemmJob<C> g, hls::stream<word_t<C> >& words) {
+void ddr_reader(const word_t<C>* params, GemmJob<C> g, stream<word_t<C> >& words) {
     const int n = g.kind == K_GEMM ? g.param_words : 0;
 ddr_burst:
     for (int i = 0; i < n; ++i) {
@@ -208,7 +208,7 @@ ddr_burst:
 // Process 2: cut the bit stream into items (GELU items, then each tile's meta / bias / vector items).
 // Each beat may both emit an item and take a word, so items flow at one per beat while words last.
 template <class C>
-void gearbox(hls::stream<word_t<C> >& words, GemmJob<C> g, hls::stream<item_t<C> >& items) {
+void gearbox(stream<word_t<C> >& words, GemmJob<C> g, stream<item_t<C> >& items) {
     if (g.kind != K_GEMM) return;
     const int buf_bits = C::WORD_BITS + item_width<C>();
     typedef ap_uint<buf_bits> buf_t;
@@ -572,7 +572,7 @@ store_banks:
 
 template <class C>
 void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob<C> g,
-                 hls::stream<item_t<C> >& items, ap_uint<32>& beats_out) {
+                 stream<item_t<C> >& items, ap_uint<32>& beats_out) {
     static wfix_t<C> wf;
     static wpot_t<C> wp;
     static store_params_t<C> sp;
@@ -703,13 +703,15 @@ template <class C>
 void gemm_layer(const word_t<C>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob<C> g,
                 ap_uint<32>& beats) {
 #pragma HLS DATAFLOW
-    hls::stream<word_t<C> > words("gemm_words");
-    hls::stream<item_t<C> > items("gemm_items");
-#pragma HLS STREAM variable = words depth = 64
-#pragma HLS STREAM variable = items depth = 64
-    ddr_reader<C>(params, g, words);
-    gearbox<C>(words, g, items);
-    gemm_engine<C>(mem, outbuf, g, items, beats);
+    stream<word_t<C> > words(ACCEL_FIFO("gemm_words", C::STREAM_DEPTH));
+    stream<item_t<C> > items(ACCEL_FIFO("gemm_items", C::STREAM_DEPTH));
+#pragma HLS STREAM variable = words depth = C::STREAM_DEPTH
+#pragma HLS STREAM variable = items depth = C::STREAM_DEPTH
+    ACCEL_DATAFLOW("gemm_layer")
+    ACCEL_PROCESS(ddr_reader<C>(params, g, words));
+    ACCEL_PROCESS(gearbox<C>(words, g, items));
+    ACCEL_PROCESS(gemm_engine<C>(mem, outbuf, g, items, beats));
+    ACCEL_DATAFLOW_END()
 }
 
 }  // namespace accel

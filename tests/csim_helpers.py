@@ -20,7 +20,7 @@ from accelgen.hw.constants import BIAS_BITS
 from accelgen.hw.units import GemmUnit, LayerNormUnit, SoftmaxUnit
 from accelgen.passes.mixed_scheme import choose_pot_rows
 from accelgen.resources import hls_dir
-from accelgen.sim.csim import CompileResult, compile_program
+from accelgen.sim.csim import OPTIMIZE, THREADED, CompileResult, compile_program
 
 # ----------------------------------------------------------------------------------------------
 # Build folders
@@ -286,7 +286,7 @@ class KernelDriver:
         return results
 
 
-def build_kernel_driver(configs: tuple[HwConfig, ...], folder: Path, flags: tuple[str, ...] = ("-O2",)
+def build_kernel_driver(configs: tuple[HwConfig, ...], folder: Path, flags: tuple[str, ...] = OPTIMIZE + THREADED
                         ) -> KernelDriver:
     folder.mkdir(parents=True, exist_ok=True)
     structs = "\n".join(render_config_struct(c, f"Cfg{i}") for i, c in enumerate(configs))

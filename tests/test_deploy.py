@@ -150,6 +150,27 @@ def test_a_hung_accelerator_times_out_with_a_clear_error(boards, sim_pynq, name,
         acc.run(codes)
 
 
+def test_a_deadlocked_dataflow_region_is_a_clear_error_not_a_crash(boards, sim_pynq, tmp_path):
+    """The simulated board runs the DATAFLOW regions threaded over their declared FIFO depths: with the image
+    burst one word short, the placer waits on an empty FIFO forever; the call raises, naming the region."""
+    import shutil
+
+    from accelgen.errors import VerificationError
+
+    folder, _ = boards["default"]
+    bad = tmp_path / "bad_build"
+    shutil.copytree(folder, bad)
+    common = bad / "hls" / "accel_common.h"
+    loop = "for (int i = 0; i < words; ++i) {"
+    assert common.read_text().count(loop) == 1
+    common.write_text(common.read_text().replace(loop, loop.replace("i = 0", "i = 1")))
+    acc = sim_pynq(simdevice.simulated_board(bad, tmp_path / "bad_board"))
+    codes = quantize(default_model_data().images[:1], acc.data.input_quant)
+    with pytest.raises(VerificationError, match=r"^simulated accelerator: dataflow region 'load_image' deadlocked: "
+                                                r"image_placer.* waits to read empty stream 'image_words'"):
+        acc.run(codes)
+
+
 def test_bad_images_are_refused(boards, sim_pynq):
     _, board = boards["default"]
     acc = sim_pynq(board)

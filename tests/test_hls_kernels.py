@@ -125,8 +125,10 @@ def test_descriptor_fields_match_the_header():
 
 
 def test_kernels_use_no_heap_recursion_or_std_containers():
+    """What Vitis synthesizes; the threaded C-sim's own section of dataflow_sim.h is not synthesized."""
     for name in HEADERS:
         code = re.sub(r"//.*", "", (hls_dir() / name).read_text())
+        code = re.sub(r"#if defined\(ACCEL_DATAFLOW_THREADS\).*?#else", "", code, flags=re.S)
         for banned in ("new ", "malloc", "std::vector", "std::map", "std::deque", "std::list", "std::string"):
             assert banned not in code, f"{name}: {banned}"
 

@@ -21,6 +21,7 @@ from ..board import Board
 from ..design import DESIGN_ID_BITS, Design, design_digest, design_id
 from ..errors import InputError
 from ..hw.image import quantize_images
+from ..hw import constants as template
 from ..hw.memory import activation_storage
 from ..hw.plan import Program, build_program
 from ..resources import hls_dir
@@ -70,7 +71,6 @@ VENDOR = "accelgen.org"
 LIBRARY = "hls"
 IP_VERSION = "1.0"
 CFLAGS = "-std=c++17 -I."
-BURST = 64
 TB_IMAGES = 4  # test vectors for Vitis csim / cosim
 TB_SEED = 0
 SOURCES = ("accel_top.cpp",)
@@ -197,7 +197,7 @@ def io_sizes(art: Artifacts, images: int) -> dict[str, int]:
 def top_context(art: Artifacts) -> dict:
     consts = {c.name: c.value for c in config_constants(art.hw)}
     depth = io_sizes(art, flow.COSIM_IMAGES)
-    return {"top": TOP, "indent": call_indent(TOP), "burst": BURST, "word_bits": art.hw.word_bits,
+    return {"top": TOP, "indent": call_indent(TOP), "burst": template.MAXI_BURST, "word_bits": art.hw.word_bits,
             "params_words": art.blob.words, "image_words": consts["IMAGE_WORDS"],
             "logit_words": consts["LOGIT_WORDS"], "dump_elems": consts["DUMP_ELEMS"],
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],

@@ -32,7 +32,7 @@ def cmd_csim(args: argparse.Namespace) -> int:
     images = default_images(build) if args.input is None else load_images(args.input)
     check_images(build.graph, images, args.input)
     with progress.task("csim", steps=CSIM_STEPS):
-        result = csimulate(build, images)
+        result = csimulate(build, images, threads=not args.sequential)
     if args.output is not None:
         np.save(args.output, result.logits)
     if result.mismatch is not None:
@@ -56,4 +56,7 @@ def register(subparsers) -> None:
     p.add_argument("--input", help="float32 NCHW images (.npy) (default: the model's test images, default model "
                                    "only)")
     p.add_argument("--output", help="write the C-sim logits (.npy, int64)")
+    p.add_argument("--sequential", action="store_true",
+                   help="run each DATAFLOW region's processes one after another over unbounded streams (as Vitis "
+                        "C-sim does) instead of on threads over FIFOs of their declared depths (default)")
     p.set_defaults(func=cmd_csim)

@@ -39,7 +39,7 @@ from ..runtime.design_data import load_design_data
 from ..runtime.overlay import BITSTREAM
 from ..runtime import timer as axi_timer
 from ..runtime.registers import AP_DONE_EVENT, CONTROL, GIER, IP_IER, IP_ISR, REGISTER_BITS
-from ..sim.csim import CompileResult, compile_program
+from ..sim.csim import OPTIMIZE, THREADED, CompileResult, compile_program
 from .datafile import ARGUMENTS
 from .hwh import (INTC_VLNV, IRQ_OUT, PS_CLOCK_MHZ, TIMER_TRIGGER, TIMER_VLNV, address_range, overlay_hwh,
                   register_layout)
@@ -47,7 +47,8 @@ from .hwh import (INTC_VLNV, IRQ_OUT, PS_CLOCK_MHZ, TIMER_TRIGGER, TIMER_VLNV, a
 SOURCE = "sim_device.cpp"
 # Hidden visibility: each library keeps its own template instances and function-local statics (named alike
 # in every design: Config is AccelConfig everywhere), so several simulated boards live in one process.
-LIBRARY_FLAGS = ("-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-fvisibility-inlines-hidden")
+# THREADED: the DATAFLOW regions on threads over FIFOs of their declared depths, as in `accelgen csim`.
+LIBRARY_FLAGS = (*OPTIMIZE, *THREADED, "-shared", "-fPIC", "-fvisibility=hidden", "-fvisibility-inlines-hidden")
 SIZE_FIELDS = ("word_bits", "image_words", "logit_words", "dump_elems", "max_steps", "desc_words")
 PAGE = 4096
 FIRST_ADDRESS = 0x40000000
@@ -96,15 +97,18 @@ class Kernel:
         self.sizes = KernelSizes(*map(int, sizes))
         p, i = ctypes.c_void_p, ctypes.c_int
         self.lib.accelgen_sim_run.argtypes = [p, ctypes.c_int64, p, p, p, p, i, i, i, p, p]
+        self.lib.accelgen_sim_run.restype = ctypes.c_char_p
 
     def run(self, params: np.ndarray, images: np.ndarray, logits: np.ndarray, dump: np.ndarray | None,
             descs: np.ndarray, n_steps: int, n_images: int) -> tuple[int, int]:
         """(beats, design id) of one call of the top."""
         beats, design_id = ctypes.c_uint64(0), ctypes.c_uint32(0)
         words = len(params) * 8 // self.sizes.word_bits
-        self.lib.accelgen_sim_run(pointer(params), words, pointer(images), pointer(logits), pointer(dump),
-                                  pointer(descs), n_steps, n_images, int(dump is not None), ctypes.byref(beats),
-                                  ctypes.byref(design_id))
+        failure = self.lib.accelgen_sim_run(pointer(params), words, pointer(images), pointer(logits),
+                                            pointer(dump), pointer(descs), n_steps, n_images, int(dump is not None),
+                                            ctypes.byref(beats), ctypes.byref(design_id))
+        if failure is not None:
+            raise VerificationError(f"simulated accelerator: {failure.decode()}")
         return beats.value, design_id.value
 
 

@@ -21,6 +21,10 @@ LN_GAIN_BITS = GAIN_BITS  # AILayerNorm per-channel gains (the numerics' width)
 IMAGE_PIXEL_BITS = 8  # the quantized image, as the host writes it
 LOGIT_BITS = 64  # the logits, as the accelerator writes them
 WORD_BITS_MIN = 64  # DDR words hold at least one 64-bit field
+MAXI_BURST = 64  # beats of one m_axi burst (the interface pragmas' max_read/write_burst_length)
+# Depth of every DATAFLOW FIFO (hls/*.h: the STREAM pragmas and the threaded C-sim's bounded streams): one
+# whole burst, so a DDR reader issues its burst without waiting for the consumer
+STREAM_DEPTH = MAXI_BURST
 
 # Row meta fields: (first bit, bits)
 META_CHANNEL = (0, 16)
@@ -72,5 +76,5 @@ def emitted() -> dict[str, int]:
         "META_RES_MULT_AT": META_RES_MULT[0], "META_RES_MULT_BITS": META_RES_MULT[1],
         "PACK_SHIFT": PACK_SHIFT, "NMEM": NUM_MEMORIES, "MULT_BITS": MULT_BITS, "SHIFT_BITS": SHIFT_BITS,
         "PREFIX_BITS": PREFIX_BITS, "LN_BIAS_BITS": LN_BIAS_BITS, "LN_GAIN_BITS": LN_GAIN_BITS,
-        "IMAGE_PIXEL_BITS": IMAGE_PIXEL_BITS, "LOGIT_BITS": LOGIT_BITS,
+        "IMAGE_PIXEL_BITS": IMAGE_PIXEL_BITS, "LOGIT_BITS": LOGIT_BITS, "STREAM_DEPTH": STREAM_DEPTH,
     }

@@ -29,13 +29,20 @@ TESTBENCH_SOURCES = ("tb_accel.cpp", "accel_top.cpp")
 # -Wno-unknown-pragmas / -Wno-unused-label: HLS pragmas and loop labels are addressed to Vitis HLS.
 WARNINGS = ("-Wall", "-Wextra", "-Wno-unknown-pragmas", "-Wno-unused-label")
 OPTIMIZE = ("-O2",)
+# Each DATAFLOW region's processes on threads over FIFOs of the depths the STREAM pragmas declare
+# (hls/dataflow_sim.h); without it they run one after another over unbounded streams, as in Vitis C-sim.
+THREADED = ("-DACCEL_DATAFLOW_THREADS", "-pthread")
 SANITIZE = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
             "-fsanitize-recover=shift-base")
+# ThreadSanitizer over the threaded DATAFLOW regions: processes that share memory other than through their
+# streams fail the run (exit 66).
+THREAD_SANITIZE = ("-O1", "-g", "-fsanitize=thread")
 # The ap_types headers sign-extend with (int64_t)v << n >> n, a left shift of a negative value (undefined
 # before C++20, two's complement everywhere): that one finding is suppressed inside those headers only;
 # every other finding, and this one in our code, stops the run.
 UBSAN_SUPPRESSIONS = "shift-base:*/ap_types/*\n"
 STREAM_WARNING = "WARNING: Hls::stream"
+DATAFLOW_FAILURE = re.compile(r"dataflow region '[^']*'.*")
 WARNING_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? warning: (?P<text>.*)$", re.M)
 
 
@@ -103,15 +110,17 @@ def compile_program(sources: list[Path], include_dirs: list[Path], binary: Path,
     return CompileResult(binary, seconds, False, own_warnings(proc.stderr, ap_types_dir()))
 
 
-def compile_csim(hls_dir: str | Path, binary: str | Path | None = None, flags: tuple[str, ...] = OPTIMIZE
-                 ) -> CompileResult:
-    """Compile a generated project's testbench (default binary: DIR/hls/csim/tb_accel)."""
+def compile_csim(hls_dir: str | Path, binary: str | Path | None = None, flags: tuple[str, ...] = OPTIMIZE,
+                 threads: bool = True) -> CompileResult:
+    """Compile a generated project's testbench (default binary: DIR/hls/csim/tb_accel, or tb_accel_seq for
+    the sequential DATAFLOW regions of ``threads=False``)."""
     hls_dir = Path(hls_dir)
     for name in TESTBENCH_SOURCES:
         if not (hls_dir / name).is_file():
             raise InputError(f"{hls_dir}: {name} is missing (not a generated HLS project)")
-    binary = Path(binary) if binary is not None else hls_dir / "csim" / "tb_accel"
-    return compile_program([hls_dir / s for s in TESTBENCH_SOURCES], [hls_dir], binary, flags)
+    binary = Path(binary) if binary is not None else hls_dir / "csim" / ("tb_accel" if threads else "tb_accel_seq")
+    return compile_program([hls_dir / s for s in TESTBENCH_SOURCES], [hls_dir], binary,
+                           flags + THREADED if threads else flags)
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,9 @@ def run_testbench(binary: Path, hls_dir: Path, qimages: np.ndarray, dump: bool, 
     start = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, cwd=workdir, env=sanitizer_env(workdir))
     seconds = time.perf_counter() - start
+    failure = DATAFLOW_FAILURE.search(proc.stderr)
+    if failure:
+        raise VerificationError(f"C-sim: {failure.group(0)} (exit {proc.returncode})")
     if proc.returncode != 0 or STREAM_WARNING in proc.stdout or "runtime error" in proc.stderr:
         detail = (proc.stdout + proc.stderr).strip().splitlines()
         raise VerificationError(f"C-sim testbench failed (exit {proc.returncode}): "
@@ -194,14 +206,16 @@ def first_mismatch(entries: list[dict], got: dict[str, np.ndarray], want: dict[s
 
 
 def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tuple[str, ...] = OPTIMIZE,
-             binary: str | Path | None = None) -> CsimResult:
+             binary: str | Path | None = None, threads: bool = True) -> CsimResult:
     """C-simulate DIR/hls of a Build on float32 NCHW ``images`` (accelgen.api.csimulate writes a missing
     project first).
 
     The logits are compared with the NumPy simulator; on a difference (or always, with ``check_layers``)
     the testbench dumps every step's output and the first differing layer is reported in ``mismatch``.
+    A DATAFLOW region that deadlocks on its declared FIFO depths (``threads``, the default) raises
+    VerificationError naming the region, its waiting processes and their streams.
     """
-    hls_dir = Path(build.folder) / "hls"
+    hls_dir = Path(build.folder).resolve() / "hls"  # the testbench runs in a temporary folder
     if not (hls_dir / "tb_accel.cpp").is_file():
         raise InputError(f"{hls_dir}: no generated HLS project (`accelgen csim` writes it)")
     if json.loads((hls_dir / "params.json").read_text()).get("design_sha256") != design_digest(build.design):
@@ -210,7 +224,7 @@ def run_csim(build, images: np.ndarray, *, check_layers: bool = False, flags: tu
     sim = NumpySimulator(build.graph)
     images = sim.check_input(images)
     qimages = quantize_images(build.graph, images)
-    compiled = compile_csim(hls_dir, binary, flags)
+    compiled = compile_csim(hls_dir, binary, flags, threads)
     golden = sim.run(images, keep_tensors=check_layers)
     per_image, entries = dump_entries(hls_dir)
     with tempfile.TemporaryDirectory(prefix="accelgen_csim_") as tmp:
