@@ -179,7 +179,29 @@ def test_tile_plans():
 def test_program_fuses_gelu_and_separates_same_cycle_operands(model):
     graph, design = model
     program = build_program(graph, design.engine)
-    assert len(program.steps) == len(graph.ops) - len(graph.ops_of(ir.Gelu))
+    per_head = [s for s in program.steps if s.head is not None]
+    assert {s.op.name for s in program.steps} == {op.name for op in graph.ops} - {g.name for g in graph.ops_of(ir.Gelu)}
+    assert len(program.steps) == len(graph.ops) - len(graph.ops_of(ir.Gelu)) + len(per_head) - len(
+        {s.op.name for s in per_head})
+    # attention head by head: QK^T, the map ops, AV of head 0, then the same of head 1, ...
+    attn = graph.ops_of(ir.AttnScores)
+    assert attn and {s.op.name for s in per_head if isinstance(s.op, ir.AttnScores)} == {op.name for op in attn}
+    for op in attn:
+        first = next(i for i, s in enumerate(program.steps) if s.op is op)
+        run = []
+        for s in program.steps[first:]:
+            run.append(s)
+            if isinstance(s.op, ir.AttnContext) and s.head == op.heads - 1:
+                break
+        block = [s.op for s in run if s.head == 0]
+        assert isinstance(block[0], ir.AttnScores) and isinstance(block[-1], ir.AttnContext)
+        assert any(isinstance(o, ir.Softmax) for o in block)
+        assert [(s.op, s.head) for s in run] == [(o, h) for h in range(op.heads) for o in block]
+    produced = {graph.input}
+    for step in program.steps:  # every input is written before a step reads it
+        for op in step.ops:
+            assert set(op.inputs) <= produced, (step.name, op.inputs)
+            produced.add(op.output)
     for step in program.steps:
         if step.gelu is not None:
             assert isinstance(step.op, ir.Linear) and step.output == step.gelu.output
