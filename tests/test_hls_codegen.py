@@ -20,7 +20,8 @@ from accelgen.codegen.descriptors import DESC_WORDS, FIELDS, decode, encode, spl
 from accelgen.codegen.names import sanitize, unique_identifiers
 from accelgen.codegen.pack import (BIAS_BITS, META_BITS, POT_CODE_BITS, GemmRows, bits_of, from_bytes, gemm_stream,
                                    meta_word, pad_to_words, pot_codes, to_bytes, value_of)
-from accelgen.hw.plan import build_program, lifetimes, plan_tiles, separated_pairs
+from accelgen.hw.plan import (build_program, head_sliced, lifetimes, place_in_order, place_tensors, plan_tiles,
+                               schedule, separated_pairs, tensor_views)
 from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.errors import InputError
 from accelgen.frontend.importer import import_qonnx
@@ -220,6 +221,18 @@ def test_program_fuses_gelu_and_separates_same_cycle_operands(model):
                 pb.base < pa.base + va.rows * pa.stride
             assert not (overlap_time and overlap_space), (a, b)
     assert graph.output not in program.places
+
+
+@pytest.mark.parametrize("tm", [3, 8, 16])
+def test_placement_is_the_shallower_greedy_order(model, tm):
+    graph, _ = model
+    steps = schedule(graph)
+    views = tensor_views(graph, head_sliced(steps))
+    _, depth = place_tensors(steps, views, graph.output, tm)
+    order = list(dict.fromkeys(s.output for s in steps if s.output != graph.output))
+    assert depth <= place_in_order(order, steps, views, tm)[1]
+    by_size = sorted(order, key=lambda t: -views[t].rows * math.ceil(views[t].cols / tm))
+    assert depth <= place_in_order(by_size, steps, views, tm)[1]
 
 
 def test_config_widths_cover_the_proven_bounds(model):
