@@ -196,7 +196,7 @@ def dump_fields(step: Step, ctx: Ctx) -> dict[str, int]:
     """The step's output view into its tensor's dump slot: a head-sliced map at its head's offset; a tensor
     written head by head in columns (the attention context) once complete, after its last head."""
     dump = ctx.dumps.get(step.output)
-    if dump is None or step.head is not None and step.output not in ctx.sliced and step.head != step.op.heads - 1:
+    if dump is None or (step.head is not None and step.output not in ctx.sliced and step.head != step.op.heads - 1):
         return {}
     view = ctx.program.views[step.output]
     offset = dump.offset + (step.head * view.rows * view.cols if step.output in ctx.sliced else 0)

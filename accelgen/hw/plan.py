@@ -156,8 +156,9 @@ def attention_chain(graph: ir.Graph, op: ir.Op, users: dict[str, list[ir.Op]]) -
 
 def head_by_head(graph: ir.Graph, steps: tuple[Step, ...]) -> tuple[Step, ...]:
     """Every QK^T -> softmax -> AV chain runs one head end to end before the next (QK^T of head h, its
-    softmax and requantizations, its AV), at the place of its AV step: only one head's score and probability maps are on
-    chip at a time (head_sliced). The per-head steps are the same units on one head's slice."""
+    softmax and requantizations, its AV), at the place of its AV step: only one head's score and
+    probability maps are on chip at a time (head_sliced). The per-head steps are the same units on one
+    head's slice; the AV of head h writes its columns of the context."""
     users = consumers(graph)
     chains = [c for c in (attention_chain(graph, s.op, users) for s in steps) if c is not None]
     moved = {op.name for c in chains for op in c}
@@ -281,18 +282,16 @@ def place_tensors(steps: tuple[Step, ...], views: dict[str, View], output: str, 
     """The shallower of two greedy placements (the first on a tie): tensors in production order, and
     largest first (which keeps a big tensor, the MLP hidden layer, from landing beside a smaller one its
     memory did not need). Returns the placements and the bank depth (words)."""
-    order = [s.output for s in steps if s.output != output]
-    order = list(dict.fromkeys(order))
-    size = {t: views[t].rows * math.ceil(views[t].cols / tm) for t in order}
-    by_size = sorted(order, key=lambda t: -size[t])  # stable: production order among equal sizes
-    tries = []
+    order = list(dict.fromkeys(s.output for s in steps if s.output != output))
+    by_size = sorted(order, key=lambda t: -views[t].rows * math.ceil(views[t].cols / tm))  # stable on ties
+    tries, errors = [], []
     for names in (order, by_size):
         try:
             tries.append(place_in_order(names, steps, views, tm))
         except InputError as err:
-            failure = err
+            errors.append(err)
     if not tries:
-        raise failure
+        raise errors[0]
     return min(tries, key=lambda placed: placed[1])
 
 

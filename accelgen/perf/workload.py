@@ -18,9 +18,10 @@ class Work:
     lanes, operands on chip), "input" (the image loader), "softmax", "layernorm", "eltwise", or "fused" (no
     cycles of its own).
     For GEMMs: ``rows`` x ``k`` @ ``k`` x ``m`` per head; for softmax: ``rows`` rows of ``k`` elements per
-    step, ``heads`` steps (one per head when the plan runs attention head by head); for
-    LayerNorm: ``rows`` tokens of ``k`` channels; for eltwise: ``rows`` x ``k`` elements per step, ``heads`` steps; for the input:
-    ``rows`` (channels x height) image rows of ``k`` pixels, cut into patches of ``m`` pixels.
+    step; for LayerNorm: ``rows`` tokens of ``k`` channels; for eltwise: ``rows`` x ``k`` elements per step;
+    softmax and eltwise run ``heads`` steps (one per head when the plan runs their attention head by head,
+    hw/plan.py head_by_head). For the input: ``rows`` (channels x height) image rows of ``k`` pixels, cut
+    into patches of ``m`` pixels.
     """
 
     name: str
