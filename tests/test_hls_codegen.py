@@ -20,7 +20,8 @@ from accelgen.codegen.descriptors import DESC_WORDS, FIELDS, decode, encode, spl
 from accelgen.codegen.names import sanitize, unique_identifiers
 from accelgen.codegen.pack import (BIAS_BITS, META_BITS, POT_CODE_BITS, GemmRows, bits_of, from_bytes, gemm_stream,
                                    meta_word, pad_to_words, pot_codes, to_bytes, value_of)
-from accelgen.hw.plan import build_program, lifetimes, plan_tiles, separated_pairs
+from accelgen.hw.plan import (build_program, head_sliced, lifetimes, place_in_order, place_tensors, plan_tiles,
+                               schedule, separated_pairs, tensor_views)
 from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.errors import InputError
 from accelgen.frontend.importer import import_qonnx
@@ -179,7 +180,29 @@ def test_tile_plans():
 def test_program_fuses_gelu_and_separates_same_cycle_operands(model):
     graph, design = model
     program = build_program(graph, design.engine)
-    assert len(program.steps) == len(graph.ops) - len(graph.ops_of(ir.Gelu))
+    per_head = [s for s in program.steps if s.head is not None]
+    assert {s.op.name for s in program.steps} == {op.name for op in graph.ops} - {g.name for g in graph.ops_of(ir.Gelu)}
+    assert len(program.steps) == len(graph.ops) - len(graph.ops_of(ir.Gelu)) + len(per_head) - len(
+        {s.op.name for s in per_head})
+    # attention head by head: QK^T, the map ops, AV of head 0, then the same of head 1, ...
+    attn = graph.ops_of(ir.AttnScores)
+    assert attn and {s.op.name for s in per_head if isinstance(s.op, ir.AttnScores)} == {op.name for op in attn}
+    for op in attn:
+        first = next(i for i, s in enumerate(program.steps) if s.op is op)
+        run = []
+        for s in program.steps[first:]:
+            run.append(s)
+            if isinstance(s.op, ir.AttnContext) and s.head == op.heads - 1:
+                break
+        block = [s.op for s in run if s.head == 0]
+        assert isinstance(block[0], ir.AttnScores) and isinstance(block[-1], ir.AttnContext)
+        assert any(isinstance(o, ir.Softmax) for o in block)
+        assert [(s.op, s.head) for s in run] == [(o, h) for h in range(op.heads) for o in block]
+    produced = {graph.input}
+    for step in program.steps:  # every input is written before a step reads it
+        for op in step.ops:
+            assert set(op.inputs) <= produced, (step.name, op.inputs)
+            produced.add(op.output)
     for step in program.steps:
         if step.gelu is not None:
             assert isinstance(step.op, ir.Linear) and step.output == step.gelu.output
@@ -198,6 +221,18 @@ def test_program_fuses_gelu_and_separates_same_cycle_operands(model):
                 pb.base < pa.base + va.rows * pa.stride
             assert not (overlap_time and overlap_space), (a, b)
     assert graph.output not in program.places
+
+
+@pytest.mark.parametrize("tm", [3, 8, 16])
+def test_placement_is_the_shallower_greedy_order(model, tm):
+    graph, _ = model
+    steps = schedule(graph)
+    views = tensor_views(graph, head_sliced(steps))
+    _, depth = place_tensors(steps, views, graph.output, tm)
+    order = list(dict.fromkeys(s.output for s in steps if s.output != graph.output))
+    assert depth <= place_in_order(order, steps, views, tm)[1]
+    by_size = sorted(order, key=lambda t: -views[t].rows * math.ceil(views[t].cols / tm))
+    assert depth <= place_in_order(by_size, steps, views, tm)[1]
 
 
 def test_config_widths_cover_the_proven_bounds(model):

@@ -19,6 +19,7 @@ from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.frontend.importer import import_qonnx
 from accelgen.hw.constants import BIAS_BITS, GELU_ENTRY_BITS, META_BITS, META_CHANNEL, NUM_MEMORIES, POT_CODE_BITS
 from accelgen.hw.memory import activation_storage
+from accelgen.hw.plan import head_sliced
 from accelgen.hw.stream import item_bits
 from accelgen.model_source import default_model_path
 from accelgen.passes.mixed_scheme import choose_pot_rows
@@ -274,3 +275,32 @@ def test_no_header_spells_a_template_width():
     for header in sorted(hls_dir().glob("*.h")):
         widths = {int(n) for n in re.findall(r"ap_u?int<\s*(\d+)\s*>", header.read_text())}
         assert widths <= LITERAL_WIDTHS.get(header.name, set()), (header.name, widths)
+
+
+def test_model_prices_one_unit_step_per_head(built):
+    """Attention runs head by head (hw/plan.py): the model prices a softmax / map requantization as
+    ``heads`` steps of ``rows`` rows, and the descriptors hold exactly those steps and rows; the softmax
+    cycles are the unit's beats over those descriptors."""
+    from accelgen.codegen.descriptors import INDEX
+    from accelgen.perf import cycles as cy
+    from accelgen.perf.model import fixed_unit_cycles
+
+    prof, _, art = built
+    works = {w.name: w for w in prof.works}
+    engine = art.design.engine
+    checked = 0
+    for op in art.graph.ops:
+        if not isinstance(op, (ir.Softmax, ir.Requantize)):
+            continue
+        descs = [d for s, d in zip(art.program.steps, art.descs) if s.op is op]
+        work = works[op.name]
+        assert len(descs) == work.heads, op.name
+        if isinstance(op, ir.Softmax):
+            assert all(d[INDEX["D_ROWS"]] == work.rows and d[INDEX["D_COLS"]] == work.k for d in descs)
+            assert fixed_unit_cycles(work, engine, art.hw.word_bits) == sum(
+                cy.softmax_cycles(d[INDEX["D_ROWS"]], d[INDEX["D_COLS"]], engine.sm_lanes) for d in descs)
+            checked += 1
+    assert checked == len(art.graph.ops_of(ir.Softmax))
+    for name in head_sliced(art.program.steps):  # one head's map on chip
+        heads, tokens, keys = art.graph.tensors[name].shape
+        assert (art.program.views[name].rows, art.program.views[name].cols) == (tokens, keys)

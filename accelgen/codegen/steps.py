@@ -8,14 +8,15 @@ from functools import singledispatch
 import numpy as np
 
 from .. import ir
-from ..hw.plan import Place, Program, Step, row_range, regular_step
+from ..hw.plan import Place, Program, Step, head_sliced, row_range, regular_step
 from .descriptors import KINDS, encode, split64
 from .pack import Blob
 
 
 @dataclass(frozen=True)
 class DumpEntry:
-    """Where one step's output tensor lands in an image's debug dump (64-bit elements, row-major)."""
+    """Where one output tensor lands in an image's debug dump (64-bit elements, row-major); ``step``
+    names the op(s) that write it."""
 
     step: str
     tensor: str
@@ -28,11 +29,14 @@ class DumpEntry:
 
 
 def dump_layout(program: Program) -> tuple[tuple[DumpEntry, ...], int]:
-    """Every step's output except the host-quantized image, in step order; returns (entries, total)."""
+    """Every step's output except the host-quantized image, in step order (a tensor written head by head
+    once); returns (entries, total)."""
     entries, offset = [], 0
     for step in program.steps[1:]:
+        if any(e.tensor == step.output for e in entries):
+            continue
         shape = tuple(program.graph.tensors[step.output].shape)
-        entries.append(DumpEntry(step.name, step.output, offset, shape))
+        entries.append(DumpEntry(step.op_names, step.output, offset, shape))
         offset += int(np.prod(shape))
     return tuple(entries), offset
 
@@ -41,7 +45,8 @@ def dump_layout(program: Program) -> tuple[tuple[DumpEntry, ...], int]:
 class Ctx:
     program: Program
     blob: Blob
-    dumps: dict[str, DumpEntry]
+    dumps: dict[str, DumpEntry]  # by tensor
+    sliced: frozenset[str]  # tensors stored one head at a time (hw/plan.py head_sliced)
 
     def place(self, tensor: str, prefix: str) -> dict[str, int]:
         p: Place = self.program.places[tensor]
@@ -115,22 +120,29 @@ def _(op: ir.Linear, step: Step, ctx: Ctx):
     return fields
 
 
+def head_range(op: ir.AttnScores | ir.AttnContext, step: Step) -> tuple[int, int]:
+    """(first head, heads) of an attention step: all heads, or the one it runs (head by head)."""
+    return (0, op.heads) if step.head is None else (step.head, 1)
+
+
 @op_fields.register
 def _(op: ir.AttnScores, step: Step, ctx: Ctx):
     tokens = ctx.program.graph.tensors[op.q].shape[0]
+    first, heads = head_range(op, step)
     return ({"D_KIND": KINDS["K_QK"], "D_ROWS": tokens, "D_COLS": ctx.program.graph.tensors[op.k].shape[0],
-             "D_K": op.head_dim, "D_HEADS": op.heads, "D_OUT_HROW": tokens,
-             "D_IN_COL0": op.q_cols[0], "D_IN_HCOL": regular_step(op.q_cols, "query", op),
-             "D_W_COL0": op.k_cols[0], "D_W_HCOL": regular_step(op.k_cols, "key", op)}
+             "D_K": op.head_dim, "D_HEADS": heads, "D_OUT_HROW": tokens,
+             "D_IN_COL0": op.q_cols[first], "D_IN_HCOL": regular_step(op.q_cols, "query", op),
+             "D_W_COL0": op.k_cols[first], "D_W_HCOL": regular_step(op.k_cols, "key", op)}
             | ctx.place(op.q, "D_IN") | ctx.place(op.k, "D_W") | scalar_requant(op.requant))
 
 
 @op_fields.register
 def _(op: ir.AttnContext, step: Step, ctx: Ctx):
-    heads, tokens, keys = ctx.program.graph.tensors[op.probs].shape
-    return ({"D_KIND": KINDS["K_AV"], "D_ROWS": tokens, "D_COLS": op.head_dim, "D_K": keys, "D_HEADS": op.heads,
-             "D_IN_HROW": tokens, "D_OUT_HCOL": op.head_dim,
-             "D_W_COL0": op.v_cols[0], "D_W_HCOL": regular_step(op.v_cols, "value", op)}
+    _, tokens, keys = ctx.program.graph.tensors[op.probs].shape
+    first, heads = head_range(op, step)
+    return ({"D_KIND": KINDS["K_AV"], "D_ROWS": tokens, "D_COLS": op.head_dim, "D_K": keys, "D_HEADS": heads,
+             "D_IN_HROW": tokens, "D_OUT_COL0": first * op.head_dim, "D_OUT_HCOL": op.head_dim,
+             "D_W_COL0": op.v_cols[first], "D_W_HCOL": regular_step(op.v_cols, "value", op)}
             | ctx.place(op.probs, "D_IN") | ctx.place(op.v, "D_W") | scalar_requant(op.requant))
 
 
@@ -177,13 +189,20 @@ def step_fields(step: Step, ctx: Ctx) -> dict[str, int]:
     fields = op_fields(step.op, step, ctx)
     if step.output in ctx.program.places:
         fields |= ctx.place(step.output, "D_OUT")
-    dump = ctx.dumps.get(step.name)
-    if dump is not None:
-        view = ctx.program.views[step.output]
-        fields |= {"D_DUMP": 1, "D_DUMP_OFF": dump.offset, "D_DUMP_ROWS": view.rows, "D_DUMP_COLS": view.cols}
-    return fields
+    return fields | dump_fields(step, ctx)
+
+
+def dump_fields(step: Step, ctx: Ctx) -> dict[str, int]:
+    """The step's output view into its tensor's dump slot: a head-sliced map at its head's offset; a tensor
+    written head by head in columns (the attention context) once complete, after its last head."""
+    dump = ctx.dumps.get(step.output)
+    if dump is None or (step.head is not None and step.output not in ctx.sliced and step.head != step.op.heads - 1):
+        return {}
+    view = ctx.program.views[step.output]
+    offset = dump.offset + (step.head * view.rows * view.cols if step.output in ctx.sliced else 0)
+    return {"D_DUMP": 1, "D_DUMP_OFF": offset, "D_DUMP_ROWS": view.rows, "D_DUMP_COLS": view.cols}
 
 
 def descriptors(program: Program, blob: Blob, dumps: tuple[DumpEntry, ...]) -> tuple[tuple[int, ...], ...]:
-    ctx = Ctx(program, blob, {d.step: d for d in dumps})
+    ctx = Ctx(program, blob, {d.tensor: d for d in dumps}, head_sliced(program.steps))
     return tuple(encode(step_fields(step, ctx)) for step in program.steps)

@@ -25,18 +25,24 @@ from .units import check_layernorm_layers, check_softmax_layers
 
 @dataclass(frozen=True, eq=False)
 class Step:
-    """One hardware step: a graph op, or a linear layer with the GELU fused into its requantization."""
+    """One hardware step: a graph op, or a linear layer with the GELU fused into its requantization, or
+    one head of an attention op (``head``: see head_by_head)."""
 
     ops: tuple[ir.Op, ...]
     output: str
+    head: int | None = None
 
     @property
     def op(self) -> ir.Op:
         return self.ops[0]
 
     @property
-    def name(self) -> str:
+    def op_names(self) -> str:
         return " + ".join(op.name for op in self.ops)
+
+    @property
+    def name(self) -> str:
+        return self.op_names if self.head is None else f"{self.op_names} head {self.head}"
 
     @property
     def gelu(self) -> ir.Gelu | None:
@@ -119,7 +125,11 @@ def _(op: ir.Linear) -> bool:
 
 def schedule(graph: ir.Graph) -> tuple[Step, ...]:
     """Graph ops in order; a linear layer whose only consumer is a GELU takes the GELU into its
-    requantization stage (one table lookup per lane, docs/hardware.md)."""
+    requantization stage (one table lookup per lane, docs/hardware.md); attention runs head by head."""
+    return head_by_head(graph, fuse_gelus(graph))
+
+
+def fuse_gelus(graph: ir.Graph) -> tuple[Step, ...]:
     users = consumers(graph)
     steps, fused = [], set()
     for op in graph.ops:
@@ -132,6 +142,52 @@ def schedule(graph: ir.Graph) -> tuple[Step, ...]:
         else:
             steps.append(Step((op,), op.output))
     return tuple(steps)
+
+
+MAP_OPS = (ir.Softmax, ir.Requantize)  # ops between QK^T and AV that map one attention map to another
+
+
+def attention_chain(graph: ir.Graph, op: ir.Op, users: dict[str, list[ir.Op]]) -> tuple[ir.Op, ...] | None:
+    """QK^T -> (softmax, requantizations) -> AV when each attention map has that one reader (so one head's
+    maps can be computed end to end before the next head's), else None."""
+    if not isinstance(op, ir.AttnScores):
+        return None
+    chain = [op]
+    while not isinstance(chain[-1], ir.AttnContext):
+        readers = users.get(chain[-1].output, [])
+        if chain[-1].output == graph.output or len(readers) != 1:
+            return None
+        nxt = readers[0]
+        if isinstance(nxt, ir.AttnContext) and (nxt.probs != chain[-1].output or nxt.heads != op.heads):
+            return None
+        if not isinstance(nxt, (ir.AttnContext, *MAP_OPS)):
+            return None
+        chain.append(nxt)
+    return tuple(chain)
+
+
+def head_by_head(graph: ir.Graph, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """Every QK^T -> softmax -> AV chain runs one head end to end before the next (QK^T of head h, its
+    softmax and requantizations, its AV), at the place of its AV step: only one head's score and
+    probability maps are on chip at a time (head_sliced). The per-head steps are the same units on one
+    head's slice; the AV of head h writes its columns of the context."""
+    users = consumers(graph)
+    chains = [c for c in (attention_chain(graph, s.op, users) for s in steps) if c is not None]
+    moved = {op.name for c in chains for op in c}
+    last = {c[-1].name: c for c in chains}
+    out = []
+    for step in steps:
+        if step.op.name in last:
+            chain = last[step.op.name]
+            out += [Step((op,), op.output, h) for h in range(chain[0].heads) for op in chain]
+        elif step.op.name not in moved:
+            out.append(step)
+    return tuple(out)
+
+
+def head_sliced(steps: tuple[Step, ...]) -> frozenset[str]:
+    """Attention maps computed head by head: on chip they hold one head (tokens x tokens), reused by each."""
+    return frozenset(s.output for s in steps if s.head is not None and not isinstance(s.op, ir.AttnContext))
 
 
 def fused_gelus(steps: tuple[Step, ...]) -> dict[str, ir.Gelu]:
@@ -155,9 +211,10 @@ def image_patch(graph: ir.Graph) -> ir.PatchEmbed:
     return users[0]
 
 
-def tensor_views(graph: ir.Graph) -> dict[str, View]:
-    """2-D views of every integer tensor: the image as patch rows (im2col), token tensors as they are,
-    attention maps (heads, tokens, tokens) as heads * tokens rows."""
+def tensor_views(graph: ir.Graph, sliced: frozenset[str] = frozenset()) -> dict[str, View]:
+    """2-D views of every integer tensor as it is stored on chip: the image as patch rows (im2col), token
+    tensors as they are, attention maps (heads, tokens, tokens) as heads * tokens rows, or as one head's
+    tokens rows when ``sliced`` (head_sliced)."""
     patch = image_patch(graph)
     views = {}
     for name, spec in graph.tensors.items():
@@ -173,7 +230,7 @@ def tensor_views(graph: ir.Graph) -> dict[str, View]:
         elif len(shape) == 2:
             views[name] = View(*shape)
         elif len(shape) == 3:
-            views[name] = View(shape[0] * shape[1], shape[2])
+            views[name] = View(shape[1] if name in sliced else shape[0] * shape[1], shape[2])
         else:
             raise InputError(f"tensor '{name}': unsupported shape {shape}")
     return views
@@ -197,10 +254,11 @@ def activation_bits(graph: ir.Graph, placed) -> int:
 
 
 def lifetimes(steps: tuple[Step, ...]) -> dict[str, tuple[int, int]]:
-    """Tensor -> (producing step, last consuming step), inclusive."""
+    """Tensor -> (first producing step, last consuming step), inclusive (head by head, one tensor is
+    written by several steps)."""
     span: dict[str, list[int]] = {}
     for i, step in enumerate(steps):
-        span[step.output] = [i, i]
+        span.setdefault(step.output, [i, i])
         for op in step.ops:
             for name in op.inputs:
                 if name in span:
@@ -233,9 +291,27 @@ def first_fit(size: int, busy: list[tuple[int, int]]) -> int:
 
 def place_tensors(steps: tuple[Step, ...], views: dict[str, View], output: str, tm: int
                   ) -> tuple[dict[str, Place], int]:
-    """Greedy placement in production order: a tensor goes to an allowed memory (not the one of a tensor
-    it must be separated from) at the lowest free base over its lifetime, preferring the memory whose
-    high-water mark grows least. Returns the placements and the bank depth (words)."""
+    """The shallower of two greedy placements (the first on a tie): tensors in production order, and
+    largest first (which keeps a big tensor, the MLP hidden layer, from landing beside a smaller one its
+    memory did not need). Returns the placements and the bank depth (words)."""
+    order = list(dict.fromkeys(s.output for s in steps if s.output != output))
+    by_size = sorted(order, key=lambda t: -views[t].rows * math.ceil(views[t].cols / tm))  # stable on ties
+    tries, errors = [], []
+    for names in (order, by_size):
+        try:
+            tries.append(place_in_order(names, steps, views, tm))
+        except InputError as err:
+            errors.append(err)
+    if not tries:
+        raise errors[0]
+    return min(tries, key=lambda placed: placed[1])
+
+
+def place_in_order(names: list[str], steps: tuple[Step, ...], views: dict[str, View], tm: int
+                   ) -> tuple[dict[str, Place], int]:
+    """Greedy placement of ``names`` in that order: a tensor goes to an allowed memory (not the one of a
+    tensor it must be separated from) at the lowest free base over its lifetime, preferring the memory whose
+    high-water mark grows least."""
     life = lifetimes(steps)
     apart: dict[str, set[str]] = defaultdict(set)
     for a, b in separated_pairs(steps):
@@ -246,10 +322,7 @@ def place_tensors(steps: tuple[Step, ...], views: dict[str, View], output: str, 
     places: dict[str, Place] = {}
     spans: dict[int, list[tuple[str, int, int]]] = defaultdict(list)  # mem -> (tensor, base, end)
     high = [0] * NUM_MEMORIES
-    for step in steps:
-        name = step.output
-        if name == output:
-            continue
+    for name in names:
         view = views[name]
         stride = math.ceil(view.cols / tm)
         size = view.rows * stride
@@ -410,7 +483,7 @@ class ActivationMemories:
 
     def __init__(self, graph: ir.Graph):
         self.steps = schedule(graph)
-        self.views = tensor_views(graph)
+        self.views = tensor_views(graph, head_sliced(self.steps))
         self.output = graph.output
         self._depth: dict[int, int] = {}
         self.bits = activation_bits(graph, [s.output for s in self.steps if s.output != graph.output])
@@ -435,7 +508,7 @@ def _(op: ir.GemmOp, engine: Engine) -> TilePlan:
 def build_program(graph: ir.Graph, engine: Engine) -> Program:
     steps = schedule(graph)
     check_supported(graph, steps)
-    views = tensor_views(graph)
+    views = tensor_views(graph, head_sliced(steps))
     places, depth = place_tensors(steps, views, graph.output, engine.tm)
     tiles = {s.name: t for s in steps if (t := step_tiles(s.op, engine)) is not None}
     return Program(graph, engine, steps, views, places, depth, tiles)

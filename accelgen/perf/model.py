@@ -146,7 +146,7 @@ def _(op: ir.AttnContext, work: Work, engine: Engine, word_bits: int) -> int:
 
 @unit_cycles.register
 def _(op: ir.Softmax, work: Work, engine: Engine, word_bits: int) -> int:
-    return cy.softmax_cycles(work.rows, work.k, engine.sm_lanes)
+    return work.heads * cy.softmax_cycles(work.rows, work.k, engine.sm_lanes)
 
 
 @unit_cycles.register
@@ -162,7 +162,7 @@ def _(op: ir.Gelu, work: Work, engine: Engine, word_bits: int) -> int:
 @unit_cycles.register(ir.Add)
 @unit_cycles.register(ir.Requantize)
 def _(op: ir.Op, work: Work, engine: Engine, word_bits: int) -> int:
-    return cy.eltwise_cycles(work.rows, work.k, engine.ew_lanes)
+    return work.heads * cy.eltwise_cycles(work.rows, work.k, engine.ew_lanes)
 
 
 def fixed_unit_cycles(work: Work, engine: Engine, word_bits: int) -> int:

@@ -17,9 +17,11 @@ class Work:
     ``unit`` is the hardware unit that runs it: "gemm" (weights from DDR), "attn" (GEMM engine, fixed
     lanes, operands on chip), "input" (the image loader), "softmax", "layernorm", "eltwise", or "fused" (no
     cycles of its own).
-    For GEMMs: ``rows`` x ``k`` @ ``k`` x ``m`` per head; for softmax: ``rows`` rows of ``k`` elements; for
-    LayerNorm: ``rows`` tokens of ``k`` channels; for eltwise: ``rows`` x ``k`` elements; for the input:
-    ``rows`` (channels x height) image rows of ``k`` pixels, cut into patches of ``m`` pixels.
+    For GEMMs: ``rows`` x ``k`` @ ``k`` x ``m`` per head; for softmax: ``rows`` rows of ``k`` elements per
+    step; for LayerNorm: ``rows`` tokens of ``k`` channels; for eltwise: ``rows`` x ``k`` elements per step;
+    softmax and eltwise run ``heads`` steps (one per head when the plan runs their attention head by head,
+    hw/plan.py head_by_head). For the input: ``rows`` (channels x height) image rows of ``k`` pixels, cut
+    into patches of ``m`` pixels.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Work:
 class Context:
     graph: ir.Graph
     fused: frozenset[str]  # GELUs fused into their linear layer (hw/plan.py)
+    per_head: frozenset[str]  # ops the plan runs one head per step (hw/plan.py head_by_head)
     gelu_entries: int  # entries of every GELU table
 
 
@@ -101,6 +104,8 @@ def _(op: ir.AttnContext, ctx: Context) -> Work:
 @op_work.register
 def _(op: ir.Softmax, ctx: Context) -> Work:
     heads, n_q, n_k = _shape(ctx.graph, op.input)
+    if op.name in ctx.per_head:
+        return Work(op.name, op.kind, "softmax", rows=n_q, k=n_k, heads=heads)
     return Work(op.name, op.kind, "softmax", rows=heads * n_q, k=n_k)
 
 
@@ -121,6 +126,10 @@ def _(op: ir.Gelu, ctx: Context) -> Work:
 @op_work.register
 def _(op: ir.Requantize, ctx: Context) -> Work:
     shape = _shape(ctx.graph, op.output)
+    if op.name in ctx.per_head:  # one step per head: shape[1] tokens of one head's map
+        rows = shape[0] * shape[1]
+        return Work(op.name, op.kind, "eltwise", rows=shape[1], k=_bytes(ctx.graph, op.output) // rows,
+                    heads=shape[0])
     return Work(op.name, op.kind, "eltwise", rows=shape[0], k=_bytes(ctx.graph, op.output) // shape[0])
 
 
@@ -131,6 +140,8 @@ def _(op: ir.Add, ctx: Context) -> Work:
 
 
 def workload(graph: ir.Graph) -> tuple[Work, ...]:
-    fused = frozenset(g.name for g in fused_gelus(schedule(graph)).values())
-    ctx = Context(graph, fused, gelu_table_entries(graph))
+    steps = schedule(graph)
+    fused = frozenset(g.name for g in fused_gelus(steps).values())
+    per_head = frozenset(s.op.name for s in steps if s.head is not None)
+    ctx = Context(graph, fused, per_head, gelu_table_entries(graph))
     return tuple(replace(op_work(op, ctx), op=op) for op in graph.ops)
