@@ -33,7 +33,8 @@ def make_build(folder: Path, model: Path, engine: Engine, bits: int, pot_share: 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(model, folder / "model.onnx")
     graph = import_qonnx(folder / "model.onnx")
-    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * pot_share)))
+    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * pot_share),
+                                                                   engine.tm))
                    for op in graph.ops_of(ir.GemmOp))
     design = Design(model=model.name, model_sha256=file_sha256(folder / "model.onnx"), board=board,
                     clock_mhz=clock_mhz, engine=engine, layers=layers)

@@ -20,7 +20,7 @@ from accelgen.codegen.descriptors import DESC_WORDS, FIELDS, decode, encode, spl
 from accelgen.codegen.names import sanitize, unique_identifiers
 from accelgen.codegen.pack import (BIAS_BITS, META_BITS, POT_CODE_BITS, GemmRows, bits_of, from_bytes, gemm_stream,
                                    meta_word, pad_to_words, pot_codes, to_bytes, value_of)
-from accelgen.hw.plan import build_program, lifetimes, plan_tiles, separated_pairs
+from accelgen.hw.plan import build_program, lifetimes, plan_tiles, pot_row_order, separated_pairs
 from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.errors import InputError
 from accelgen.frontend.importer import import_qonnx
@@ -31,7 +31,8 @@ from accelgen.resources import templates_dir
 pytestmark = pytest.mark.csim
 
 def design_for(graph: ir.Graph, engine: Engine, bits: int = 8, share: float = 0.5, board: str = "zcu102"):
-    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share)))
+    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share),
+                                                                   engine.tm))
                    for op in graph.ops_of(ir.GemmOp))
     return Design(model="m.onnx", model_sha256="0" * 64, board=board, clock_mhz=150.0, engine=engine, layers=layers)
 
@@ -132,7 +133,7 @@ def read_gemm_stream(bits: np.ndarray, plan, k: int, tm: int, weight_bits: int, 
 def test_gemm_stream_layout(tm, tnf, tnp, bits, table):
     rng = np.random.default_rng(tm)
     m, k = 23, 13
-    pot = (rng.random(m) < 0.4) if tnp else np.zeros(m, bool)
+    pot = random_pot_mask(rng, m, int(0.4 * m) if tnp else 0, tm)
     q = 2 ** (bits - 1) - 1
     w = np.where(pot[:, None], rng.choice([0, 1, -2, 4, -64], (m, k)), rng.integers(-q, q + 1, (m, k)))
     mult, shift = rng.integers(2 ** 15, 2 ** 16, m), rng.integers(0, 47, m)
@@ -152,12 +153,20 @@ def test_gemm_stream_layout(tm, tnf, tnp, bits, table):
             assert values[k:] == ([0b0111] if pot[row] else [0]) * (len(values) - k)
 
 
+def random_pot_mask(rng, m: int, count: int, tm: int) -> np.ndarray:
+    """``count`` PoT rows of ``m`` chosen by random errors within the tiles' per-bank quotas."""
+    return np.isin(np.arange(m), pot_row_order(rng.random(m), tm)[:count])
+
+
 def test_tile_plans():
+    """Every row on one lane of its scheme; lane i of a scheme holds the row of bank (rot + i) % tm and
+    stores in slot i // tm (PoT lanes after ceil(tnf / tm) slots): the store positions of a tile are
+    distinct and a store bank reads one position of the lanes rotated by the tile's rotation."""
     rng = np.random.default_rng(1)
-    for _ in range(200):
+    for _ in range(300):
         tm, tnf, tnp = (int(v) for v in rng.integers(1, 9, 3))
         m = int(rng.integers(1, 70))
-        pot = rng.random(m) < rng.random()
+        pot = random_pot_mask(rng, m, int(rng.integers(0, m + 1)), tm)
         plan = plan_tiles(pot, tnf, tnp, tm)
         assert len(plan.tiles) == max(math.ceil((~pot).sum() / tnf), math.ceil(pot.sum() / tnp))
         seen = [r for t in plan.tiles for r in t.fixed + t.pot]
@@ -166,10 +175,34 @@ def test_tile_plans():
             assert t.fixed or t.pot
             assert len(t.fixed) <= tnf and len(t.pot) <= tnp
             assert not pot[list(t.fixed)].any() and pot[list(t.pot)].all()
+            for rows, slot0 in ((t.fixed, 0), (t.pot, math.ceil(tnf / tm))):
+                rot = rows[0] % tm if rows else 0
+                slots = t.slots[:len(t.fixed)] if slot0 == 0 else t.slots[len(t.fixed):]
+                assert [r % tm for r in rows] == [(rot + i) % tm for i in range(len(rows))]
+                assert list(slots) == [slot0 + i // tm for i in range(len(rows))]
             used = [(r % tm, s) for r, s in zip(t.fixed + t.pot, t.slots)]
             assert len(set(used)) == len(used)  # a slot writes each bank at most once
     with pytest.raises(InputError):
         plan_tiles(np.array([True]), 4, 0, 4)
+
+
+def test_pot_row_order_meets_the_quotas_and_prefers_low_errors():
+    """Every prefix of the order leaves the fixed rows and the PoT rows filling their banks round robin;
+    within a bank, rows become PoT by increasing error; a mask off the quotas is refused with the layer."""
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        tm, m = int(rng.integers(1, 17)), int(rng.integers(1, 80))
+        errors = rng.random(m)
+        order = pot_row_order(errors, tm)
+        assert sorted(order.tolist()) == list(range(m))
+        for n in range(m + 1):
+            pot = np.isin(np.arange(m), order[:n])
+            plan_tiles(pot, 3, 2, tm)  # accepted
+        for b in range(tm):
+            in_bank = [int(r) for r in order if r % tm == b]
+            assert list(errors[in_bank]) == sorted(errors[in_bank])
+    with pytest.raises(InputError, match="layer 'fc'.*bank 0"):
+        plan_tiles(np.array([True, False, False, False]), 2, 2, 2, "fc")
 
 
 # ----------------------------------------------------------------------------------------------

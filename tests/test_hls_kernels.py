@@ -24,7 +24,7 @@ from accelgen import ir
 from accelgen.codegen.descriptors import FIELDS, KINDS, split64
 from accelgen.codegen.pack import (GemmRows, bits_of, gelu_entries, gemm_stream, layernorm_stream, pad_to_words,
                                    to_bytes)
-from accelgen.hw.plan import plan_tiles
+from accelgen.hw.plan import plan_tiles, pot_row_order
 from accelgen.numerics.gelu import GeluTable, build_gelu_table, gelu_lookup
 from accelgen.numerics.layernorm import ailayernorm, compressed_square, fold_layernorm, inv_sqrt
 from accelgen.numerics.primitives import requantize
@@ -249,7 +249,7 @@ def gemm_case(rng, cfg: int, hw) -> Case:
     m = int(rng.integers(1, hw.out_cols + 1 if to_output else 3 * lanes + 3))
     bits = int(rng.choice([8, 4]))
     share = rng.choice([0.0, 0.3, 0.7, 1.0]) if hw.tn_pot else 0.0
-    pot = rng.random(m) < share
+    pot = np.isin(np.arange(m), pot_row_order(rng.random(m), tm)[:int(round(share * m))])
     w = random_weights(rng, m, k, bits, pot)
     row0 = int(rng.integers(0, 3))
     lo, hi = act_range(hw)

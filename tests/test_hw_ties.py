@@ -33,7 +33,8 @@ INDEP = Path(__file__).parent / "data" / "indep_digits.onnx"
 
 
 def hand_design(graph: ir.Graph, engine: Engine, bits: int, share: float, board: str) -> Design:
-    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share)))
+    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share),
+                                                                   engine.tm))
                    for op in graph.ops_of(ir.GemmOp))
     return Design("m.onnx", "0" * 64, board, 150.0, engine, layers)
 

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..hw import constants as template
 from ..hw import stream
 from ..hw.constants import MAX_PACKED_OPERAND_BITS, PACK_SHIFT, WORD_BITS_MIN
-from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes
+from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes, scheme_slots
 from ..hw.units import LayerNormUnit, SoftmaxUnit, layernorm_unit, softmax_unit
 from ..numerics import layernorm as ln_numerics
 from ..numerics.softmax import E2SoftmaxParams
@@ -114,7 +114,7 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
             kc.append(graph.tensors[op.probs].shape[-1])
     slots = [p.slots for p in program.tiles.values()]
     if graph.ops_of(ir.AttnScores) or graph.ops_of(ir.AttnContext):
-        slots.append(math.ceil((engine.tn_fixed + tm - 1) / tm))
+        slots.append(scheme_slots(engine.tn_fixed, tm))
     out_view = program.views[graph.output]
     softmaxes = graph.ops_of(ir.Softmax)
     image = graph.tensors[program.steps[0].output].shape
@@ -168,6 +168,7 @@ def config_constants(hw: HwConfig) -> list[Constant]:
         c("X_BITS", hw.x_bits), c("W_BITS", hw.w_bits), c("ACC_BITS", hw.acc_bits), c("SUM_BITS", hw.sum_bits),
         c("ACT_BITS", hw.act_bits), c("OUT_BITS", hw.out_bits),
         c("KC_MAX", hw.kc_max), c("BIAS_ROWS_MAX", hw.bias_rows_max), c("SLOTS_MAX", hw.slots_max),
+        c("FIXED_SLOTS", scheme_slots(hw.tn_fixed, hw.tm)),
         c("GELU_ENTRIES", hw.gelu_entries), c("WORD_BITS", hw.word_bits), c("IMG_LANES", hw.img_lanes),
         c("DEPTH", hw.depth),
         c("SM_LANES", hw.sm.lanes), c("SM_N_MAX", hw.sm.max_row), c("SM_E_BITS", hw.sm.exponent_bits),
