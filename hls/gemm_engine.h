@@ -393,10 +393,10 @@ int fill_from_arena(wfix_t<C>& wf, store_params_t<C>& sp, biases_t<C>& bias, slo
     const int wcol = g.w_col0 + h * g.w_hcol;
     const int ocol = g.out_col0 + h * g.out_hcol + t * C::TN_FIXED;
     const int off = ocol % C::TM;
-// Lane l's channel ocol + l goes to slot l / TM, bank (off + l) % TM (rotation off): each position
-// computes which lane it holds.
     rot[half].fixed = off;
     rot[half].pot = 0;
+// Lane l's channel ocol + l goes to slot l / TM, bank (off + l) % TM (rotation off): each position
+// computes which lane it holds.
 store_slots:
     for (int sl = 0; sl < C::SLOTS_MAX; ++sl) {
 #pragma HLS UNROLL
@@ -705,6 +705,7 @@ heads:
 #pragma HLS DEPENDENCE variable = wp inter false
 #pragma HLS DEPENDENCE variable = sp inter false
 #pragma HLS DEPENDENCE variable = sel inter false
+#pragma HLS DEPENDENCE variable = rot inter false
 #pragma HLS DEPENDENCE variable = bias inter false
                 const bool mac = r < g.rows && b < kc_n;
                 const bool store = r >= 1 && r <= g.rows && b < slots;
