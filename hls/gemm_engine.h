@@ -27,7 +27,7 @@
 // field widths and positions: Config, emitted from accelgen/hw/constants.py):
 //   [GELU table: GELU_ENTRIES entries, when fused]
 //   for each tile: for each lane in use (fixed-point rows first, then power-of-two rows):
-//     meta (META_BITS: channel, store slot, shift, mult, res_mult at META_*_AT)
+//     meta (META_BITS: channel, store slot, shift, res_shift, mult, res_mult at META_*_AT)
 //     bias (BIAS_BITS each: one, or bias_rows for the patch embedding's per-(row, channel) table)
 //       (items: the meta, then the biases in groups of bias_per_item, then the weight vectors)
 //     KC weight vectors (TM x wbits for fixed rows, TM x POT_CODE_BITS codes for power-of-two rows)
@@ -276,6 +276,7 @@ using out_buffer_t = ap_int<C::OUT_BITS>[C::OUT_ROWS][C::TM][C::OUT_WORDS];
 struct LaneParams {
     mult_t mult;
     mult_t res_mult;
+    res_shift_t res_shift;  // the residual multiplier is res_mult << res_shift
     shift_t shift;
     int col;  // output column
 };
@@ -352,6 +353,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
         LaneParams& p = sp[half][slot][dest.bank];
         p.col = chan;
         p.shift = meta_field<C::META_SHIFT_AT, C::META_SHIFT_BITS>(item);
+        p.res_shift = meta_field<C::META_RES_SHIFT_AT, C::META_RES_SHIFT_BITS>(item);
         p.mult = meta_field<C::META_MULT_AT, C::META_MULT_BITS>(item);
         p.res_mult = meta_field<C::META_RES_MULT_AT, C::META_RES_MULT_BITS>(item);
         sel[half][slot][dest.bank] = true;
@@ -408,6 +410,7 @@ store_slots:
             p.col = ocol + l;
             p.mult = g.mult;
             p.res_mult = 0;
+            p.res_shift = 0;
             p.shift = g.shift;
             bias[half][sl][b][0] = g.bias;
             sel[half][sl][b] = l < lanes;
@@ -584,7 +587,7 @@ store_banks:
             const LaneParams p = sp[half][slot][b];
             const bias_t bv = bias[half][slot][b][g.bias_rows > 0 ? row : 0];
             typename E::sum_t y = requant<C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(
-                ring[0][b], p.mult, res[b], p.res_mult, bv, p.shift, g.clamp, g.qmin, g.qmax);
+                ring[0][b], p.mult, res[b], p.res_mult, p.res_shift, bv, p.shift, g.clamp, g.qmin, g.qmax);
             if (g.gelu) y = gelu[b][y.to_int() - g.gelu_min];
             if (g.to_output) {
                 outbuf[out_row][b][p.col / C::TM] = y;

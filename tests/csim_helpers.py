@@ -165,13 +165,14 @@ struct Harness {
             const accel::mult_t mult = next();
             const accel::act_t<C> res = next();
             const accel::mult_t res_mult = next();
+            const accel::res_shift_t res_shift = next();
             const accel::bias_t bias = next();
             const accel::shift_t shift = next();
             const bool clamp = next() != 0;
             const int qmin = static_cast<int>(next());
             const int qmax = static_cast<int>(next());
-            put(accel::requant<C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(acc, mult, res, res_mult, bias, shift, clamp,
-                                                                     qmin, qmax).to_int64());
+            put(accel::requant<C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(acc, mult, res, res_mult, res_shift, bias, shift,
+                                                                     clamp, qmin, qmax).to_int64());
         }
     }
 

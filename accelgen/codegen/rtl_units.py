@@ -13,11 +13,12 @@ from .. import ir
 from ..board import Board
 from ..design import Design
 from ..errors import InputError
-from ..hw.constants import (ADDER_TREE_LEVELS_PER_REGISTER, GEMM_LANE_PAD, GEMM_TILE_STAGES, MULT_BITS, PACK_SHIFT,
-                            POT_CODE_BITS, SHIFT_BITS)
+from ..hw.constants import (ADDER_TREE_LEVELS_PER_REGISTER, GEMM_LANE_PAD, GEMM_TILE_STAGES, META_RES_SHIFT, MULT_BITS,
+                            PACK_SHIFT, POT_CODE_BITS, SHIFT_BITS)
 from ..hw.units import LayerNormUnit, SoftmaxUnit, layernorm_unit, softmax_unit
 from ..numerics import layernorm as ln_num
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
+from ..numerics.primitives import split_residual_mult
 from .names import unique_identifiers
 
 UNIT_KINDS = ("gemm_tile", "e2softmax", "ailayernorm", "gelu", "eltwise")
@@ -63,6 +64,7 @@ class TileHw:
     gelu_output_bits: int = 8
     mult_bits: int = MULT_BITS
     shift_bits: int = SHIFT_BITS
+    res_shift_bits: int = META_RES_SHIFT[1]  # the residual multiplier is res_mult << res_shift
     pot_code_bits: int = POT_CODE_BITS
     pack_shift: int = PACK_SHIFT
     tree_levels_per_register: int = ADDER_TREE_LEVELS_PER_REGISTER
@@ -198,8 +200,8 @@ def tile_hw(graph: ir.Graph, design: Design, board: Board) -> TileHw:
     bb = max(signed_bits(op.requant.bias.min(), op.requant.bias.max()) for op in gemms)
     res = [op.residual for op in graph.ops_of(ir.Linear) if op.residual is not None]
     rb = max([8] + [_tensor_bits(graph, t) for t in res])
-    mults = [int(v) for op in gemms for arr in (op.requant.mult, op.requant.res_mult) if arr is not None
-             for v in (arr.min(), arr.max())]
+    mults = [int(v) for op in gemms for v in (op.requant.mult.min(), op.requant.mult.max())] + [
+        split_residual_mult(v)[0] for op in gemms if op.requant.res_mult is not None for v in op.requant.res_mult]
     if min(mults) < 0 or max(mults) >= 2 ** MULT_BITS:
         raise InputError(f"a requantization multiplier does not fit {MULT_BITS} unsigned bits")
     if max(int(op.requant.shift.max()) for op in gemms) >= 2 ** SHIFT_BITS:
@@ -295,7 +297,8 @@ def tile_ports(t: TileHw) -> list[Port]:
         _p(i, 1, "ld_w_en"), _p(i, 1, "ld_q_en"), _p(i, 1, "ld_b_en"), _p(i, 1, "ld_bank"),
         _p(i, addr_bits(t.lanes), "ld_lane"), _p(i, addr_bits(t.kc_max), "ld_addr"),
         _p(i, addr_bits(t.bias_rows), "ld_brow"), _p(i, t.tm * t.weight_bits, "ld_w"), _p(i, t.mult_bits, "ld_mult"),
-        _p(i, t.mult_bits, "ld_res_mult"), _p(i, t.shift_bits, "ld_shift"), _p(i, t.bias_bits, "ld_bias"),
+        _p(i, t.mult_bits, "ld_res_mult"), _p(i, t.res_shift_bits, "ld_res_shift"), _p(i, t.shift_bits, "ld_shift"),
+        _p(i, t.bias_bits, "ld_bias"),
         _p(i, 1, "cmd_valid"), _p(o, 1, "cmd_ready"), _p(i, 1, "cmd_bank"), _p(i, 16, "cmd_rows"),
         _p(i, clog2(t.kc_max + 1), "cmd_kc"), _p(i, clog2(t.bias_rows + 1), "cmd_bias_rows"),
         _p(i, 1, "cmd_has_res"), _p(i, 1, "cmd_clamp"), _p(i, t.output_bits, "cmd_qmin"),

@@ -9,7 +9,7 @@ from ..numerics.primitives import MULT_BITS
 from ..passes.mixed_scheme import POT_MAX_EXP
 
 # Parameter stream (hw/stream.py, hls/gemm_engine.h)
-META_BITS = 64  # one output row's meta: channel | slot | shift | mult | res_mult
+META_BITS = 64  # one output row's meta: channel | slot | shift | res_shift | mult | res_mult
 BIAS_BITS = 64  # one requantization bias B
 ITEM_MIN_BITS = META_BITS  # a tile-buffer item is max(META_BITS, TM * WEIGHT_ITEM_BITS) bits
 WEIGHT_ITEM_BITS = 8  # widest weight element of a weight vector item
@@ -23,13 +23,14 @@ LOGIT_BITS = 64  # the logits, as the accelerator writes them
 WORD_BITS_MIN = 64  # DDR words hold at least one 64-bit field
 
 # Row meta fields: (first bit, bits)
-META_CHANNEL = (0, 16)
-META_SLOT = (16, 8)
-META_SHIFT = (24, 8)
+META_CHANNEL = (0, 14)
+META_SLOT = (14, 8)
+META_SHIFT = (22, 6)
+META_RES_SHIFT = (28, 4)  # the residual multiplier is res_mult << res_shift (numerics.primitives.residual_mult)
 META_MULT = (32, 16)
 META_RES_MULT = (48, 16)
-META_FIELDS = {"channel": META_CHANNEL, "slot": META_SLOT, "shift": META_SHIFT, "mult": META_MULT,
-               "res_mult": META_RES_MULT}
+META_FIELDS = {"channel": META_CHANNEL, "slot": META_SLOT, "shift": META_SHIFT, "res_shift": META_RES_SHIFT,
+               "mult": META_MULT, "res_mult": META_RES_MULT}
 
 # Requantization operands (hls/requant.h; the multiplier width MULT_BITS is the numerics')
 SHIFT_BITS = 6  # requantization shifts are <= 62
@@ -66,6 +67,7 @@ def emitted() -> dict[str, int]:
         "META_CHANNEL_AT": META_CHANNEL[0], "META_CHANNEL_BITS": META_CHANNEL[1],
         "META_SLOT_AT": META_SLOT[0], "META_SLOT_BITS": META_SLOT[1],
         "META_SHIFT_AT": META_SHIFT[0], "META_SHIFT_BITS": META_SHIFT[1],
+        "META_RES_SHIFT_AT": META_RES_SHIFT[0], "META_RES_SHIFT_BITS": META_RES_SHIFT[1],
         "META_MULT_AT": META_MULT[0], "META_MULT_BITS": META_MULT[1],
         "META_RES_MULT_AT": META_RES_MULT[0], "META_RES_MULT_BITS": META_RES_MULT[1],
         "PACK_SHIFT": PACK_SHIFT, "NMEM": NUM_MEMORIES, "MULT_BITS": MULT_BITS, "SHIFT_BITS": SHIFT_BITS,
