@@ -17,7 +17,7 @@ typedef ap_uint<16> mult_t;  // multipliers are unsigned, normalised to [2^15, 2
 typedef ap_uint<6> shift_t;  // k <= 46
 typedef ap_int<64> bias_t;   // B (model bias on the pre-shift scale + rounding constant)
 
-typedef ap_uint<4> res_shift_t;  // e <= 15 (Config::META_RES_SHIFT_BITS)
+typedef ap_uint<5> res_shift_t;  // e <= 31 (Config::META_RES_SHIFT_BITS)
 
 template <int SUM, int ACC, int RES>
 ap_int<SUM> requant_total(ap_int<ACC> acc, mult_t mult, ap_int<RES> res, mult_t res_mult, res_shift_t res_shift,

@@ -73,7 +73,7 @@ module gemm_tile #(
     parameter MB          = 16,    // multiplier bits (unsigned)
     parameter BB          = 48,    // bias bits (signed)
     parameter SHB         = 6,     // shift bits
-    parameter RSB         = 4,     // residual multiplier shift bits (res_mult << res_shift)
+    parameter RSB         = 5,     // residual multiplier shift bits (res_mult << res_shift)
     parameter OB          = 8,     // output bits (signed)
     parameter OUT_DEPTH   = 32,    // output queue (rows)
     parameter LPAD        = 7,     // lane latency the tile is padded to (7: TM <= 64)

@@ -28,7 +28,7 @@ module requant_lane #(
     parameter MB  = 16,  // multiplier bits, unsigned
     parameter BB  = 48,  // bias bits, signed
     parameter SHB = 6,   // shift amount bits
-    parameter RSB = 4,   // residual multiplier shift bits
+    parameter RSB = 5,   // residual multiplier shift bits
     parameter OB  = 8,   // output bits, signed
     parameter SBW = 1    // side-band bits
 ) (

@@ -101,15 +101,15 @@ def test_power_of_two_codes():
 
 
 def test_meta_word_fields():
-    """The documented layout (docs/hls.md): channel | slot << 14 | shift << 22 | res_shift << 28 | mult << 32 |
+    """The documented layout (docs/hls.md): channel | slot << 13 | shift << 21 | res_shift << 27 | mult << 32 |
     res_mult << 48, a wide residual multiplier split into 16 bits and a left shift."""
     def fields(m):
-        return m & 0x3FFF, m >> 14 & 0xFF, m >> 22 & 0x3F, m >> 28 & 0xF, m >> 32 & 0xFFFF, m >> 48
+        return m & 0x1FFF, m >> 13 & 0xFF, m >> 21 & 0x3F, m >> 27 & 0x1F, m >> 32 & 0xFFFF, m >> 48
 
     assert fields(meta_word(chan=513, slot=2, shift=46, mult=40000, res_mult=65535)) == (513, 2, 46, 0, 40000, 65535)
     assert fields(meta_word(chan=7, slot=0, shift=23, mult=2 ** 15, res_mult=40961 << 9)) == (7, 0, 23, 9, 2 ** 15,
                                                                                              40961)
-    for bad in ((2 ** 14, 0, 0, 0, 0), (0, 0, 64, 0, 0), (0, 0, 0, 0, 3 << 20 | 1), (0, 0, 0, 0, 2 ** 15 << 16)):
+    for bad in ((2 ** 13, 0, 0, 0, 0), (0, 0, 64, 0, 0), (0, 0, 0, 0, 3 << 20 | 1), (0, 0, 0, 0, 2 ** 15 << 32)):
         with pytest.raises(ValueError):
             meta_word(*bad)
 

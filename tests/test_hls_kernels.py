@@ -185,7 +185,7 @@ def requant_edge_cases(hw) -> np.ndarray:
     for acc in acc_edge:
         for mult in (2 ** 15, 2 ** 16 - 1):
             for res, res_mult, res_shift in [(0, 0, 0)] + [(r, m, e) for r in res_edge for m in (2 ** 15, 2 ** 16 - 1)
-                                                           for e in (0, 7, 15)]:
+                                                           for e in (0, 7, 17)]:
                 for shift in (0, 1, 15, 31, 46):
                     half = (1 << (shift - 1)) if shift else 0
                     for bias in (half, half - 2 ** 40, half + 2 ** 40):

@@ -5,7 +5,7 @@ parameters receive them by emission (codegen), never as copied literals."""
 from __future__ import annotations
 
 from ..numerics.layernorm import GAIN_BITS
-from ..numerics.primitives import MULT_BITS
+from ..numerics.primitives import MULT_BITS, RES_SHIFT_BITS
 from ..passes.mixed_scheme import POT_MAX_EXP
 
 # Parameter stream (hw/stream.py, hls/gemm_engine.h)
@@ -23,10 +23,10 @@ LOGIT_BITS = 64  # the logits, as the accelerator writes them
 WORD_BITS_MIN = 64  # DDR words hold at least one 64-bit field
 
 # Row meta fields: (first bit, bits)
-META_CHANNEL = (0, 14)
-META_SLOT = (14, 8)
-META_SHIFT = (22, 6)
-META_RES_SHIFT = (28, 4)  # the residual multiplier is res_mult << res_shift (numerics.primitives.residual_mult)
+META_CHANNEL = (0, 13)
+META_SLOT = (13, 8)
+META_SHIFT = (21, 6)
+META_RES_SHIFT = (27, RES_SHIFT_BITS)  # the residual multiplier is res_mult << res_shift (numerics.primitives)
 META_MULT = (32, 16)
 META_RES_MULT = (48, 16)
 META_FIELDS = {"channel": META_CHANNEL, "slot": META_SLOT, "shift": META_SHIFT, "res_shift": META_RES_SHIFT,

@@ -36,11 +36,11 @@ def dyadic(real: float, mult_bits: int = MULT_BITS) -> tuple[int, int]:
 
 
 def dyadic_at(real: float, shift: int) -> int:
-    """round(real * 2^shift): a second multiplier sharing an existing shift (e.g. a residual input)."""
+    """round(real * 2^shift): a second multiplier sharing an existing shift (the second operand of an add)."""
     return int(round(real * 2.0 ** shift))
 
 
-RES_SHIFT_BITS = 4  # a residual multiplier is a 16-bit integer shifted left by at most 15
+RES_SHIFT_BITS = 5  # a residual multiplier is a 16-bit integer shifted left by at most 31
 
 
 def residual_mult(real: float, shift: int) -> int:
