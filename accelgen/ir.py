@@ -107,7 +107,9 @@ class Requant:
 
     ``bias`` already holds the rounding constant 2^(shift-1) and the model bias on the same scale; it is
     (channels,) or, for the patch embedding with its position table, (rows, channels). ``qmin``/``qmax``
-    are None for the model's output logits, which are not clamped.
+    are None for the model's output logits, which are not clamped. ``res_mult`` of a linear layer's residual
+    holds 16 significant bits and may be wider (docs/numerics.md section 3; the hardware's 16-bit multiplier
+    and left shift: numerics.primitives.split_residual_mult).
     """
 
     mult: np.ndarray

@@ -104,9 +104,11 @@ def main() -> None:
             print(f"| {f} | {m} | {score(with_softmax(integer, f, m), data, ref_pred)} |")
         print("\n| PoT rows | fixed bits | accuracy / agreement |\n|---|---|---|")
         for share, bits in itertools.product((0.0, 0.25, 0.5, 0.75, 1.0), (8, 4)):
-            layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(round(share * op.weight.shape[0]))))
+            engine = Engine(8, 8, 8, True)
+            layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(round(share * op.weight.shape[0])),
+                                                                      engine.tm))
                            for op in graph.ops_of(ir.GemmOp))
-            design = Design("m", "-", "zcu102", 200.0, Engine(8, 8, 8, True), layers)
+            design = Design("m", "-", "zcu102", 200.0, engine, layers)
             print(f"| {share:.0%} | {bits} | {score(integer_graph(graph, design), data, ref_pred)} |")
     flows_table(data)
 

@@ -69,7 +69,7 @@ enum DescField {
     D_POT_ROWS,    // output rows in the power-of-two scheme
     D_WBITS,       // fixed-point weight bits (8 or 4)
     D_BIAS_ROWS,   // 0: one bias per channel; else rows of the per-(row, channel) bias table
-    D_SLOTS,       // store slots per row (largest number of a tile's channels in one memory bank)
+    D_SLOTS,       // store slots per row (accelgen/hw/plan.py plan_tiles)
     D_GELU,        // 1: GELU table fused into the requantization stage
     D_GELU_MIN,    // input code of table entry 0
     D_PREFIX_ROWS, // constant rows written before the GEMM rows (class token)

@@ -51,7 +51,8 @@ eltwise_beats:
             y = gelu_lookup<C::GELU_ENTRIES, C::GELU_ENTRY_BITS>(table, a.to_int(), gelu_min);
         } else {
             const act_t<C> b = kind == K_ADD ? arena_read<C>(mem, res, r, c) : act_t<C>(0);
-            y = requant<C, C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, bias, shift, clamp, qmin, qmax)
+            y = requant<C, C::SUM_BITS, C::ACT_BITS, C::ACT_BITS>(a, mult, b, res_mult, 0, bias, shift, clamp, qmin,
+                                                                     qmax)
                     .to_int();
         }
         arena_write<C>(mem, out, r, c, act_t<C>(y));

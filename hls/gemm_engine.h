@@ -14,15 +14,20 @@
 //       MAC   (b < KC):  acc[lane] += sum_i x[r][b*TM + i] * w[lane][b*TM + i]   all lanes in parallel
 //       STORE (b < S):   row r-1: requantize + write the tile's channels held by store slot b
 //       FILL  (one item per beat while items of the next tile remain)
-// Store slots: a tile's output channels go to the memory bank (channel % TM) they belong to; slot s
-// writes at most one channel per bank, so a row's outputs take S = (largest bank occupancy) beats,
-// overlapped with the next row's KC reduction beats.
+// Store slots: a tile's output channels go to the memory bank (channel % TM) they belong to. The plan
+// (accelgen/hw/plan.py plan_tiles) deals each scheme's rows round robin over the banks, so lane i of a
+// scheme holds the channel of bank (rot + i) % TM for the tile's rotation rot of that scheme, and stores
+// in slot i / TM (power-of-two lanes after the FIXED_SLOTS slots of the fixed lanes): a row's outputs take
+// S = FIXED_SLOTS + ceil(pot lanes / TM) beats (fewer when a layer uses fewer lanes), overlapped with the
+// next row's KC reduction beats. At the end of a row the accumulators are copied into a ring of store
+// positions [slot][bank] through one rotation per slot group (like the x window); each store beat writes
+// ring[0][bank] and shifts the ring by one slot, so every store bank reads one fixed register.
 //
 // The parameter blob region of a DDR layer is one bit stream (layout and sizes: accelgen/hw/stream.py;
 // field widths and positions: Config, emitted from accelgen/hw/constants.py):
 //   [GELU table: GELU_ENTRIES entries, when fused]
 //   for each tile: for each lane in use (fixed-point rows first, then power-of-two rows):
-//     meta (META_BITS: channel, slot, shift, mult, res_mult at META_*_AT)
+//     meta (META_BITS: channel, store slot, shift, res_shift, mult, res_mult at META_*_AT)
 //     bias (BIAS_BITS each: one, or bias_rows for the patch embedding's per-(row, channel) table)
 //       (items: the meta, then the biases in groups of bias_per_item, then the weight vectors)
 //     KC weight vectors (TM x wbits for fixed rows, TM x POT_CODE_BITS codes for power-of-two rows)
@@ -268,7 +273,6 @@ struct EngineTypes {
     typedef ap_int<C::W_BITS> w_t;
     typedef ap_int<C::ACC_BITS> acc_t;
     typedef ap_int<C::SUM_BITS> sum_t;
-    typedef ap_uint<bits_for(LANES)> sel_t;  // lane + 1; 0 = no channel
 };
 
 // Results of the model's output layer (the logits), kept on chip until the image is done.
@@ -280,6 +284,7 @@ template <class C>
 struct LaneParams {
     mult_t<C> mult;
     mult_t<C> res_mult;
+    res_shift_t<C> res_shift;  // the residual multiplier is res_mult << res_shift
     shift_t<C> shift;
     int col;  // output column
 };
@@ -297,11 +302,18 @@ using store_params_t = LaneParams<C>[2][C::SLOTS_MAX][C::TM];
 template <class C>
 using biases_t = bias_t<C>[2][C::SLOTS_MAX][C::TM][C::BIAS_ROWS_MAX];
 template <class C>
-using slots_t = typename EngineTypes<C>::sel_t[2][C::SLOTS_MAX][C::TM];
+using slots_t = bool[2][C::SLOTS_MAX][C::TM];  // a channel is stored at (slot, bank)
 template <class C>
 using accs_t = typename EngineTypes<C>::acc_t[EngineTypes<C>::LANES];
+// The accumulators of the last finished row by store position (slot, bank).
 template <class C>
-using latch_t = typename EngineTypes<C>::acc_t[2][EngineTypes<C>::LANES];
+using ring_t = typename EngineTypes<C>::acc_t[C::SLOTS_MAX][C::TM];
+
+// A tile's rotations: lane i of a scheme holds the channel of bank (rot + i) % TM.
+struct Rotation {
+    int fixed;
+    int pot;
+};
 template <class C>
 using gelu_tables_t = ap_int<C::GELU_ENTRY_BITS>[C::TM][C::GELU_ENTRIES];
 
@@ -314,7 +326,7 @@ clear_sel:
     clear_sel_banks:
         for (int b = 0; b < C::TM; ++b) {
 #pragma HLS UNROLL
-            sel[half][i][b] = 0;
+            sel[half][i][b] = false;
         }
     }
 }
@@ -334,8 +346,9 @@ struct StorePos {
 
 // Apply one DDR item of a tile to buffer half `half`.
 template <class C>
-void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel, int half,
-                const GemmJob<C>& g, const TileShape<C>& shape, TileCursor c, StorePos& dest, item_t<C> item) {
+void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel,
+                Rotation rot[2], int half, const GemmJob<C>& g, const TileShape<C>& shape, TileCursor c, StorePos& dest,
+                item_t<C> item) {
 #pragma HLS INLINE
     const bool fixed = c.lane < shape.fixed;
     const int lane = fixed ? c.lane : C::TN_FIXED + (c.lane - shape.fixed);
@@ -348,9 +361,13 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
         LaneParams<C>& p = sp[half][slot][dest.bank];
         p.col = chan;
         p.shift = meta_field<C::META_SHIFT_AT, C::META_SHIFT_BITS>(item);
+        p.res_shift = meta_field<C::META_RES_SHIFT_AT, C::META_RES_SHIFT_BITS>(item);
         p.mult = meta_field<C::META_MULT_AT, C::META_MULT_BITS>(item);
         p.res_mult = meta_field<C::META_RES_MULT_AT, C::META_RES_MULT_BITS>(item);
-        sel[half][slot][dest.bank] = lane + 1;
+        sel[half][slot][dest.bank] = true;
+        // a scheme's first lane holds the channel of bank rot
+        if (c.lane == 0 && fixed) rot[half].fixed = dest.bank;
+        if (c.lane == shape.fixed && !fixed) rot[half].pot = dest.bank;
     } else if (c.pos <= n_bias) {
     unpack_biases:
         for (int j = 0; j < bias_per_item<C>(); ++j) {
@@ -379,28 +396,32 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
 // Fill buffer half `half` with attention "weights" from the activation memory (keys for QK^T, value
 // columns for AV) and the scalar requantization; returns the beats spent. `lanes` lanes are in use.
 template <class C>
-int fill_from_arena(wfix_t<C>& wf, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel, int half,
-                    const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const GemmJob<C>& g, int h, int t, int lanes) {
+int fill_from_arena(wfix_t<C>& wf, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel, Rotation rot[2],
+                    int half, const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const GemmJob<C>& g, int h, int t,
+                    int lanes) {
     const int kc_n = ceil_div(g.k, C::TM);
     const int wcol = g.w_col0 + h * g.w_hcol;
     const int ocol = g.out_col0 + h * g.out_hcol + t * C::TN_FIXED;
     const int off = ocol % C::TM;
-// Lane l's channel ocol + l goes to slot (l + off) / TM, bank (l + off) % TM: each position computes
-// which lane it holds.
+    rot[half].fixed = off;
+    rot[half].pot = 0;
+// Lane l's channel ocol + l goes to slot l / TM, bank (off + l) % TM (rotation off): each position
+// computes which lane it holds.
 store_slots:
     for (int sl = 0; sl < C::SLOTS_MAX; ++sl) {
 #pragma HLS UNROLL
     store_slot_banks:
         for (int b = 0; b < C::TM; ++b) {
 #pragma HLS UNROLL
-            const int l = sl * C::TM + b - off;
+            const int l = sl * C::TM + (b >= off ? b - off : b + C::TM - off);
             LaneParams<C>& p = sp[half][sl][b];
             p.col = ocol + l;
             p.mult = g.mult;
             p.res_mult = 0;
+            p.res_shift = 0;
             p.shift = g.shift;
             bias[half][sl][b][0] = g.bias;
-            sel[half][sl][b] = l >= 0 && l < lanes ? l + 1 : 0;
+            sel[half][sl][b] = l < lanes;
         }
     }
     int beats = 0;
@@ -455,8 +476,7 @@ bank_reads:
     for (int b = 0; b < C::TM; ++b) {
 #pragma HLS UNROLL
         const WindowBank wx = window_bank<C>(g.in, xrow, xc0, xlimit, b);
-        const int lane1 = store ? int(sel[half][slot][b]) : 0;
-        const bool ren = g.has_res && lane1 != 0;
+        const bool ren = g.has_res && store && sel[half][slot][b];
         const int rword = ren ? arena_word<C>(g.res, rrow, sp[half][slot][b].col) : 0;
         xbank[b] = 0;
         res[b] = 0;
@@ -513,10 +533,9 @@ struct FixedLanes<C, true> {
     }
 };
 
-// MAC of one reduction step on every lane; latches the accumulators at the row's last step.
+// MAC of one reduction step on every lane.
 template <class C>
-void engine_mac(const wfix_t<C>& wf, const wpot_t<C>& wp, accs_t<C>& acc, latch_t<C>& lat, int half,
-                const act_t<C> xa[C::TM], int b, int kc_n, int row_parity) {
+void engine_mac(const wfix_t<C>& wf, const wpot_t<C>& wp, accs_t<C>& acc, int half, const act_t<C> xa[C::TM], int b) {
 #pragma HLS INLINE
     typedef EngineTypes<C> E;
     typedef typename E::acc_t acc_t;
@@ -535,37 +554,63 @@ pot_lanes:
         acc[lane] = (first ? acc_t(0) : acc[lane]) +
                     pot_dot<C::TM, C::X_BITS, C::POT_MAX_EXP, C::POT_CODE_BITS>(x, wp[half][l][b]);
     }
-    if (b == kc_n - 1) {
-    latch:
-        for (int l = 0; l < E::LANES; ++l) {
+}
+
+// Copy the finished row's accumulators into the ring of store positions: slot s < FIXED_SLOTS holds fixed
+// lanes s*TM .. s*TM + TM - 1 rotated by rot.fixed, the slots after it the PoT lanes rotated by rot.pot
+// (position (s, b) holds lane i of its group with (rot + i) % TM == b).
+template <class C>
+void engine_latch(const accs_t<C>& acc, ring_t<C>& ring, Rotation rot) {
+#pragma HLS INLINE
+    typedef typename EngineTypes<C>::acc_t acc_t;
+ring_slots:
+    for (int s = 0; s < C::SLOTS_MAX; ++s) {
 #pragma HLS UNROLL
-            lat[row_parity][l] = acc[l];
+        const bool pot = s >= C::FIXED_SLOTS;
+        const int first = pot ? C::TN_FIXED + (s - C::FIXED_SLOTS) * C::TM : s * C::TM;
+        const int end = pot ? EngineTypes<C>::LANES : C::TN_FIXED;
+        acc_t group[C::TM];
+    ring_group:
+        for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+            group[i] = first + i < end ? acc[first + i] : acc_t(0);
         }
+        // ring[s][b] = group[(b - rot) mod TM]
+        window_rotate<C>(group, C::TM - (pot ? rot.pot : rot.fixed), ring[s]);
     }
 }
 
-// Requantize and write the channels of one store slot of row `row` (one per memory bank).
+// Requantize and write the channels of one store slot of row `row` (one per memory bank): bank b reads
+// ring[0][b], then the ring shifts by one slot.
 template <class C>
 void engine_store(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, const store_params_t<C>& sp,
-                  const biases_t<C>& bias, const slots_t<C>& sel, const latch_t<C>& lat, const gelu_tables_t<C>& gelu,
+                  const biases_t<C>& bias, const slots_t<C>& sel, ring_t<C>& ring, const gelu_tables_t<C>& gelu,
                   int half, const GemmJob<C>& g, int slot, int row, int out_row, const act_t<C> res[C::TM]) {
 #pragma HLS INLINE
     typedef EngineTypes<C> E;
 store_banks:
     for (int b = 0; b < C::TM; ++b) {
 #pragma HLS UNROLL
-        const int lane1 = sel[half][slot][b];
-        if (lane1 != 0) {
+        if (sel[half][slot][b]) {
             const LaneParams<C> p = sp[half][slot][b];
             const bias_t<C> bv = bias[half][slot][b][g.bias_rows > 0 ? row : 0];
             typename E::sum_t y = requant<C, C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(
-                lat[row & 1][lane1 - 1], p.mult, res[b], p.res_mult, bv, p.shift, g.clamp, g.qmin, g.qmax);
+                ring[0][b], p.mult, res[b], p.res_mult, p.res_shift, bv, p.shift, g.clamp, g.qmin, g.qmax);
             if (g.gelu) y = gelu[b][y.to_int() - g.gelu_min];
             if (g.to_output) {
                 outbuf[out_row][b][p.col / C::TM] = y;
             } else {
                 mem[g.out.mem][b][arena_word<C>(g.out, out_row, p.col)] = y;
             }
+        }
+    }
+ring_shift:
+    for (int s = 0; s + 1 < C::SLOTS_MAX; ++s) {
+#pragma HLS UNROLL
+    ring_shift_banks:
+        for (int b = 0; b < C::TM; ++b) {
+#pragma HLS UNROLL
+            ring[s][b] = ring[s + 1][b];
         }
     }
 }
@@ -578,8 +623,9 @@ void gemm_engine(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf
     static store_params_t<C> sp;
     static biases_t<C> bias;
     static slots_t<C> sel;
+    static Rotation rot[2];
     static accs_t<C> acc;
-    static latch_t<C> lat;
+    static ring_t<C> ring;
     static gelu_tables_t<C> gelu;
 // One bank per lane holding both halves (the half is an address bit: the fill writes one half while the
 // lanes read the other, one simple dual-port memory), a TM-wide vector per word.
@@ -596,7 +642,8 @@ ACCEL_PRAGMA(HLS BIND_STORAGE variable = wp type = ram_s2p impl = ACCEL_WEIGHT_M
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = EngineTypes<C>::BIAS_PER_ITEM dim = 4
 #pragma HLS ARRAY_PARTITION variable = sel complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
-#pragma HLS ARRAY_PARTITION variable = lat complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = ring complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = rot complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = gelu complete dim = 1
 #pragma HLS BIND_STORAGE variable = gelu type = ram_s2p impl = lutram
     assert(!g.has_res || g.in.mem != g.res.mem);  // the placement keeps same-beat reads apart
@@ -632,7 +679,7 @@ ACCEL_PRAGMA(HLS BIND_STORAGE variable = wp type = ram_s2p impl = ACCEL_WEIGHT_M
     first_tile:
         for (int i = 0; i < shape.items(); ++i) {
 #pragma HLS PIPELINE II = 1
-            apply_item<C>(wf, wp, sp, bias, sel, 0, g, shape, c, dest, items.read());
+            apply_item<C>(wf, wp, sp, bias, sel, rot, 0, g, shape, c, dest, items.read());
             cursor_next(c, shape.per_lane);
             ++beats;
         }
@@ -644,8 +691,8 @@ heads:
             int slots = g.slots;
             if (!ddr) {
                 const int lanes = lanes_in_tile(g.cols, C::TN_FIXED, t);
-                beats += fill_from_arena<C>(wf, sp, bias, sel, half, mem, g, h, t, lanes);
-                slots = ceil_div(lanes + (g.out_col0 + h * g.out_hcol + t * C::TN_FIXED) % C::TM, C::TM);
+                beats += fill_from_arena<C>(wf, sp, bias, sel, rot, half, mem, g, h, t, lanes);
+                slots = ceil_div(lanes, C::TM);
             }
             const bool fill_next = ddr && t + 1 < tiles;
             const TileShape<C> next = tile_shape<C>(g, fill_next ? t + 1 : 0);
@@ -670,20 +717,23 @@ heads:
 #pragma HLS DEPENDENCE variable = wp inter false
 #pragma HLS DEPENDENCE variable = sp inter false
 #pragma HLS DEPENDENCE variable = sel inter false
+#pragma HLS DEPENDENCE variable = rot inter false
 #pragma HLS DEPENDENCE variable = bias inter false
                 const bool mac = r < g.rows && b < kc_n;
                 const bool store = r >= 1 && r <= g.rows && b < slots;
                 act_t<C> x[C::TM], res[C::TM];
                 engine_reads<C>(mem, sp, sel, half, g, mac, g.in_row0 + h * g.in_hrow + r, xc0 + b * C::TM, xc0 + g.k,
                                 store, b, r - 1, x, res);
-                if (mac) engine_mac<C>(wf, wp, acc, lat, half, x, b, kc_n, r & 1);
+                if (mac) engine_mac<C>(wf, wp, acc, half, x, b);
                 if (store) {
-                    engine_store<C>(mem, outbuf, sp, bias, sel, lat, gelu, half, g, b, r - 1,
+                    engine_store<C>(mem, outbuf, sp, bias, sel, ring, gelu, half, g, b, r - 1,
                                     g.out_row0 + h * g.out_hrow + r - 1, res);
                 }
+                // the row's last beat (after its MAC and the previous row's last store)
+                if (r < g.rows && b == row_beats - 1) engine_latch<C>(acc, ring, rot[half]);
                 if (i < fill_beats) {
                     if (i == 0) clear_slots<C>(sel, half ^ 1);
-                    apply_item<C>(wf, wp, sp, bias, sel, half ^ 1, g, next, c, dest, items.read());
+                    apply_item<C>(wf, wp, sp, bias, sel, rot, half ^ 1, g, next, c, dest, items.read());
                     cursor_next(c, next.per_lane);
                 }
                 if (++b == row_beats) {

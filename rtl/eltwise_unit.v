@@ -80,9 +80,9 @@ module eltwise_unit #(
         for (g = 0; g < L; g = g + 1) begin : g_lane
             wire keep = !last_beat || (g < cfg_tail);
             wire [OB-1:0] yl;
-            requant_lane #(.AB(AB), .RB(RB), .MB(MB), .BB(BB), .SHB(SHB), .OB(OB), .SBW(2)) u_rq (
+            requant_lane #(.AB(AB), .RB(RB), .MB(MB), .BB(BB), .SHB(SHB), .RSB(1), .OB(OB), .SBW(2)) u_rq (
                 .clk(clk), .rst(rst), .v_in(acc), .acc(s_data[g*AB +: AB]), .res(s_data[L*AB + g*RB +: RB]),
-                .mult(cfg_mult), .res_mult(cfg_res_mult), .bias(cfg_bias), .shift(cfg_shift),
+                .mult(cfg_mult), .res_mult(cfg_res_mult), .res_shift(1'b0), .bias(cfg_bias), .shift(cfg_shift),
                 .clamp(cfg_clamp), .qmin(cfg_qmin), .qmax(cfg_qmax), .sb_in({last_beat, keep}),
                 .v_out(yv[g]), .y(yl), .sb_out(ysb[g*2 +: 2]));
             assign y[g*OB +: OB] = ysb[g*2] ? yl : {OB{1'b0}};

@@ -18,7 +18,7 @@
 // stage deeper, exist) and in width (ACCB-bit accumulators) before the common
 // requantization.  Per lane: its own ping-pong weight memory (2 banks of KC_MAX
 // words of TM weights, block RAM), per-bank requantization constants (mult,
-// shift, res_mult) and a per-bank bias memory of BIAS_ROWS entries (row r of a
+// shift, res_mult, res_shift) and a per-bank bias memory of BIAS_ROWS entries (row r of a
 // tile uses entry r mod bias_rows: 1 for ordinary layers, the patch count for
 // the patch embedding's bias + position table).
 //
@@ -73,6 +73,7 @@ module gemm_tile #(
     parameter MB          = 16,    // multiplier bits (unsigned)
     parameter BB          = 48,    // bias bits (signed)
     parameter SHB         = 6,     // shift bits
+    parameter RSB         = 5,     // residual multiplier shift bits (res_mult << res_shift)
     parameter OB          = 8,     // output bits (signed)
     parameter OUT_DEPTH   = 32,    // output queue (rows)
     parameter LPAD        = 7,     // lane latency the tile is padded to (7: TM <= 64)
@@ -102,6 +103,7 @@ module gemm_tile #(
     input  wire [TM*WB-1:0]            ld_w,
     input  wire [MB-1:0]               ld_mult,
     input  wire [MB-1:0]               ld_res_mult,
+    input  wire [RSB-1:0]              ld_res_shift,
     input  wire [SHB-1:0]              ld_shift,
     input  wire [BB-1:0]               ld_bias,
     // tile command
@@ -255,12 +257,14 @@ module gemm_tile #(
             reg [TM*WB-1:0] wq;
             reg [MB-1:0]    mult_r [0:1];
             reg [MB-1:0]    rmult_r [0:1];
+            reg [RSB-1:0]   rshift_r [0:1];
             reg [SHB-1:0]   shift_r [0:1];
             reg [BB-1:0]    bm [0:2*BIAS_ROWS-1];
             wire            sel = (ld_lane == i);
             // constants of the row leaving the lanes (bank and bias row travel with it)
             wire [MB-1:0]   mult_al  = mult_r[al_bank];
             wire [MB-1:0]   rmult_al = rmult_r[al_bank];
+            wire [RSB-1:0]  rshift_al = rshift_r[al_bank];
             wire [SHB-1:0]  shift_al = shift_r[al_bank];
             wire [BB-1:0]   bias_al  = bm[al_baddr];
             always @(posedge clk) begin
@@ -269,6 +273,7 @@ module gemm_tile #(
                 if (ld_q_en && sel) begin
                     mult_r[ld_bank]  <= ld_mult;
                     rmult_r[ld_bank] <= ld_res_mult;
+                    rshift_r[ld_bank] <= ld_res_shift;
                     shift_r[ld_bank] <= ld_shift;
                 end
                 if (ld_b_en && sel) bm[ld_baddr] <= ld_bias;
@@ -364,11 +369,11 @@ module gemm_tile #(
     reg              g_v, g_last;
     generate
         for (i = 0; i < TN; i = i + 1) begin : g_rq
-            requant_lane #(.AB(ACCB), .RB(RB), .MB(MB), .BB(BB), .SHB(SHB), .OB(OB), .SBW(2 + GSW)) u_rq (
+            requant_lane #(.AB(ACCB), .RB(RB), .MB(MB), .BB(BB), .SHB(SHB), .RSB(RSB), .OB(OB), .SBW(2 + GSW)) u_rq (
                 .clk(clk), .rst(rst), .v_in(rq_v), .acc(acc_al[i*ACCB +: ACCB]),
                 .res(al_res ? res_head[i*RB +: RB] : {RB{1'b0}}),
                 .mult(g_lane[i].mult_al),
-                .res_mult(al_res ? g_lane[i].rmult_al : {MB{1'b0}}),
+                .res_mult(al_res ? g_lane[i].rmult_al : {MB{1'b0}}), .res_shift(g_lane[i].rshift_al),
                 .bias(g_lane[i].bias_al), .shift(g_lane[i].shift_al),
                 .clamp(al_cl), .qmin(al_lo), .qmax(al_hi), .sb_in({al_tile_end, al_g, al_gs}),
                 .v_out(rq_vo[i]), .y(rq_y[i*OB +: OB]), .sb_out(rq_sb[i*(2+GSW) +: 2+GSW]));

@@ -34,7 +34,8 @@ def make_build(folder: Path, model: Path, engine: Engine, bits: int, pot_share: 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(model, folder / "model.onnx")
     graph = import_qonnx(folder / "model.onnx")
-    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * pot_share)))
+    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * pot_share),
+                                                                   engine.tm))
                    for op in graph.ops_of(ir.GemmOp))
     design = Design(model=model.name, model_sha256=file_sha256(folder / "model.onnx"), board=board,
                     clock_mhz=clock_mhz, engine=engine, layers=layers)
@@ -166,13 +167,14 @@ struct Harness {
             const accel::mult_t<C> mult = next();
             const accel::act_t<C> res = next();
             const accel::mult_t<C> res_mult = next();
+            const accel::res_shift_t<C> res_shift = next();
             const accel::bias_t<C> bias = next();
             const accel::shift_t<C> shift = next();
             const bool clamp = next() != 0;
             const int qmin = static_cast<int>(next());
             const int qmax = static_cast<int>(next());
-            put(accel::requant<C, C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(acc, mult, res, res_mult, bias, shift, clamp,
-                                                                        qmin, qmax).to_int64());
+            put(accel::requant<C, C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(acc, mult, res, res_mult, res_shift, bias,
+                                                                        shift, clamp, qmin, qmax).to_int64());
         }
     }
 

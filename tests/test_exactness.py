@@ -1,11 +1,12 @@
 """Per-layer exactness of the lowering against the QONNX reference, on the default model, the independent
-model and every Brevitas-flow export; and that a rounding mistake in the lowering's multipliers is caught."""
+model and every Brevitas-flow export; and that mistakes in the lowering's rounding are caught."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from accelgen.frontend.importer import import_with_sources
@@ -43,19 +44,23 @@ def test_every_layer_is_exact_up_to_documented_ties(which, default_model, images
         assert r.ties <= 2 * r.tie_bound + 5, (r.op, r.ties, r.tie_bound)
 
 
-def test_truncating_multipliers_are_caught(default_model, images, monkeypatch):
-    """Mutation: the dyadic multipliers truncated instead of rounded (docs/numerics.md section 3)."""
+@pytest.mark.parametrize("mutation", ["truncating shift", "residual one bit low"])
+def test_lowering_mistakes_are_caught(mutation, default_model, images, monkeypatch):
+    """Mutations of docs/numerics.md section 3: the rounding constant 2^(k-1) left out of B (the shift
+    truncates instead of rounding), or the residual multiplier taken one bit too low. (Truncating the 16-bit
+    multipliers instead of rounding them moves a product by at most 2^-15 of itself: within the documented
+    error, so not a mistake this tool can tell from rounding.)"""
     graph, sources = import_with_sources(default_model)
+    if mutation == "truncating shift":
+        rounding_bias = lower.rounding_bias
 
-    def truncated(real: float, shift: int) -> int:
-        return int(real * 2.0 ** shift)
+        def truncating_bias(shift, value=0.0):
+            k = np.asarray(shift, dtype=np.int64)
+            return rounding_bias(shift, value) - (np.int64(1) << np.maximum(k - 1, 0)) * (k > 0)
 
-    def truncated_dyadic(real: float) -> tuple[int, int]:
-        m, k = dyadic(real)
-        return truncated(real, k), k
-
-    dyadic = lower.dyadic
-    monkeypatch.setattr(lower, "dyadic", truncated_dyadic)
-    monkeypatch.setattr(lower, "dyadic_at", truncated)
+        monkeypatch.setattr(lower, "rounding_bias", truncating_bias)
+    else:
+        residual_mult = lower.residual_mult
+        monkeypatch.setattr(lower, "residual_mult", lambda real, shift: residual_mult(real, shift - 1))
     results = check_exactness(graph, to_integer(graph), sources, default_model, images)
     assert any(r.exact and r.errors for r in results)

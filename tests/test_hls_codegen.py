@@ -21,7 +21,7 @@ from accelgen.codegen.names import sanitize, unique_identifiers
 from accelgen.codegen.pack import (BIAS_BITS, META_BITS, POT_CODE_BITS, GemmRows, bits_of, from_bytes, gemm_stream,
                                    meta_word, pad_to_words, pot_codes, to_bytes, value_of)
 from accelgen.hw.plan import (build_program, head_sliced, lifetimes, place_in_order, place_tensors, plan_tiles,
-                               schedule, separated_pairs, tensor_views)
+                               pot_row_order, schedule, separated_pairs, tensor_views)
 from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.errors import InputError
 from accelgen.frontend.importer import import_qonnx
@@ -32,7 +32,8 @@ from accelgen.resources import templates_dir
 pytestmark = pytest.mark.csim
 
 def design_for(graph: ir.Graph, engine: Engine, bits: int = 8, share: float = 0.5, board: str = "zcu102"):
-    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share)))
+    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share),
+                                                                   engine.tm))
                    for op in graph.ops_of(ir.GemmOp))
     return Design(model="m.onnx", model_sha256="0" * 64, board=board, clock_mhz=150.0, engine=engine, layers=layers)
 
@@ -101,10 +102,17 @@ def test_power_of_two_codes():
 
 
 def test_meta_word_fields():
-    m = meta_word(chan=513, slot=2, shift=46, mult=40000, res_mult=65535)
-    assert (m & 0xFFFF, m >> 16 & 0xFF, m >> 24 & 0xFF, m >> 32 & 0xFFFF, m >> 48) == (513, 2, 46, 40000, 65535)
-    with pytest.raises(ValueError):
-        meta_word(2 ** 16, 0, 0, 0, 0)
+    """The documented layout (docs/hls.md): channel | slot << 13 | shift << 21 | res_shift << 27 | mult << 32 |
+    res_mult << 48, a wide residual multiplier split into 16 bits and a left shift."""
+    def fields(m):
+        return m & 0x1FFF, m >> 13 & 0xFF, m >> 21 & 0x3F, m >> 27 & 0x1F, m >> 32 & 0xFFFF, m >> 48
+
+    assert fields(meta_word(chan=513, slot=2, shift=46, mult=40000, res_mult=65535)) == (513, 2, 46, 0, 40000, 65535)
+    assert fields(meta_word(chan=7, slot=0, shift=23, mult=2 ** 15, res_mult=40961 << 9)) == (7, 0, 23, 9, 2 ** 15,
+                                                                                             40961)
+    for bad in ((2 ** 13, 0, 0, 0, 0), (0, 0, 64, 0, 0), (0, 0, 0, 0, 3 << 20 | 1), (0, 0, 0, 0, 2 ** 15 << 32)):
+        with pytest.raises(ValueError):
+            meta_word(*bad)
 
 
 def read_gemm_stream(bits: np.ndarray, plan, k: int, tm: int, weight_bits: int, bias_rows: int):
@@ -133,7 +141,7 @@ def read_gemm_stream(bits: np.ndarray, plan, k: int, tm: int, weight_bits: int, 
 def test_gemm_stream_layout(tm, tnf, tnp, bits, table):
     rng = np.random.default_rng(tm)
     m, k = 23, 13
-    pot = (rng.random(m) < 0.4) if tnp else np.zeros(m, bool)
+    pot = random_pot_mask(rng, m, int(0.4 * m) if tnp else 0, tm)
     q = 2 ** (bits - 1) - 1
     w = np.where(pot[:, None], rng.choice([0, 1, -2, 4, -64], (m, k)), rng.integers(-q, q + 1, (m, k)))
     mult, shift = rng.integers(2 ** 15, 2 ** 16, m), rng.integers(0, 47, m)
@@ -153,12 +161,20 @@ def test_gemm_stream_layout(tm, tnf, tnp, bits, table):
             assert values[k:] == ([0b0111] if pot[row] else [0]) * (len(values) - k)
 
 
+def random_pot_mask(rng, m: int, count: int, tm: int) -> np.ndarray:
+    """``count`` PoT rows of ``m`` chosen by random errors within the tiles' per-bank quotas."""
+    return np.isin(np.arange(m), pot_row_order(rng.random(m), tm)[:count])
+
+
 def test_tile_plans():
+    """Every row on one lane of its scheme; lane i of a scheme holds the row of bank (rot + i) % tm and
+    stores in slot i // tm (PoT lanes after ceil(tnf / tm) slots): the store positions of a tile are
+    distinct and a store bank reads one position of the lanes rotated by the tile's rotation."""
     rng = np.random.default_rng(1)
-    for _ in range(200):
+    for _ in range(300):
         tm, tnf, tnp = (int(v) for v in rng.integers(1, 9, 3))
         m = int(rng.integers(1, 70))
-        pot = rng.random(m) < rng.random()
+        pot = random_pot_mask(rng, m, int(rng.integers(0, m + 1)), tm)
         plan = plan_tiles(pot, tnf, tnp, tm)
         assert len(plan.tiles) == max(math.ceil((~pot).sum() / tnf), math.ceil(pot.sum() / tnp))
         seen = [r for t in plan.tiles for r in t.fixed + t.pot]
@@ -167,10 +183,34 @@ def test_tile_plans():
             assert t.fixed or t.pot
             assert len(t.fixed) <= tnf and len(t.pot) <= tnp
             assert not pot[list(t.fixed)].any() and pot[list(t.pot)].all()
+            for rows, slot0 in ((t.fixed, 0), (t.pot, math.ceil(tnf / tm))):
+                rot = rows[0] % tm if rows else 0
+                slots = t.slots[:len(t.fixed)] if slot0 == 0 else t.slots[len(t.fixed):]
+                assert [r % tm for r in rows] == [(rot + i) % tm for i in range(len(rows))]
+                assert list(slots) == [slot0 + i // tm for i in range(len(rows))]
             used = [(r % tm, s) for r, s in zip(t.fixed + t.pot, t.slots)]
             assert len(set(used)) == len(used)  # a slot writes each bank at most once
     with pytest.raises(InputError):
         plan_tiles(np.array([True]), 4, 0, 4)
+
+
+def test_pot_row_order_meets_the_quotas_and_prefers_low_errors():
+    """Every prefix of the order leaves the fixed rows and the PoT rows filling their banks round robin;
+    within a bank, rows become PoT by increasing error; a mask off the quotas is refused with the layer."""
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        tm, m = int(rng.integers(1, 17)), int(rng.integers(1, 80))
+        errors = rng.random(m)
+        order = pot_row_order(errors, tm)
+        assert sorted(order.tolist()) == list(range(m))
+        for n in range(m + 1):
+            pot = np.isin(np.arange(m), order[:n])
+            plan_tiles(pot, 3, 2, tm)  # accepted
+        for b in range(tm):
+            in_bank = [int(r) for r in order if r % tm == b]
+            assert list(errors[in_bank]) == sorted(errors[in_bank])
+    with pytest.raises(InputError, match="layer 'fc'.*bank 0"):
+        plan_tiles(np.array([True, False, False, False]), 2, 2, 2, "fc")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from accelgen import ir
 from accelgen.codegen.descriptors import FIELDS, KINDS, split64
 from accelgen.codegen.pack import (GemmRows, bits_of, gelu_entries, gemm_stream, layernorm_stream, pad_to_words,
                                    to_bytes)
-from accelgen.hw.plan import plan_tiles
+from accelgen.hw.plan import plan_tiles, pot_row_order
 from accelgen.numerics.gelu import GeluTable, build_gelu_table, gelu_lookup
 from accelgen.numerics.layernorm import ailayernorm, compressed_square, fold_layernorm, inv_sqrt
 from accelgen.numerics.primitives import requantize
@@ -179,18 +179,20 @@ def test_inverse_square_root_table(driver, work):
 
 
 def requant_edge_cases(hw) -> np.ndarray:
-    """(acc, mult, res, res_mult, bias, shift, clamp, qmin, qmax) rows: every combination of edge values."""
+    """(acc, mult, res, res_mult, res_shift, bias, shift, clamp, qmin, qmax) rows: every combination of edge
+    values (the residual multiplier is res_mult << res_shift)."""
     acc_edge = [-(2 ** 30), -(2 ** 20) - 1, -1, 0, 1, 2 ** 20 + 1, 2 ** 30 - 1]
     res_edge = [-(2 ** (hw.act_bits - 1)), -1, 0, 1, 2 ** (hw.act_bits - 1) - 1]
     rows = []
     for acc in acc_edge:
         for mult in (2 ** 15, 2 ** 16 - 1):
-            for res, res_mult in [(0, 0)] + [(r, m) for r in res_edge for m in (2 ** 15, 2 ** 16 - 1)]:
+            for res, res_mult, res_shift in [(0, 0, 0)] + [(r, m, e) for r in res_edge for m in (2 ** 15, 2 ** 16 - 1)
+                                                           for e in (0, 7, 17)]:
                 for shift in (0, 1, 15, 31, 46):
                     half = (1 << (shift - 1)) if shift else 0
                     for bias in (half, half - 2 ** 40, half + 2 ** 40):
                         for clamp, lo, hi in ((1, -128, 127), (1, -256, 255), (1, 0, 255), (0, 0, 0)):
-                            rows.append((acc, mult, res, res_mult, bias, shift, clamp, lo, hi))
+                            rows.append((acc, mult, res, res_mult, res_shift, bias, shift, clamp, lo, hi))
     return np.array(rows, dtype=np.int64)
 
 
@@ -200,9 +202,9 @@ def test_requantization_edge_values(driver, work):
         cases = requant_edge_cases(driver.configs[cfg])
         jobs.append((OP_REQUANT, cfg, np.concatenate([[len(cases)], cases.ravel()])))
         want = []
-        for acc, mult, res, res_mult, bias, shift, clamp, lo, hi in cases:
+        for acc, mult, res, res_mult, res_shift, bias, shift, clamp, lo, hi in cases:
             rq = ir.Requant(mult=[mult], shift=[shift], bias=[bias], qmin=lo if clamp else None,
-                            qmax=hi if clamp else None, res_mult=[res_mult])
+                            qmax=hi if clamp else None, res_mult=[int(res_mult) << int(res_shift)])
             want.append(int(requantize(np.array([acc]), rq, np.array([res]))[0]))
         expect.append(np.array(want))
     for got, want in zip(driver.run(jobs, work), expect):
@@ -251,7 +253,7 @@ def gemm_case(rng, cfg: int, hw) -> Case:
     m = int(rng.integers(1, hw.out_cols + 1 if to_output else 3 * lanes + 3))
     bits = int(rng.choice([8, 4]))
     share = rng.choice([0.0, 0.3, 0.7, 1.0]) if hw.gemm.pot_lanes else 0.0
-    pot = rng.random(m) < share
+    pot = np.isin(np.arange(m), pot_row_order(rng.random(m), tm)[:int(round(share * m))])
     w = random_weights(rng, m, k, bits, pot)
     row0 = int(rng.integers(0, 3))
     lo, hi = act_range(hw)
@@ -265,7 +267,8 @@ def gemm_case(rng, cfg: int, hw) -> Case:
     residual = rng.random() < 0.4 and not to_output
     a_lo, a_hi = -(2 ** (hw.act_bits - 1)), 2 ** (hw.act_bits - 1) - 1
     res = rng.integers(a_lo, a_hi + 1, (n, m)) if residual else None
-    res_mult = rng.integers(2 ** 15, 2 ** 16, m) if residual else np.zeros(m, np.int64)
+    # residual multipliers of 16 significant bits, shifted left (numerics.primitives.residual_mult)
+    res_mult = rng.integers(2 ** 15, 2 ** 16, m) << rng.integers(0, 8, m) if residual else np.zeros(m, np.int64)
     gelu = None
     if not to_output and rng.random() < 0.25:
         qmin, qmax = -128, 127

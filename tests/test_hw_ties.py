@@ -35,7 +35,8 @@ INDEP = Path(__file__).parent / "data" / "indep_digits.onnx"
 
 
 def hand_design(graph: ir.Graph, engine: Engine, bits: int, share: float, board: str) -> Design:
-    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share)))
+    layers = tuple(LayerChoice(op.name, bits, choose_pot_rows(op.weight, int(op.weight.shape[0] * share),
+                                                                   engine.tm))
                    for op in graph.ops_of(ir.GemmOp))
     return Design("m.onnx", "0" * 64, board, 150.0, engine, layers)
 
@@ -202,7 +203,8 @@ def test_every_template_constant_is_emitted_and_no_header_restates_one(built):
 # The HLS Config member and the Verilog parameter that state the same fact of one unit (hw/units.py).
 GEMM_PAIRS = {"TM": "TM", "TN_FIXED": "TNF", "TN_POT": "TNP", "DSP_PACKING": "PACK", "X_BITS": "XB", "W_BITS": "WB",
               "ACC_BITS": "ACCB", "KC_MAX": "KC_MAX", "BIAS_ROWS_MAX": "BIAS_ROWS", "POT_CODE_BITS": "PWB",
-              "PACK_SHIFT": "SH", "MULT_BITS": "MB", "SHIFT_BITS": "SHB"}
+              "PACK_SHIFT": "SH", "MULT_BITS": "MB", "SHIFT_BITS": "SHB",
+              "META_RES_SHIFT_BITS": "RSB"}
 SOFTMAX_PAIRS = {"SM_LANES": "L", "SM_E_BITS": "EB", "SM_S_BITS": "SB", "SM_EXP_FRAC": "F", "SM_RECIP_BITS": "M",
                  "SM_CODE_MAX": "KMAX", "SM_RECIP_FRAC": "RF", "SM_POW": "TF", "SM_OUT": "PT"}
 LAYERNORM_PAIRS = {"LN_LANES": "L", "LN_D_MAX": "DMAX", "LN_X_BITS": "XB", "LN_RSQRT_FRAC": "RSQF",

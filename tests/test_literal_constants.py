@@ -96,13 +96,21 @@ def documented_dyadic(real: Fraction) -> tuple[int, int]:
     return (2 ** 15, k - 1) if m == 2 ** 16 else (m, k)
 
 
+def sixteen_significant_bits(v: Fraction) -> int:
+    """v rounded at 2^e, e = max(0, floor(log2 v) - 15): r_c of docs/numerics.md section 3."""
+    e = 0
+    while v >= 2 ** (16 + e):
+        e += 1
+    r = round(v / 2 ** e)
+    return 2 ** 15 * 2 ** (e + 1) if r == 2 ** 16 else r * 2 ** e
+
+
 def documented_requant(m_real: list[Fraction], bias_real: np.ndarray, res_real: Fraction | None):
     """(m, k, B, r) per channel by docs/numerics.md section 3."""
     out = []
     for c, real in enumerate(m_real):
-        k = documented_dyadic(max(real, res_real or Fraction(0)))[1]
-        m = round(real * 2 ** k)
-        r = None if res_real is None else round(res_real * 2 ** k)
+        m, k = documented_dyadic(real)
+        r = None if res_real is None else sixteen_significant_bits(res_real * 2 ** k)
         bias = [round(Fraction(float(b)) * 2 ** k) + (2 ** (k - 1) if k > 0 else 0)
                 for b in np.atleast_2d(bias_real)[:, c]]
         out.append((m, k, bias, r))

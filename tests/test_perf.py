@@ -29,7 +29,7 @@ def digits_profile(default_model):
 
 def design_for(prof, engine: Engine, pot_share: float = 0.0, bits: int = 8, board: str = "zcu102",
                clock: float = 200.0) -> Design:
-    layers = tuple(LayerChoice(w.name, bits, w.pot_rows(int(round(pot_share * w.m)) if engine.tn_pot else 0))
+    layers = tuple(LayerChoice(w.name, bits, w.pot_rows(int(round(pot_share * w.m)) if engine.tn_pot else 0, engine.tm))
                    for w in prof.weights)
     return Design("m", "0", board, clock, engine, layers, dict(DEFAULT_CAPS))
 
@@ -196,7 +196,7 @@ def test_pot_lanes_are_used_only_with_pot_rows(digits_profile):
     assert (d.engine.tn_pot > 0) or not pot_layers
     for c in pot_layers:
         w = next(w for w in digits_profile.weights if w.name == c.name)
-        assert set(c.pot_rows) == set(np.asarray(w.pot_order[:len(c.pot_rows)]).tolist())
+        assert set(c.pot_rows) == set(np.asarray(w.pot_order(d.engine.tm)[:len(c.pot_rows)]).tolist())
 
 
 def test_buffer_plan_of_default_model(digits_profile):

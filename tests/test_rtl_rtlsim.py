@@ -39,7 +39,8 @@ def _small_design(folder: Path, tmp: Path) -> Path:
                      "ew_lanes": 2}
     for layer in big["layers"]:
         layer["weight_bits"] = 8
-        layer["pot_rows"] = list(range(0, 32, 4)) if layer["name"] != "head" else []
+        # eight scattered rows, one per memory bank (row % 8): the tiles' per-bank quotas (hw/plan.py)
+        layer["pot_rows"] = sorted(9 * b % 32 for b in range(8)) if layer["name"] != "head" else []
     path = tmp / "small.json"
     path.write_text(json.dumps(big))
     return path

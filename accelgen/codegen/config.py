@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..hw import constants as template
 from ..hw import stream
 from ..hw.constants import WORD_BITS_MIN
-from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes
+from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes, scheme_slots
 from ..hw.units import (GemmUnit, LayerNormUnit, SoftmaxUnit, gemm_unit, graph_layernorm_unit, graph_softmax_unit,
                         layernorm_unit, softmax_unit, tensor_bits)
 from ..numerics import layernorm as ln_numerics
@@ -64,7 +64,7 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
     requants = [op for op in graph.ops if getattr(op, "bounds", None) is not None]
     slots = [p.slots for p in program.tiles.values()]
     if graph.ops_of(ir.AttnScores) or graph.ops_of(ir.AttnContext):
-        slots.append(math.ceil((engine.tn_fixed + tm - 1) / tm))
+        slots.append(scheme_slots(engine.tn_fixed, tm))
     out_view = program.views[graph.output]
     image = graph.tensors[program.steps[0].output].shape
     word_bits = board.hp_ports.width_bits
@@ -112,6 +112,7 @@ def config_constants(hw: HwConfig) -> list[Constant]:
         c("X_BITS", g.input_bits), c("W_BITS", g.weight_bits), c("ACC_BITS", g.acc_bits), c("SUM_BITS", hw.sum_bits),
         c("ACT_BITS", hw.act_bits), c("OUT_BITS", hw.out_bits),
         c("KC_MAX", g.max_k_beats), c("BIAS_ROWS_MAX", g.max_bias_rows), c("SLOTS_MAX", hw.slots_max),
+        c("FIXED_SLOTS", scheme_slots(g.fixed_lanes, g.tm)),
         c("GELU_ENTRIES", hw.gelu_entries), c("WORD_BITS", hw.word_bits), c("IMG_LANES", hw.img_lanes),
         c("DEPTH", hw.depth),
         c("SM_LANES", hw.sm.lanes), c("SM_N_MAX", hw.sm.max_row), c("SM_E_BITS", hw.sm.exponent_bits),

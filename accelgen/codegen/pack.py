@@ -18,6 +18,7 @@ from ..hw.constants import (BIAS_BITS, GELU_ENTRY_BITS, LN_BIAS_BITS, LN_GAIN_BI
                             POT_CODE_BITS, PREFIX_BITS)
 from ..hw.plan import Program, Step, TilePlan, pot_mask
 from ..hw.stream import pot_codes
+from ..numerics.primitives import split_residual_mult
 from .config import HwConfig
 
 
@@ -91,7 +92,10 @@ def value_of(bits: np.ndarray, signed: bool) -> int:
 
 
 def meta_word(chan: int, slot: int, shift: int, mult: int, res_mult: int) -> int:
-    values = {"channel": chan, "slot": slot, "shift": shift, "mult": mult, "res_mult": res_mult}
+    """A row's meta; ``res_mult`` as the numerics hold it (res_mult << res_shift, split here)."""
+    res_mult, res_shift = split_residual_mult(res_mult)
+    values = {"channel": chan, "slot": slot, "shift": shift, "res_shift": res_shift, "mult": mult,
+              "res_mult": res_mult}
     word = 0
     for what, (at, bits) in META_FIELDS.items():
         if not 0 <= values[what] < 2 ** bits:

@@ -79,7 +79,8 @@ def tile_params(t: GemmUnit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
            Param("PWB", str(t.pot_code_bits)), Param("SH", str(t.pack_shift)), Param("ACCB", str(t.acc_bits)),
            Param("PIPE_LVLS", str(t.tree_levels_per_register)), Param("KC_MAX", str(t.max_k_beats)),
            Param("BIAS_ROWS", str(t.max_bias_rows)), Param("RB", str(t.residual_bits)), Param("MB", str(t.mult_bits)),
-           Param("BB", str(t.bias_bits)), Param("SHB", str(t.shift_bits)), Param("OB", str(t.output_bits)),
+           Param("BB", str(t.bias_bits)), Param("SHB", str(t.shift_bits)), Param("RSB", str(t.res_shift_bits)),
+           Param("OB", str(t.output_bits)),
            Param("OUT_DEPTH", str(t.output_queue_depth)), Param("LPAD", str(t.lane_latency_pad)),
            Param("NGELU", str(len(t.gelu_tables)))]
     if t.gelu_tables:

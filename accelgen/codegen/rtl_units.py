@@ -139,7 +139,7 @@ def tile_ports(t: GemmUnit) -> list[Port]:
         _p(i, addr_bits(t.lanes), "ld_lane"), _p(i, addr_bits(t.max_k_beats), "ld_addr"),
         _p(i, addr_bits(t.max_bias_rows), "ld_brow"), _p(i, t.tm * t.weight_bits, "ld_w"),
         _p(i, t.mult_bits, "ld_mult"),
-        _p(i, t.mult_bits, "ld_res_mult"), _p(i, t.shift_bits, "ld_shift"), _p(i, t.bias_bits, "ld_bias"),
+        _p(i, t.mult_bits, "ld_res_mult"), _p(i, t.res_shift_bits, "ld_res_shift"), _p(i, t.shift_bits, "ld_shift"), _p(i, t.bias_bits, "ld_bias"),
         _p(i, 1, "cmd_valid"), _p(o, 1, "cmd_ready"), _p(i, 1, "cmd_bank"), _p(i, 16, "cmd_rows"),
         _p(i, clog2(t.max_k_beats + 1), "cmd_kc"), _p(i, clog2(t.max_bias_rows + 1), "cmd_bias_rows"),
         _p(i, 1, "cmd_has_res"), _p(i, 1, "cmd_clamp"), _p(i, t.output_bits, "cmd_qmin"),

@@ -5,11 +5,11 @@ parameters receive them by emission (codegen), never as copied literals."""
 from __future__ import annotations
 
 from ..numerics.layernorm import GAIN_BITS
-from ..numerics.primitives import MULT_BITS
+from ..numerics.primitives import MULT_BITS, RES_SHIFT_BITS
 from ..passes.mixed_scheme import POT_MAX_EXP
 
 # Parameter stream (hw/stream.py, hls/gemm_engine.h)
-META_BITS = 64  # one output row's meta: channel | slot | shift | mult | res_mult
+META_BITS = 64  # one output row's meta: channel | slot | shift | res_shift | mult | res_mult
 BIAS_BITS = 64  # one requantization bias B
 ITEM_MIN_BITS = META_BITS  # a tile-buffer item is max(META_BITS, TM * WEIGHT_ITEM_BITS) bits
 WEIGHT_ITEM_BITS = 8  # widest weight element of a weight vector item
@@ -27,13 +27,14 @@ MAXI_BURST = 64  # beats of one m_axi burst (the interface pragmas' max_read/wri
 STREAM_DEPTH = MAXI_BURST
 
 # Row meta fields: (first bit, bits)
-META_CHANNEL = (0, 16)
-META_SLOT = (16, 8)
-META_SHIFT = (24, 8)
+META_CHANNEL = (0, 13)
+META_SLOT = (13, 8)
+META_SHIFT = (21, 6)
+META_RES_SHIFT = (27, RES_SHIFT_BITS)  # the residual multiplier is res_mult << res_shift (numerics.primitives)
 META_MULT = (32, 16)
 META_RES_MULT = (48, 16)
-META_FIELDS = {"channel": META_CHANNEL, "slot": META_SLOT, "shift": META_SHIFT, "mult": META_MULT,
-               "res_mult": META_RES_MULT}
+META_FIELDS = {"channel": META_CHANNEL, "slot": META_SLOT, "shift": META_SHIFT, "res_shift": META_RES_SHIFT,
+               "mult": META_MULT, "res_mult": META_RES_MULT}
 
 # Requantization operands (hls/requant.h; the multiplier width MULT_BITS is the numerics')
 SHIFT_BITS = 6  # requantization shifts are <= 62
@@ -72,6 +73,7 @@ def emitted() -> dict[str, int]:
         "META_CHANNEL_AT": META_CHANNEL[0], "META_CHANNEL_BITS": META_CHANNEL[1],
         "META_SLOT_AT": META_SLOT[0], "META_SLOT_BITS": META_SLOT[1],
         "META_SHIFT_AT": META_SHIFT[0], "META_SHIFT_BITS": META_SHIFT[1],
+        "META_RES_SHIFT_AT": META_RES_SHIFT[0], "META_RES_SHIFT_BITS": META_RES_SHIFT[1],
         "META_MULT_AT": META_MULT[0], "META_MULT_BITS": META_MULT[1],
         "META_RES_MULT_AT": META_RES_MULT[0], "META_RES_MULT_BITS": META_RES_MULT[1],
         "PACK_SHIFT": PACK_SHIFT, "NMEM": NUM_MEMORIES, "MULT_BITS": MULT_BITS, "SHIFT_BITS": SHIFT_BITS,

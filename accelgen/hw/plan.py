@@ -68,8 +68,9 @@ class Place:
 
 @dataclass(frozen=True)
 class Tile:
-    """One output tile: the rows on the fixed-point and power-of-two lanes (lane order) and the store
-    slot of every lane in use (fixed lanes first)."""
+    """One output tile: the rows on the fixed-point and power-of-two lanes (lane order, no gaps) and the
+    store slot of every lane in use (fixed lanes first). Lane i of a scheme stores at slot
+    (scheme's first slot) + i // TM, bank (rot + i) % TM: its row's bank (tile_banks)."""
 
     fixed: tuple[int, ...]
     pot: tuple[int, ...]
@@ -359,25 +360,67 @@ def tile_count(m_fixed, m_pot, tn_fixed: int, tn_pot: int):
     return np.maximum(fixed, -(-m_pot // tn_pot))
 
 
-def plan_tiles(pot_mask: np.ndarray, tn_fixed: int, tn_pot: int, tm: int) -> TilePlan:
-    """Fixed rows go to the fixed lanes and power-of-two rows to the PoT lanes, both in row order,
-    tile after tile (tiles = the larger of the two counts). A lane's store slot is the number of earlier
-    lanes of its tile whose channel falls in the same memory bank (channel % tm)."""
+def scheme_slots(lanes: int, tm: int) -> int:
+    """Store slots of one scheme's lanes: lane i stores in slot i // tm (power-of-two lanes after the
+    fixed lanes' ceil(tn_fixed / tm) slots)."""
+    return -(-lanes // tm)
+
+
+def bank_quota(count: int, tm: int, first: int) -> np.ndarray:
+    """Rows per memory bank when ``count`` rows are dealt round robin over the tm banks from bank
+    ``first`` on: the only counts whose round-robin order visits consecutive banks without a gap."""
+    return count // tm + ((np.arange(tm) - first) % tm < count % tm)
+
+
+def round_robin(rows: np.ndarray, tm: int, first: int) -> np.ndarray:
+    """``rows`` in bank round-robin order from bank ``first``: the j-th row of every bank (ascending)
+    before the (j+1)-th, banks in the order first, first + 1, ... (mod tm)."""
+    banks = rows % tm
+    nth = np.zeros(len(rows), np.int64)
+    for b in range(tm):
+        nth[banks == b] = np.arange(int((banks == b).sum()))
+    return rows[np.lexsort(((banks - first) % tm, nth))]
+
+
+def pot_row_order(errors: np.ndarray, tm: int) -> np.ndarray:
+    """Rows in the order they become power-of-two (the first n of it: the n PoT rows), by increasing
+    PoT error within bank quotas: the n-th PoT row comes from bank (m - n) % tm, so the m - n fixed
+    rows and the n PoT rows both fill their banks round robin (bank_quota; plan_tiles needs that)."""
+    m = len(errors)
+    by_error = [list(r) for r in (np.flatnonzero(np.arange(m) % tm == b)[np.argsort(errors[b::tm], kind="stable")]
+                                  for b in range(tm))]
+    order = [by_error[(m - 1 - n) % tm].pop(0) for n in range(m)]
+    return np.asarray(order, np.int64)
+
+
+def plan_tiles(pot_mask: np.ndarray, tn_fixed: int, tn_pot: int, tm: int, layer: str = "") -> TilePlan:
+    """Fixed rows go to the fixed lanes and power-of-two rows to the PoT lanes, each scheme's rows in
+    bank round-robin order (fixed from bank 0, PoT from the bank after the last fixed row), tile after
+    tile (tiles = the larger of the two counts). Lane i of a tile then holds the row of bank
+    (rot + i) % tm for the tile's rotation rot: it stores in slot i // tm (PoT: after the fixed slots),
+    so a store bank reads a fixed position of the lanes rotated by rot (hls/gemm_engine.h)."""
     rows = np.arange(len(pot_mask))
     fixed, pot = rows[~pot_mask], rows[pot_mask]
     if len(pot) and tn_pot == 0:
         raise InputError("power-of-two rows need power-of-two lanes (tn_pot > 0)")
+    first_pot = len(fixed) % tm
+    for what, chosen, first in (("fixed-point", fixed, 0), ("power-of-two", pot, first_pot)):
+        have = np.bincount(chosen % tm, minlength=tm)
+        want = bank_quota(len(chosen), tm, first)
+        if np.any(have != want):
+            bank = int(np.flatnonzero(have != want)[0])
+            raise InputError(f"layer '{layer}': its {len(chosen)} {what} rows hold {have[bank]} rows of memory bank "
+                             f"{bank} (row % {tm}), the tiles need {want[bank]}: choose power-of-two rows per bank "
+                             "(leave pot_rows to `accelgen build`, or see docs/hardware.md)")
+    fixed, pot = round_robin(fixed, tm, 0), round_robin(pot, tm, first_pot)
     count = tile_count(len(fixed), len(pot), tn_fixed, tn_pot)
+    pot_slot0 = scheme_slots(tn_fixed, tm)
     tiles = []
     for t in range(count):
         f = tuple(int(r) for r in fixed[t * tn_fixed:(t + 1) * tn_fixed])
         p = tuple(int(r) for r in pot[t * tn_pot:(t + 1) * tn_pot]) if tn_pot else ()
-        used: dict[int, int] = defaultdict(int)
-        slots = []
-        for r in f + p:
-            slots.append(used[r % tm])
-            used[r % tm] += 1
-        tiles.append(Tile(f, p, tuple(slots)))
+        slots = tuple(i // tm for i in range(len(f))) + tuple(pot_slot0 + j // tm for j in range(len(p)))
+        tiles.append(Tile(f, p, slots))
     return TilePlan(tuple(tiles))
 
 

@@ -17,10 +17,12 @@ from ..board import Board
 from ..design import Engine
 from ..errors import InputError
 from ..numerics import layernorm as ln_numerics
+from ..numerics.primitives import split_residual_mult
 from ..numerics.softmax import RECIP_FRAC, E2SoftmaxParams
 from .constants import (ADDER_TREE_LEVELS_PER_REGISTER, ELTWISE_LATENCY, GELU_LATENCY, GEMM_LANE_PAD,
-                        GEMM_OUT_QUEUE_DEPTH, GEMM_TILE_STAGES, LAYERNORM_LATENCY, MAX_PACKED_OPERAND_BITS, MULT_BITS,
-                        PACK_SHIFT, POT_CODE_BITS, SHIFT_BITS, SOFTMAX_LATENCY, UNIT_OUT_QUEUE_DEPTH)
+                        GEMM_OUT_QUEUE_DEPTH, GEMM_TILE_STAGES, LAYERNORM_LATENCY, MAX_PACKED_OPERAND_BITS,
+                        META_RES_SHIFT, MULT_BITS, PACK_SHIFT, POT_CODE_BITS, SHIFT_BITS, SOFTMAX_LATENCY,
+                        UNIT_OUT_QUEUE_DEPTH)
 
 
 def unsigned_bits(hi: int) -> int:
@@ -103,6 +105,7 @@ class GemmUnit:
     gelu_output_bits: int = 8
     mult_bits: int = MULT_BITS
     shift_bits: int = SHIFT_BITS
+    res_shift_bits: int = META_RES_SHIFT[1]  # the residual multiplier is res_mult << res_shift
     pot_code_bits: int = POT_CODE_BITS
     pack_shift: int = PACK_SHIFT
     tree_levels_per_register: int = ADDER_TREE_LEVELS_PER_REGISTER
@@ -137,13 +140,16 @@ def check_dsp_packing(input_bits: int, weight_bits: int, board: Board) -> None:
 
 
 def check_requant_fields(ops: list[ir.RequantOp]) -> None:
-    """Multipliers and shifts fit the requantization's MULT_BITS / SHIFT_BITS unsigned fields."""
+    """Multipliers and shifts fit the requantization's MULT_BITS / SHIFT_BITS unsigned fields (a residual
+    multiplier in its hardware form res_mult << res_shift: numerics.primitives.split_residual_mult)."""
     for op in ops:
         rq = op.requant
-        for arr in (rq.mult, rq.res_mult):
-            if arr is not None and (int(arr.min()) < 0 or int(arr.max()) >= 2 ** MULT_BITS):
-                raise InputError(f"layer '{op.name}': a requantization multiplier does not fit {MULT_BITS} "
-                                 f"unsigned bits")
+        mults = [int(rq.mult.min()), int(rq.mult.max())]
+        if rq.res_mult is not None:
+            mults += [split_residual_mult(int(v))[0] for v in np.ravel(rq.res_mult)]
+        if min(mults) < 0 or max(mults) >= 2 ** MULT_BITS:
+            raise InputError(f"layer '{op.name}': a requantization multiplier does not fit {MULT_BITS} "
+                             f"unsigned bits")
         if int(rq.shift.max()) >= 2 ** SHIFT_BITS:
             raise InputError(f"layer '{op.name}': a requantization shift does not fit {SHIFT_BITS} bits")
 

@@ -36,8 +36,35 @@ def dyadic(real: float, mult_bits: int = MULT_BITS) -> tuple[int, int]:
 
 
 def dyadic_at(real: float, shift: int) -> int:
-    """round(real * 2^shift): a second multiplier sharing an existing shift (e.g. a residual input)."""
+    """round(real * 2^shift): a second multiplier sharing an existing shift (the second operand of an add)."""
     return int(round(real * 2.0 ** shift))
+
+
+RES_SHIFT_BITS = 5  # a residual multiplier is a 16-bit integer shifted left by at most 31
+
+
+def residual_mult(real: float, shift: int) -> int:
+    """real * 2^shift rounded to MULT_BITS significant bits: m << e with m < 2^MULT_BITS and e < 2^RES_SHIFT_BITS
+    (the residual term keeps 16 bits of precision beside an accumulator multiplier that sets ``shift``)."""
+    v = real * 2.0 ** shift
+    e = 0
+    while v >= 2.0 ** (MULT_BITS + e):
+        e += 1
+    m = round(v / 2.0 ** e)
+    if m == 2 ** MULT_BITS:
+        m, e = m // 2, e + 1
+    if e >= 2 ** RES_SHIFT_BITS:
+        raise RepresentationError(f"residual multiplier {real:.6g} needs a shift of {e} at shift {shift} "
+                                  f"(at most {2 ** RES_SHIFT_BITS - 1})")
+    return int(m) << e
+
+
+def split_residual_mult(r: int) -> tuple[int, int]:
+    """(m, e) with r = m << e, m < 2^MULT_BITS: the hardware's form of a residual_mult value."""
+    e = max(0, int(r).bit_length() - MULT_BITS)
+    if (int(r) >> e) << e != int(r):
+        raise RepresentationError(f"residual multiplier {r} has more than {MULT_BITS} significant bits")
+    return int(r) >> e, e
 
 
 def rounding_bias(shift: np.ndarray | int, value: np.ndarray | float = 0.0) -> np.ndarray:

@@ -19,7 +19,7 @@ from .. import ir
 from ..errors import InputError
 from ..numerics.gelu import build_gelu_table
 from ..numerics.layernorm import fold_layernorm
-from ..numerics.primitives import MULT_BITS, RepresentationError, dyadic, dyadic_at, rounding_bias
+from ..numerics.primitives import MULT_BITS, RepresentationError, dyadic, dyadic_at, residual_mult, rounding_bias
 from ..numerics.softmax import E2SoftmaxParams, output_format
 
 
@@ -47,16 +47,21 @@ class Ctx:
 
 
 def channel_requant(real: np.ndarray, bias_real: np.ndarray, out: ir.QuantSpec | None,
-                    res_real: float | None = None, clamp: tuple[int, int] | None = None) -> ir.Requant:
+                    res_real: float | None = None, clamp: tuple[int, int] | None = None,
+                    shared: bool = False) -> ir.Requant:
     """Per-channel dyadic requantization. ``real``: acc-to-output multipliers (channels,); ``bias_real``:
     bias on the output scale, (channels,) or (rows, channels); ``res_real``: residual-to-output multiplier;
-    ``clamp``: output range (default: the whole range of ``out``; no clamp when ``out`` is None)."""
+    ``clamp``: output range (default: the whole range of ``out``; no clamp when ``out`` is None).
+    The shift is set by the accumulator's multiplier and the residual's keeps 16 significant bits beside
+    it (residual_mult); ``shared``: one shift for both multipliers, set by the larger (an add of two
+    activations, where neither term dominates)."""
     if clamp is None and out is not None:
         clamp = (out.qmin, out.qmax)
-    shifts = [dyadic(max(r, res_real or 0.0))[1] for r in real]
+    shifts = [dyadic(max(r, res_real) if shared else r)[1] for r in real]
     mults = [dyadic_at(r, k) for r, k in zip(real, shifts)]
-    res = None if res_real is None else np.array([dyadic_at(res_real, k) for k in shifts])
-    if max(mults) >= 2 ** MULT_BITS or (res is not None and res.max() >= 2 ** MULT_BITS):
+    res = None if res_real is None else np.array(
+        [dyadic_at(res_real, k) if shared else residual_mult(res_real, k) for k in shifts])
+    if max(mults) >= 2 ** MULT_BITS or (shared and res.max() >= 2 ** MULT_BITS):
         raise RepresentationError("requantization multiplier does not fit in 16 bits")
     shift = np.array(shifts, dtype=np.int64)
     return ir.Requant(mult=np.array(mults), shift=shift, bias=rounding_bias(shift, bias_real),
@@ -159,7 +164,7 @@ def _(op: ir.Add, ctx: Ctx) -> ir.Op:
     out = ctx.q(op.output)
     bias = (ctx.offset(op.a) + ctx.offset(op.b)) / out.scale + out.zero_point
     rq = channel_requant(np.array([ctx.q(op.a).scale / out.scale]), np.array([bias]), out,
-                         res_real=ctx.q(op.b).scale / out.scale)
+                         res_real=ctx.q(op.b).scale / out.scale, shared=True)
     return replace(op, requant=rq)
 
 

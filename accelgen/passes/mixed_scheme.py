@@ -77,10 +77,12 @@ def fixed_row_errors(weight: ir.Weight, bits: int) -> np.ndarray:
     return _row_errors(weight, lambda a, m: np.round(a * qmax / m) * m / qmax)
 
 
-def choose_pot_rows(weight: ir.Weight, count: int) -> tuple[int, ...]:
-    """The ``count`` rows that lose least as power-of-two (stable order by error, then index)."""
-    order = np.argsort(pot_row_errors(weight), kind="stable")
-    return tuple(sorted(int(i) for i in order[:count]))
+def choose_pot_rows(weight: ir.Weight, count: int, tm: int) -> tuple[int, ...]:
+    """The ``count`` rows that lose least as power-of-two within the per-bank quotas of an engine with
+    ``tm`` memory banks (hw/plan.pot_row_order: the tiles deal each scheme's rows round robin over banks)."""
+    from ..hw.plan import pot_row_order  # hw/ reads this module's constants
+
+    return tuple(sorted(int(i) for i in pot_row_order(pot_row_errors(weight), tm)[:count]))
 
 
 def apply_scheme(weight: ir.Weight, bits: int, pot_rows: tuple[int, ...]) -> ir.Weight:

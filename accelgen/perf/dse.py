@@ -74,7 +74,7 @@ class Menu:
             if w else np.zeros((0, 1), np.int64)
         items = np.array([x.items(engine.tm) for x in w], np.int64)[:, None]
         self.cycles = cy.gemm_cycles(compute, cy.gemm_load(ddr, bpc, items), tiles)
-        self.cost = np.stack([x.cost(m_pot[i], bits[i]) for i, x in enumerate(w)]) if w else np.zeros((0, 1))
+        self.cost = np.stack([x.cost(m_pot[i], bits[i], engine.tm) for i, x in enumerate(w)]) if w else np.zeros((0, 1))
         self.m_pot, self.bits = m_pot, bits
 
     def pick(self, lam: float) -> np.ndarray:
@@ -129,7 +129,8 @@ def resource_score(util: dict[str, float], caps: dict[str, float]) -> float:
 
 
 def make_design(prof: Profile, base: Design, menu: Menu, choice: np.ndarray) -> Design:
-    layers = tuple(LayerChoice(w.name, int(menu.bits[i, choice[i]]), w.pot_rows(int(menu.m_pot[i, choice[i]])))
+    tm = base.engine.tm
+    layers = tuple(LayerChoice(w.name, int(menu.bits[i, choice[i]]), w.pot_rows(int(menu.m_pot[i, choice[i]]), tm))
                    for i, w in enumerate(prof.weights))
     return Design(model=base.model, model_sha256=base.model_sha256, board=base.board, clock_mhz=base.clock_mhz,
                   engine=base.engine, layers=layers, caps=base.caps)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import singledispatch
 
 import numpy as np
@@ -15,7 +15,7 @@ from .. import ir
 from ..board import Board
 from ..design import Design, Engine
 from ..hw import stream
-from ..hw.plan import ActivationMemories, fused_gelus, gelu_table_entries, schedule, tile_count
+from ..hw.plan import ActivationMemories, fused_gelus, gelu_table_entries, pot_row_order, schedule, tile_count
 from ..passes import to_integer
 from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
 from . import cycles as cy
@@ -35,9 +35,9 @@ class WeightLayer:
     bias_rows: int  # rows of the patch embedding's bias/position table (0: one bias per output channel)
     gelu_entries: int  # entries of the GELU table fused into its requantization (0: none)
     extra_parts: tuple[int, ...]  # bits of the step's other blob regions (the class-token rows)
-    pot_order: np.ndarray  # rows by increasing power-of-two error
-    cum_pot: np.ndarray  # (m+1,): sum of the first j PoT errors in pot_order, divided by m
-    cum_fix4_rest: np.ndarray  # (m+1,): 4-bit fixed-point error of the rows after the first j, / m
+    pot_errors: np.ndarray  # (m,): relative squared error of each row as power-of-two
+    fix4_errors: np.ndarray  # (m,): the same as 4-bit fixed point
+    _by_tm: dict = field(default_factory=dict, repr=False)  # tm -> (pot_order, cum_pot, cum_fix4_rest)
 
     def ddr_bytes(self, m_pot, bits, tm: int, word_bits: int):
         """DDR bytes of the step's blob regions (hw/stream.py), for ``m_pot`` PoT rows and ``bits``-bit
@@ -49,12 +49,27 @@ class WeightLayer:
         """Tile-buffer items of the layer's stream, one per engine beat."""
         return int(stream.gemm_items(self.m, self.k, tm, self.bias_rows, self.gelu_entries))
 
-    def cost(self, m_pot: np.ndarray, bits: np.ndarray) -> np.ndarray:
-        """Mean relative squared weight error of the layer with the ``m_pot`` best rows as PoT."""
-        return self.cum_pot[m_pot] + np.where(bits == 4, self.cum_fix4_rest[m_pot], 0.0)
+    def _orders(self, tm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """pot_order for ``tm`` banks (hw/plan.py) and, (m+1,) each, the PoT error of its first j rows and
+        the 4-bit error of the rest, over m."""
+        if tm not in self._by_tm:
+            order = pot_row_order(self.pot_errors, tm)
+            fix4 = self.fix4_errors[order]
+            self._by_tm[tm] = (order, np.concatenate([[0.0], np.cumsum(self.pot_errors[order])]) / self.m,
+                               (fix4.sum() - np.concatenate([[0.0], np.cumsum(fix4)])) / self.m)
+        return self._by_tm[tm]
 
-    def pot_rows(self, m_pot: int) -> tuple[int, ...]:
-        return tuple(sorted(int(r) for r in self.pot_order[:m_pot]))
+    def pot_order(self, tm: int) -> np.ndarray:
+        """Rows in the order they become power-of-two on an engine with ``tm`` banks."""
+        return self._orders(tm)[0]
+
+    def cost(self, m_pot: np.ndarray, bits: np.ndarray, tm: int) -> np.ndarray:
+        """Mean relative squared weight error of the layer with its first ``m_pot`` pot_order rows as PoT."""
+        _, cum_pot, cum_fix4_rest = self._orders(tm)
+        return cum_pot[m_pot] + np.where(bits == 4, cum_fix4_rest[m_pot], 0.0)
+
+    def pot_rows(self, m_pot: int, tm: int) -> tuple[int, ...]:
+        return tuple(sorted(int(r) for r in self.pot_order(tm)[:m_pot]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,16 +82,10 @@ class Profile:
 
 def weight_layer(index: int, work: Work, op: ir.GemmOp, lowered: ir.GemmOp, gelu_entries: int) -> WeightLayer:
     """``op`` as imported (its weight errors) and ``lowered`` to integers (its bias table)."""
-    pot_err = pot_row_errors(op.weight)
-    order = np.argsort(pot_err, kind="stable")
-    fix4 = fixed_row_errors(op.weight, 4)[order]
-    m = op.weight.shape[0]
-    cum_pot = np.concatenate([[0.0], np.cumsum(pot_err[order])]) / m
-    cum_fix4_rest = (fix4.sum() - np.concatenate([[0.0], np.cumsum(fix4)])) / m
     bias = lowered.requant.bias
     bias_rows = bias.shape[0] if bias.ndim > 1 else 0
-    return WeightLayer(index, op.name, work.rows, work.k, work.m, bias_rows, gelu_entries, work.ddr_parts, order,
-                       cum_pot, cum_fix4_rest)
+    return WeightLayer(index, op.name, work.rows, work.k, work.m, bias_rows, gelu_entries, work.ddr_parts,
+                       pot_row_errors(op.weight), fixed_row_errors(op.weight, 4))
 
 
 def profile(graph: ir.Graph) -> Profile:
@@ -104,7 +113,7 @@ def design_cost(prof: Profile, design: Design) -> float:
     for w in prof.weights:
         c = choices.get(w.name)
         if c is not None:
-            total += float(w.cost(np.array(len(c.pot_rows)), np.array(c.weight_bits)))
+            total += float(w.cost(np.array(len(c.pot_rows)), np.array(c.weight_bits), design.engine.tm))
     return total / max(len(prof.weights), 1)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import ir
 from ..frontend.onnx_load import read_onnx
+from ..numerics.primitives import split_residual_mult
 from .compare import dequantize, snr_db, to_ir_layout
 from .numpy_sim import NumpySimulator
 from .reference import QonnxReference, quant_inputs
@@ -67,8 +68,10 @@ def _tolerance(op: ir.Op, v: np.ndarray, env: dict) -> np.ndarray:
     bias = np.abs(rq.bias - np.where(k > 0, 2.0 ** (k - 1), 0.0)).max(axis=0) / 2.0 ** k if rq.bias.ndim > 1 \
         else np.abs(rq.bias - np.where(k > 0, 2.0 ** (k - 1), 0.0)) / 2.0 ** k
     res_mult = 0.0 if rq.res_mult is None else rq.res_mult / 2.0 ** k
+    # the residual multiplier is rounded at its last significant bit, 2^e (residual_mult)
+    res_step = 1.0 if rq.res_mult is None else 2.0 ** np.array([split_residual_mult(r)[1] for r in rq.res_mult])
     acc = (np.abs(v) + res * res_mult + bias) / mult
-    return tol + (acc + res + 1.0) * 2.0 ** -(k + 1) + FLOAT32_REL * mult * _terms_bound(op, env)
+    return tol + (acc + res * res_step + 1.0) * 2.0 ** -(k + 1) + FLOAT32_REL * mult * _terms_bound(op, env)
 
 
 def _terms_bound(op: ir.Op, env: dict) -> np.ndarray | float:

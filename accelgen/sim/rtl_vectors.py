@@ -279,6 +279,7 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
     """One job per pair of output tiles (banks 0 and 1 are loaded, then both tiles stream back to back)."""
     from ..codegen.rtl_units import tile_ports
     from ..hw.stream import pot_codes
+    from ..numerics.primitives import split_residual_mult
     from ..perf.cycles import gemm_tile_compute
 
     ports = tile_ports(hw)
@@ -312,10 +313,11 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
                     word = pack(pot_codes(row), hw.pot_code_bits) if is_pot else pack(row, hw.weight_bits)
                     writes.append({"ld_w_en": 1, "ld_bank": bank, "ld_lane": lane, "ld_addr": j, "ld_w": word})
                 mult = 0 if c is None else int(task.mult[c])
-                rmult = 0 if c is None or task.res_mult is None else int(task.res_mult[c])
+                rmult, rshift = (0, 0) if c is None or task.res_mult is None else \
+                    split_residual_mult(int(task.res_mult[c]))
                 shift = 0 if c is None else int(task.shift[c])
                 writes.append({"ld_q_en": 1, "ld_bank": bank, "ld_lane": lane, "ld_mult": mult, "ld_res_mult": rmult,
-                               "ld_shift": shift})
+                               "ld_res_shift": rshift, "ld_shift": shift})
                 for b in range(brows):
                     bias = 0 if c is None else int(task.bias[b, c] if task.bias.ndim > 1 else task.bias[c])
                     writes.append({"ld_b_en": 1, "ld_bank": bank, "ld_lane": lane, "ld_brow": b,

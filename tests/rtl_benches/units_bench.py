@@ -27,7 +27,7 @@ from accelgen.board import load_board
 from accelgen.codegen import rtl_project as rp
 from accelgen.codegen import rtl_units as ru
 from accelgen.design import Design, Engine
-from accelgen.hw.plan import fused_gelus, schedule
+from accelgen.hw.plan import fused_gelus, pot_row_order, schedule
 from accelgen.hw.units import SoftmaxUnit, gelu_layer_tables, gelu_unit, softmax_unit
 from accelgen.numerics.gemm import exact_matmul
 from accelgen.numerics.layernorm import AILayerNormParams
@@ -44,13 +44,20 @@ ENGINES = {
 }
 TILE_DESIGNS = ("p", "u")  # "w" has no tile in the bench harness (accelgen rtlsim runs that one)
 
+
+def _pot_rows(m: int, count: int) -> tuple[int, ...]:
+    """``count`` scattered rows of ``m`` that meet the per-bank quotas of the tiles (hw/plan.py) for TM = 16,
+    and so for TM = 8 as well (m is a multiple of 16)."""
+    return tuple(sorted(int(r) for r in pot_row_order((np.arange(m) * 5) % 7, 16)[:count]))
+
+
 # weight schemes of the mixed graph: layer -> (fixed-point bits, PoT rows)
 SCHEMES = {
-    "patch_embed": (8, (1, 4, 9, 12, 30)),
-    "blocks.0.attn.qkv:q_quant": (4, tuple(range(0, 32, 3))),
-    "blocks.0.fc1": (8, tuple(range(1, 64, 2))),
-    "blocks.0.attn.proj": (8, (0, 5, 6, 7, 20)),
-    "blocks.1.fc2": (4, tuple(range(0, 32, 4))),
+    "patch_embed": (8, _pot_rows(32, 5)),
+    "blocks.0.attn.qkv:q_quant": (4, _pot_rows(32, 11)),
+    "blocks.0.fc1": (8, _pot_rows(64, 32)),
+    "blocks.0.attn.proj": (8, _pot_rows(32, 5)),
+    "blocks.1.fc2": (4, _pot_rows(32, 8)),
 }
 
 
