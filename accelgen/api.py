@@ -128,7 +128,7 @@ def format_costs(costs: list) -> list[str]:
     return format_costs_lines(costs)
 
 
-def csimulate(build, images: np.ndarray, threads: bool = True):
+def csimulate(build, images: np.ndarray, threads: bool = True, check_layers: bool = False):
     """C-simulate a build folder's HLS project (written first when DIR/hls is missing) against the NumPy
     simulator (accelgen.sim.csim.run_csim; ``threads``: DATAFLOW processes on threads over bounded FIFOs)."""
     from .codegen.hls_project import write_hls_project
@@ -137,7 +137,7 @@ def csimulate(build, images: np.ndarray, threads: bool = True):
     hls_dir = Path(build.folder) / "hls"
     if not (hls_dir / "tb_accel.cpp").is_file():
         write_hls_project(build, hls_dir)
-    return run_csim(build, images, threads=threads)
+    return run_csim(build, images, threads=threads, check_layers=check_layers)
 
 
 def rtl_simulator(name: str) -> None:

@@ -19,6 +19,7 @@ import pytest
 from csim_helpers import assert_beats_near_model, make_build
 
 from accelgen import ir
+from accelgen.api import csimulate
 from accelgen.build_dir import load_build
 from accelgen.codegen.hls_project import render_hls_project, write_hls_project
 from accelgen.design import Engine
@@ -215,7 +216,7 @@ def test_standalone_elementwise_ops_csim(builds, tmp_path):
     graph = with_elementwise_ops(base.graph)
     assert {"requantize", "add", "gelu"} <= {op.kind for op in graph.ops[:6]}
     build = SimpleNamespace(folder=tmp_path, graph=graph, design=base.design, board=base.board)
-    result = run_csim(build, default_model_data().images[:24], check_layers=True)
+    result = csimulate(build, default_model_data().images[:24], check_layers=True)
     assert result.mismatch is None, result.mismatch.message()
     assert {"x_requant", "x_add", "x_gelu"} <= set(result.tensors)
 
