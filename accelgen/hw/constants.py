@@ -52,7 +52,7 @@ ADDER_TREE_LEVELS_PER_REGISTER = 2  # the lanes' adder trees register every 2 le
 GEMM_LANE_PAD = 7  # lane latency rtl/gemm_tile.v pads every lane to: 4 + clog2(64) // 2 (TM <= 64)
 GEMM_TILE_STAGES = 7  # rtl/gemm_tile.v besides the lanes: weight read 1, requant 4, GELU 1, out queue 1
 GEMM_PIPELINE = GEMM_TILE_STAGES + GEMM_LANE_PAD
-SOFTMAX_LATENCY = 12  # rtl/e2softmax.v: stage 1 (7) + statistics queue (1) + stage 2 (4) + out queue
+SOFTMAX_LATENCY = 17  # rtl/e2softmax.v: two row flows in series (maximum and codes; sum and outputs), benches
 LAYERNORM_LATENCY = 16  # rtl/ailayernorm.v: sums (4) + variance, rsqrt (4) + queue + normalise (7) + queue
 ELTWISE_LATENCY = 5  # rtl/eltwise_unit.v: requant 4 + out queue
 GELU_LATENCY = ELTWISE_LATENCY  # rtl/gelu_unit.v is padded to the eltwise latency
