@@ -119,10 +119,11 @@ def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks
 
 
 def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
-    """Ping-pong row / token buffers of the softmax (exponents, codes) and LayerNorm units; GELU tables in
-    LUTs, one per lane."""
+    """Ping-pong row / token buffers of the softmax and LayerNorm units; GELU tables in LUTs, one per lane.
+    The softmax's second buffer holds 6-bit codes per lane: LUT RAM (Yosys maps rtl/e2softmax.v's code
+    buffer to RAM64M8 on UltraScale+; unit_costs.json, e2softmax_l*_buffer_codes)."""
     softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram") \
-        + banked_buffer(SOFTMAX_CODE_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram")
+        + banked_buffer(SOFTMAX_CODE_BITS, 2 * plan.tokens_max, engine.sm_lanes, "lutram")
     layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, "bram")
     gelu = banked_buffer(ACT_BITS, plan.gelu_entries, engine.tn_fixed + engine.tn_pot, "lutrom")
     return softmax + layernorm + gelu
