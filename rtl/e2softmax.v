@@ -9,36 +9,42 @@
 // ignored).  Outputs: the same beat layout, OB-bit unsigned probabilities
 // (padding lanes are 0), m_last on the last beat of every row.
 //
-// Stage 1 (one beat per cycle):
+// Two row flows (rtl/row_flow.v) in series, each a row buffer with a
+// statistics pass and a re-read pass, so three row passes overlap one row
+// apart, every one at one beat per cycle:
+// Flow 1, statistics pass (the row's maximum):
 //   A  accept the beat
 //   B  e = t >>> (in_frac - F) (or t << (F - in_frac)), t = x + (x>>>1) - (x>>>4);
-//      e is written to the row buffer
-//   C  prefix maximum of the beat
-//   D  running maximum over the row; R_j = (max_j >>> F) + 1 and the
-//      renormalisation steps R_j - R_(j-1)
-//   E  terms TF[d & (2^F-1)] >> min(d >> F, KMAX), d = (R_j << F) - e_j
-//   F  the running sum, in index order: S = (S >> step_j) + term_j (a chain of
-//      L shift-adds: the definition is sequential, see the report)
-//   G  at the end of a row: L = lead(S), m = (S >> (L - M)) & (2^M - 1);
-//      (R, L, m) go into the row-statistics queue
-// Stage 2 (one beat per cycle, one row behind), for every buffered beat of a
-// row whose statistics are ready:
-//   I  read the beat from the row buffer (block RAM, registered read)
-//   J  d, k = min(d >> F, KMAX), index m * 2^F + (d & (2^F-1)),
-//      sh = k + L + RF - out_frac
+//      e is written to row buffer 1
+//   C  maximum of the beat's valid lanes (a compare tree)
+//   D  row maximum (one carried compare); at the end of a row
+//      R = (max >>> F) + 1 goes into flow 1's statistics queue
+// Flow 1, re-read pass (one row behind):
+//   I  read the beat's exponents back from row buffer 1
+//   J  d = (R << F) - e, code = {min(d >> F, KMAX), d & (2^F-1)} -> flow 2
+// Flow 2, statistics pass (the row's sum):
+//   A  accept the beat of codes; codes are written to row buffer 2
+//   B  terms TF[frac] >> k (0 for padding lanes)
+//   C  sum of the beat's terms (adder tree, rtl/lanes/adder_tree.v)
+//   D  row sum S (one carried add)
+//   G  at the end of a row: L = lead(S), m = (S >> (L - M)) & (2^M - 1) into
+//      flow 2's statistics queue
+// Flow 2, re-read pass (one row behind), for every buffered beat of codes:
+//   I  read the beat from row buffer 2 (block RAM, registered read)
+//   J  index m * 2^F + frac, sh = k + L + RF - out_frac
 //   K  P = PT[index]
 //   L  y = min((P + 2^(sh-1)) >> sh, out_max) -> output queue
-// The row buffer is a circular buffer of BUF beats (two rows plus slack for
-// short rows): stage 1 of the next row fills it while stage 2 drains this
-// one (the ping-pong of docs/hardware.md, generalised so that rows shorter
-// than the pipeline also stream at one beat per cycle).
+// Each row buffer is a circular buffer of BUF beats (two rows plus slack for
+// short rows): the statistics pass of the next row fills it while the re-read
+// pass drains this one.  The sum is taken relative to the row's maximum, so
+// it is one adder tree per beat whatever L is (docs/numerics.md section 5).
 //
 // Handshakes: AXI-Stream valid/ready.  s_ready and m_valid depend on
 // registered state only.  A beat is accepted when the buffer has room (and,
-// for a row's first beat, the statistics queue has room); stage 2 issues a
-// read only with an output credit, so m_ready may stall indefinitely.
-// Timing without stalls: R rows take (R + 1) * cfg_beats + LATENCY cycles from
-// the first accepted beat to the last output transfer, LATENCY = 12.
+// for a row's first beat, the statistics queue has room); the re-read passes
+// issue a read only with an output credit, so m_ready may stall indefinitely.
+// Timing without stalls: R rows take (R + 2) * cfg_beats + LATENCY cycles from
+// the first accepted beat to the last output transfer, LATENCY = 17.
 //
 // Per-layer configuration (cfg_*): hold stable while the unit is not idle.
 // Tables (parameters, emitted verbatim from accelgen.numerics by the
@@ -88,12 +94,18 @@ module e2softmax #(
 );
     localparam NTF  = 1 << F;
     localparam NPT  = 1 << (M + F);
-    localparam RW   = EB + 1;                      // R and step
+    localparam RW   = EB + 1;                      // R
     localparam DW   = EB + F + 2;                  // d = (R << F) - e
-    localparam BAW  = (BUF > 1) ? $clog2(BUF) : 1;
+    localparam KB   = $clog2(KMAX + 1);            // k = min(d >> F, KMAX)
+    localparam FB   = (F > 0) ? F : 1;             // frac field (0 when F = 0)
+    localparam CB   = KB + FB;                     // code {k, d & (2^F-1)}
     localparam LDW  = $clog2(SB);                  // lead(S) < SB
-    localparam STW  = RW + LDW + M;                // statistics word {R, lead, m}
+    localparam STW  = LDW + M;                     // flow 2 statistics word {lead, m}
     localparam SHW  = 10;                          // sh (signed)
+    localparam LV   = $clog2(L);                   // levels of the lane trees
+    localparam TW   = TFW + 1 + LV;                // beat sum of the terms (signed tree)
+    localparam BAW  = (BUF > 1) ? $clog2(BUF) : 1;
+    localparam [EB-1:0] E_MIN = {1'b1, {(EB-1){1'b0}}};
 
     wire [NTF*TFW-1:0] tf_rom = TF;
     wire [NPT*PW-1:0]  pt_rom = PT;
@@ -113,33 +125,35 @@ module e2softmax #(
     wire [7:0]        in_sl  = in_neg ? (~cfg_in_shift + 8'd1) : 8'd0;
     wire signed [SHW-1:0] sh_off = RF - $signed({{(SHW-8){cfg_out_frac[7]}}, cfg_out_frac});
 
-    // ------------------------------------------------------------------ flow control (rtl/row_flow.v)
+    genvar g, v;
+    integer j;
+
+    // ================================================================== flow 1: exponents, row maximum, codes
     wire            a_v, a_first, a_last;
     wire [L-1:0]    a_mask;
-    wire [BAW-1:0]  wp, rp;
-    wire            rd, i_v, i_last;
-    wire [L-1:0]    i_mask;
-    wire [STW-1:0]  i_stats;
-    wire            g_v, l_v, l_last;
-    wire [STW-1:0]  g_stats;
-    wire [L*OB-1:0] l_y;
+    wire [BAW-1:0]  wp1, rp1;
+    wire            rd1, i1_v;
+    wire [RW-1:0]   i1_r;
+    wire            d_v_w, j1_v, idle1;
+    wire [RW-1:0]   d_r_w;
+    wire [L*CB-1:0] j1_code;
+    wire            c1_valid, c1_ready;       // codes: flow 1 -> flow 2
+    wire [L*CB-1:0] c1_data;
     /* verilator lint_off PINCONNECTEMPTY */
-    row_flow #(.L(L), .OB(OB), .NB_MAX(NB_MAX), .BUF(BUF), .STATS_DEPTH(STATS_DEPTH), .OUT_DEPTH(OUT_DEPTH),
-               .STW(STW)) u_flow (
+    row_flow #(.L(L), .OB(CB), .NB_MAX(NB_MAX), .BUF(BUF), .STATS_DEPTH(STATS_DEPTH), .OUT_DEPTH(OUT_DEPTH),
+               .STW(RW)) u_max (
         .clk(clk), .rst(rst), .cfg_beats(cfg_beats), .cfg_tail(cfg_tail), .s_valid(s_valid), .s_ready(s_ready),
-        .a_v(a_v), .a_first(a_first), .a_last(a_last), .a_mask(a_mask), .wp(wp),
-        .st_in_valid(g_v), .st_in(g_stats), .rd(rd), .rp(rp), .b2(),
-        .i_v(i_v), .i_last(i_last), .i_mask(i_mask), .i_stats(i_stats),
-        .y_valid(l_v), .y_last(l_last), .y(l_y),
-        .m_valid(m_valid), .m_ready(m_ready), .m_data(m_data), .m_last(m_last), .idle(idle));
+        .a_v(a_v), .a_first(a_first), .a_last(a_last), .a_mask(a_mask), .wp(wp1),
+        .st_in_valid(d_v_w), .st_in(d_r_w), .rd(rd1), .rp(rp1), .b2(),
+        .i_v(i1_v), .i_last(), .i_mask(), .i_stats(i1_r),
+        .y_valid(j1_v), .y_last(1'b0), .y(j1_code),
+        .m_valid(c1_valid), .m_ready(c1_ready), .m_data(c1_data), .m_last(), .idle(idle1));
     /* verilator lint_on PINCONNECTEMPTY */
     reg [L*XB-1:0] a_x;
-    integer j;
     always @(posedge clk) a_x <= s_data;
 
     // ------------------------------------------------------------------ stage B: exponents
     wire [L*EB-1:0] e_b;
-    genvar g;
     generate
         for (g = 0; g < L; g = g + 1) begin : g_exp
             wire signed [XB-1:0] xj = a_x[g*XB +: XB];
@@ -157,125 +171,159 @@ module e2softmax #(
         if (rst) b_v <= 1'b0;
         else     b_v <= a_v;
     end
-    // the row buffer: e of every beat, written in stage B, read by stage 2
-    wire [L*EB-1:0] rdata;
-    ram_sdp #(.W(L*EB), .DEPTH(BUF)) u_buf (
-        .clk(clk), .we(a_v), .waddr(wp), .wdata(e_b), .re(rd), .raddr(rp), .rdata(rdata));
+    wire [L*EB-1:0] rdata1;
+    ram_sdp #(.W(L*EB), .DEPTH(BUF)) u_buf1 (
+        .clk(clk), .we(a_v), .waddr(wp1), .wdata(e_b), .re(rd1), .raddr(rp1), .rdata(rdata1));
 
-    // ------------------------------------------------------------------ stage C: prefix maximum
-    wire [L*EB-1:0] pm_c;
+    // ------------------------------------------------------------------ stage C: beat maximum (tree)
     generate
-        for (g = 0; g < L; g = g + 1) begin : g_pmax
-            wire signed [EB-1:0] ej = b_e[g*EB +: EB];
-            wire signed [EB-1:0] pm;                   // max of the valid elements 0..g
-            if (g == 0) begin : g_first
-                assign pm = ej;
-            end else begin : g_next
-                wire signed [EB-1:0] prev = g_pmax[g-1].pm;
-                assign pm = (b_mask[g] && ej > prev) ? ej : prev;
+        for (v = 0; v <= LV; v = v + 1) begin : g_mx
+            localparam NN = (1 << LV) >> v;    // nodes at this level
+            wire [NN*EB-1:0] q;
+            if (v == 0) begin : g_leaf
+                for (g = 0; g < NN; g = g + 1) begin : g_l
+                    if (g < L) begin : g_lane
+                        assign q[g*EB +: EB] = b_mask[g] ? b_e[g*EB +: EB] : E_MIN;
+                    end else begin : g_pad
+                        assign q[g*EB +: EB] = E_MIN;
+                    end
+                end
+            end else begin : g_node
+                for (g = 0; g < NN; g = g + 1) begin : g_n
+                    wire signed [EB-1:0] x0 = g_mx[v-1].q[(2*g)*EB +: EB];
+                    wire signed [EB-1:0] x1 = g_mx[v-1].q[(2*g+1)*EB +: EB];
+                    assign q[g*EB +: EB] = (x1 > x0) ? x1 : x0;
+                end
             end
-            assign pm_c[g*EB +: EB] = pm;
         end
     endgenerate
-    reg            c_v, c_first, c_last;
-    reg [L-1:0]    c_mask;
-    reg [L*EB-1:0] c_e, c_pm;
+    reg                 c_v, c_first, c_last;
+    reg signed [EB-1:0] c_max;
     always @(posedge clk) begin
-        c_e <= b_e;  c_pm <= pm_c;  c_first <= b_first;  c_last <= b_last;  c_mask <= b_mask;
+        c_max <= g_mx[LV].q;  c_first <= b_first;  c_last <= b_last;
         if (rst) c_v <= 1'b0;
         else     c_v <= b_v;
     end
 
-    // ------------------------------------------------------------------ stage D: running max, R, steps
+    // ------------------------------------------------------------------ stage D: row maximum, R
     reg signed [EB-1:0] run_max;
-    reg signed [RW-1:0] run_r;
-    wire [L*RW-1:0] r_d, step_d;
-    generate
-        for (g = 0; g < L; g = g + 1) begin : g_ref
-            wire signed [EB-1:0] pm = c_pm[g*EB +: EB];
-            wire signed [EB-1:0] mx = (c_first || pm > run_max) ? pm : run_max;
-            wire signed [RW-1:0] mxe = {mx[EB-1], mx};
-            wire signed [RW-1:0] r   = (mxe >>> F) + 1;
-            assign r_d[g*RW +: RW] = r;
-            if (g == 0) begin : g_first
-                wire signed [RW-1:0] rprev = c_first ? r : run_r;
-                assign step_d[0 +: RW] = r - rprev;
-            end else begin : g_next
-                assign step_d[g*RW +: RW] = r - g_ref[g-1].r;
-            end
-        end
-    endgenerate
-    reg            d_v, d_first, d_last;
-    reg [L-1:0]    d_mask;
-    reg [L*EB-1:0] d_e;
-    reg [L*RW-1:0] d_r, d_step;
+    wire signed [EB-1:0] mx  = (c_first || c_max > run_max) ? c_max : run_max;
+    wire signed [RW-1:0] mxe = {mx[EB-1], mx};
+    reg            d_v;
+    reg [RW-1:0]   d_r;
     always @(posedge clk) begin
-        d_e <= c_e;  d_r <= r_d;  d_step <= step_d;
-        d_first <= c_first;  d_last <= c_last;  d_mask <= c_mask;
-        if (c_v) begin
-            run_max <= g_ref[L-1].mx;
-            run_r <= r_d[(L-1)*RW +: RW];
-        end
+        if (c_v) run_max <= mx;
+        d_r <= (mxe >>> F) + 1;
         if (rst) d_v <= 1'b0;
-        else     d_v <= c_v;
+        else     d_v <= c_v && c_last;
     end
+    assign d_v_w = d_v;
+    assign d_r_w = d_r;
 
-    // ------------------------------------------------------------------ stage E: terms
-    wire [L*TFW-1:0] term_e;
+    // ------------------------------------------------------------------ re-read, stage J: codes
+    reg            j1_v_r;
+    reg [L*CB-1:0] j1_code_r;
     generate
-        for (g = 0; g < L; g = g + 1) begin : g_term
-            wire signed [RW-1:0] r  = d_r[g*RW +: RW];
-            wire signed [EB-1:0] e  = d_e[g*EB +: EB];
+        for (g = 0; g < L; g = g + 1) begin : g_code
+            wire signed [EB-1:0] e  = rdata1[g*EB +: EB];
+            wire signed [RW-1:0] r  = i1_r;
             wire signed [DW-1:0] dd = ({{(DW-RW){r[RW-1]}}, r} <<< F) - {{(DW-EB){e[EB-1]}}, e};
             wire signed [DW-1:0] ki = dd >>> F;
             wire [DW-1:0]        fr = dd & (NTF - 1);
-            wire [4:0]           k  = (ki > KMAX) ? KMAX[4:0] : ki[4:0];
-            /* verilator lint_off WIDTHEXPAND */
-            wire [TFW-1:0]       tf = tf_rom[fr * TFW +: TFW];
-            /* verilator lint_on WIDTHEXPAND */
-            assign term_e[g*TFW +: TFW] = tf >> k;
+            wire [KB-1:0]        k  = (ki > KMAX) ? KMAX[KB-1:0] : ki[KB-1:0];
+            always @(posedge clk) j1_code_r[g*CB +: CB] <= {k, fr[FB-1:0]};
         end
     endgenerate
-    reg             e_v, e_first, e_last;
-    reg [L-1:0]     e_mask;
-    reg [L*TFW-1:0] e_term;
-    reg [L*RW-1:0]  e_step;
-    reg [RW-1:0]    e_rlast;
     always @(posedge clk) begin
-        e_term <= term_e;  e_step <= d_step;  e_rlast <= d_r[(L-1)*RW +: RW];
-        e_first <= d_first;  e_last <= d_last;  e_mask <= d_mask;
-        if (rst) e_v <= 1'b0;
-        else     e_v <= d_v;
+        if (rst) j1_v_r <= 1'b0;
+        else     j1_v_r <= i1_v;
+    end
+    assign j1_v = j1_v_r;
+    assign j1_code = j1_code_r;
+
+    // ================================================================== flow 2: terms, row sum, outputs
+    wire            a2_v, a2_first, a2_last;
+    wire [L-1:0]    a2_mask;
+    wire [BAW-1:0]  wp2, rp2;
+    wire            rd2, i_v, i_last;
+    wire [L-1:0]    i_mask;
+    wire [STW-1:0]  i_stats;
+    wire            g_v, l_v, l_last, idle2;
+    wire [STW-1:0]  g_stats;
+    wire [L*OB-1:0] l_y;
+    /* verilator lint_off PINCONNECTEMPTY */
+    row_flow #(.L(L), .OB(OB), .NB_MAX(NB_MAX), .BUF(BUF), .STATS_DEPTH(STATS_DEPTH), .OUT_DEPTH(OUT_DEPTH),
+               .STW(STW)) u_sum (
+        .clk(clk), .rst(rst), .cfg_beats(cfg_beats), .cfg_tail(cfg_tail), .s_valid(c1_valid), .s_ready(c1_ready),
+        .a_v(a2_v), .a_first(a2_first), .a_last(a2_last), .a_mask(a2_mask), .wp(wp2),
+        .st_in_valid(g_v), .st_in(g_stats), .rd(rd2), .rp(rp2), .b2(),
+        .i_v(i_v), .i_last(i_last), .i_mask(i_mask), .i_stats(i_stats),
+        .y_valid(l_v), .y_last(l_last), .y(l_y),
+        .m_valid(m_valid), .m_ready(m_ready), .m_data(m_data), .m_last(m_last), .idle(idle2));
+    /* verilator lint_on PINCONNECTEMPTY */
+    assign idle = idle1 && idle2;
+    reg [L*CB-1:0] a2_code;
+    always @(posedge clk) a2_code <= c1_data;
+    wire [L*CB-1:0] rdata2;
+    ram_sdp #(.W(L*CB), .DEPTH(BUF)) u_buf2 (
+        .clk(clk), .we(a2_v), .waddr(wp2), .wdata(a2_code), .re(rd2), .raddr(rp2), .rdata(rdata2));
+
+    // ------------------------------------------------------------------ stage B: terms
+    wire [L*(TFW+1)-1:0] term_b;
+    generate
+        for (g = 0; g < L; g = g + 1) begin : g_term
+            wire [CB-1:0]  cd = a2_code[g*CB +: CB];
+            wire [KB-1:0]  k  = cd[CB-1 -: KB];
+            /* verilator lint_off WIDTHEXPAND */
+            wire [TFW-1:0] tf = tf_rom[cd[FB-1:0] * TFW +: TFW];
+            /* verilator lint_on WIDTHEXPAND */
+            assign term_b[g*(TFW+1) +: TFW+1] = a2_mask[g] ? {1'b0, tf >> k} : {(TFW+1){1'b0}};
+        end
+    endgenerate
+    reg                  b2_v, b2_first, b2_last;
+    reg [L*(TFW+1)-1:0]  b2_term;
+    always @(posedge clk) begin
+        b2_term <= term_b;  b2_first <= a2_first;  b2_last <= a2_last;
+        if (rst) b2_v <= 1'b0;
+        else     b2_v <= a2_v;
     end
 
-    // ------------------------------------------------------------------ stage F: the running sum
-    reg  [SB-1:0]   run_s;
+    // ------------------------------------------------------------------ stage C: beat sum (adder tree)
+    wire [TW-1:0] bsum;
+    /* verilator lint_off PINCONNECTEMPTY */
+    adder_tree_core #(.N(L), .W(TFW+1), .SBW(1), .PIPE_LVLS(0)) u_tsum (
+        .clk(clk), .rst(rst), .valid_in(1'b0), .sb_in(1'b0), .ci_in({L{1'b0}}), .d_in(b2_term),
+        .valid_out(), .sb_out(), .ci_out(), .d_out(bsum));
+    /* verilator lint_on PINCONNECTEMPTY */
+    wire [SB-1:0] bsum_u;                          // >= 0, below 2^SB (the row sum is)
     generate
-        for (g = 0; g < L; g = g + 1) begin : g_sum
-            wire [RW-1:0]  st = e_step[g*RW +: RW];
-            wire [TFW-1:0] tm = e_term[g*TFW +: TFW];
-            wire [SB-1:0]  si;                         // S before element g
-            wire [SB-1:0]  so;                         // S after element g
-            if (g == 0) begin : g_first
-                assign si = e_first ? {SB{1'b0}} : run_s;
-            end else begin : g_next
-                assign si = g_sum[g-1].so;
-            end
-            /* verilator lint_off WIDTHEXPAND */
-            assign so = e_mask[g] ? (si >> st) + tm : si;
-            /* verilator lint_on WIDTHEXPAND */
+        if (TW >= SB) begin : g_trunc
+            assign bsum_u = bsum[SB-1:0];
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [TW-1:0] unused_hi = bsum;
+            /* verilator lint_on UNUSEDSIGNAL */
+        end else begin : g_ext
+            assign bsum_u = {{(SB-TW){1'b0}}, bsum};
         end
     endgenerate
-    wire [SB-1:0] s_f = g_sum[L-1].so;
+    reg          c2_v, c2_first, c2_last;
+    reg [SB-1:0] c2_sum;
+    always @(posedge clk) begin
+        c2_sum <= bsum_u;  c2_first <= b2_first;  c2_last <= b2_last;
+        if (rst) c2_v <= 1'b0;
+        else     c2_v <= b2_v;
+    end
+
+    // ------------------------------------------------------------------ stage D: row sum
+    reg  [SB-1:0] run_s;
+    wire [SB-1:0] s_d = (c2_first ? {SB{1'b0}} : run_s) + c2_sum;
     reg          f_v;
     reg [SB-1:0] f_s;
-    reg [RW-1:0] f_r;
     always @(posedge clk) begin
-        if (e_v) run_s <= s_f;
-        f_s <= s_f;
-        f_r <= e_rlast;
+        if (c2_v) run_s <= s_d;
+        f_s <= s_d;
         if (rst) f_v <= 1'b0;
-        else     f_v <= e_v && e_last;
+        else     f_v <= c2_v && c2_last;
     end
 
     // ------------------------------------------------------------------ stage G: lead(S), mantissa
@@ -286,30 +334,25 @@ module e2softmax #(
         reg [SB-1:0] mv;
         ld = lead1(f_s);
         mv = f_s >> (ld - M);
-        g_stats_r <= {f_r, ld[LDW-1:0], mv[M-1:0]};
+        g_stats_r <= {ld[LDW-1:0], mv[M-1:0]};
         if (rst) g_v_r <= 1'b0;
         else     g_v_r <= f_v;
     end
     assign g_v = g_v_r;
     assign g_stats = g_stats_r;
 
-    // ------------------------------------------------------------------ stage J: code, index, shift
-    wire [RW-1:0]  i_r    = i_stats[STW-1 -: RW];
+    // ------------------------------------------------------------------ re-read, stage J: index, shift
     wire [LDW-1:0] i_lead = i_stats[M +: LDW];
     wire [M-1:0]   i_mant = i_stats[M-1:0];
     wire [L*(M+F)-1:0] idx_j;
     wire [L*SHW-1:0]   sh_j;
     generate
         for (g = 0; g < L; g = g + 1) begin : g_norm
-            wire signed [EB-1:0]  e  = rdata[g*EB +: EB];
-            wire signed [RW-1:0]  r  = i_r;
-            wire signed [DW-1:0]  dd = ({{(DW-RW){r[RW-1]}}, r} <<< F) - {{(DW-EB){e[EB-1]}}, e};
-            wire signed [DW-1:0]  ki = dd >>> F;
-            wire [DW-1:0]         fr = dd & (NTF - 1);
-            wire [4:0]            k  = (ki > KMAX) ? KMAX[4:0] : ki[4:0];
-            wire [M+F:0]          ix = ({{(F+1){1'b0}}, i_mant} << F) + fr[M+F:0];
+            wire [CB-1:0]  cd = rdata2[g*CB +: CB];
+            wire [KB-1:0]  k  = cd[CB-1 -: KB];
+            wire [M+F:0]   ix = ({{(F+1){1'b0}}, i_mant} << F) + {{(M+F+1-FB){1'b0}}, cd[FB-1:0]};
             assign idx_j[g*(M+F) +: M+F] = ix[M+F-1:0];
-            assign sh_j[g*SHW +: SHW] = $signed({{(SHW-5){1'b0}}, k}) + $signed({{(SHW-LDW){1'b0}}, i_lead}) + sh_off;
+            assign sh_j[g*SHW +: SHW] = $signed({{(SHW-KB){1'b0}}, k}) + $signed({{(SHW-LDW){1'b0}}, i_lead}) + sh_off;
         end
     endgenerate
     reg                j_v, j_last;

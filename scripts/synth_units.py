@@ -64,7 +64,8 @@ NOTES = [
     "Per instance: requant = one requant_lane (one GEMM output lane's requantization); e2softmax, ailayernorm, "
     "gelu, eltwise = the 4-lane unit divided by 4 (per unit lane, as perf/resource_model.py multiplies by the "
     "lane count); 'fit' gives cost = a + b * lanes from the 1- and 4-lane syntheses.",
-    "Buffers: the ping-pong row buffer of e2softmax (L x EB bits x (2 rows + 16) beats) and the token buffer "
+    "Buffers: the two row buffers of e2softmax (exponents L x EB bits and codes L x (4 + F) bits, each x "
+    "(2 rows + 16) beats) and the token buffer "
     "of ailayernorm (L x 8 bits x ...) are synthesized alone (ram_sdp at the same size) and subtracted; "
     "buffer_* fields hold them. perf/resource_model.py counts these buffers as BRAM from their sizes "
     "(unit_buffers), so lut/ff/dsp/bram36 here are the units' logic and their own small memories (output "
@@ -135,15 +136,18 @@ def reference_units() -> dict:
 REQUANT = {"AB": 27, "RB": 8, "MB": 16, "BB": 48, "SHB": 6, "OB": 8, "SBW": 1}
 
 
-def buffer_params(kind: str, hw) -> dict | None:
-    """ram_sdp parameters of a unit's row / token buffer (synthesized alone and subtracted)."""
+def buffer_params(kind: str, hw) -> dict[str, dict]:
+    """Point suffix -> ram_sdp parameters of each of a unit's row / token buffers (synthesized alone and
+    subtracted): E2Softmax has two (exponents; codes), AILayerNorm one."""
     from accelgen.codegen.rtl_project import row_buffer_beats
 
+    depth = row_buffer_beats(hw.max_beats) if kind in ("e2softmax", "ailayernorm") else 0
     if kind == "e2softmax":
-        return {"W": hw.lanes * hw.exponent_bits, "DEPTH": row_buffer_beats(hw.max_beats)}
+        return {"buffer": {"W": hw.lanes * hw.exponent_bits, "DEPTH": depth},
+                "buffer_codes": {"W": hw.lanes * hw.code_bits, "DEPTH": depth}}
     if kind == "ailayernorm":
-        return {"W": hw.lanes * hw.input_bits, "DEPTH": row_buffer_beats(hw.max_beats)}
-    return None
+        return {"buffer": {"W": hw.lanes * hw.input_bits, "DEPTH": depth}}
+    return {}
 
 
 def points() -> list[dict]:
@@ -154,9 +158,8 @@ def points() -> list[dict]:
         out.append({"name": "requant", "family": fam, "top": "requant_lane", "chparam": REQUANT})
         for name, (kind, hw) in refs.items():
             out.append({"name": name, "family": fam, "top": f"ref_{name}", "kind": kind})
-            buf = buffer_params(kind, hw)
-            if buf is not None:
-                out.append({"name": f"{name}_buffer", "family": fam, "top": "ram_sdp", "chparam": buf})
+            for suffix, buf in buffer_params(kind, hw).items():
+                out.append({"name": f"{name}_{suffix}", "family": fam, "top": "ram_sdp", "chparam": buf})
     return out
 
 
@@ -214,12 +217,13 @@ def unit_entries(rows: list[dict]) -> dict:
             logic = {}
             for lanes in LANES:
                 p = by[(f"{unit}_l{lanes}", fam)]
-                b = by.get((f"{unit}_l{lanes}_buffer", fam))
+                bufs = [r for (n, f), r in by.items() if f == fam and n.startswith(f"{unit}_l{lanes}_buffer")]
+                b = {k: sum(r[k] for r in bufs) for k in ("lut", "dsp", "bram36", "ff_yosys")}
+                b_ff = sum(_ff(r, fam) for r in bufs)
                 logic[lanes] = {
-                    "lut": p["lut"] - (b["lut"] if b else 0), "ff": _ff(p, fam) - (_ff(b, fam) if b else 0),
-                    "dsp": p["dsp"] - (b["dsp"] if b else 0), "bram36": p["bram36"] - (b["bram36"] if b else 0),
-                    "ff_yosys": p["ff_yosys"] - (b["ff_yosys"] if b else 0),
-                    "buffer_lut": b["lut"] if b else 0, "buffer_bram36": b["bram36"] if b else 0,
+                    "lut": p["lut"] - b["lut"], "ff": _ff(p, fam) - b_ff, "dsp": p["dsp"] - b["dsp"],
+                    "bram36": p["bram36"] - b["bram36"], "ff_yosys": p["ff_yosys"] - b["ff_yosys"],
+                    "buffer_lut": b["lut"], "buffer_bram36": b["bram36"],
                 }
             ref = logic[REF_LANES]
             entry = {k: round(v / REF_LANES, 3) for k, v in ref.items()}

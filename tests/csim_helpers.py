@@ -50,11 +50,11 @@ def make_build(folder: Path, model: Path, engine: Engine, bits: int, pot_share: 
 def kernel_config(tm: int, tn_fixed: int, tn_pot: int, packing: bool, *, act_bits: int = 9, x_bits: int = 9,
                 w_bits: int = 8, kc_max: int = 12, depth: int = 1024, softmax: list | None = None,
                 layernorm: list | None = None, out_rows: int = 4, out_cols: int = 24, word_bits: int = 128,
-                bias_rows_max: int = 12) -> HwConfig:
+                bias_rows_max: int = 12, sm_lanes: int = 1) -> HwConfig:
     """A Config for kernel tests: generous accumulator/sum widths, unit widths from the parameters the
     tests will use (softmax: [(E2SoftmaxParams, N)], layernorm: [(AILayerNormParams, (lo, hi))])."""
     softmax = softmax or []
-    sm: SoftmaxUnit = config_softmax([p for p, _ in softmax], max([n for _, n in softmax] or [1]))
+    sm: SoftmaxUnit = config_softmax([p for p, _ in softmax], max([n for _, n in softmax] or [1]), sm_lanes)
     ln: LayerNormUnit = config_layernorm(layernorm or [])
     gemm = GemmUnit(tm=tm, fixed_lanes=tn_fixed, pot_lanes=tn_pot, dsp_packing=packing, input_bits=x_bits,
                     weight_bits=w_bits, acc_bits=40, max_k_beats=kc_max, max_bias_rows=bias_rows_max,

@@ -29,6 +29,7 @@ from accelgen.numerics.gelu import GeluTable, build_gelu_table, gelu_lookup
 from accelgen.numerics.layernorm import ailayernorm, compressed_square, fold_layernorm, inv_sqrt
 from accelgen.numerics.primitives import requantize
 from accelgen.numerics.softmax import E2SoftmaxParams, e2softmax
+from accelgen.perf import cycles as cy
 from accelgen.resources import hls_dir
 from accelgen.sim.csim import WARNINGS, ap_types_dir, own_warnings
 
@@ -66,10 +67,10 @@ LN_RANGE = {0: (-128, 127), 1: (-2048, 2047), 2: (-128, 127)}
 def configs():
     common = dict(depth=1200)
     return (
-        kernel_config(8, 8, 4, True, softmax=[(p, SOFTMAX_N) for p in SOFTMAX[0]],
+        kernel_config(8, 8, 4, True, softmax=[(p, SOFTMAX_N) for p in SOFTMAX[0]], sm_lanes=4,
                     layernorm=[(p, LN_RANGE[0]) for p in LAYERNORM[0]], **common),
         kernel_config(5, 3, 2, False, act_bits=16, x_bits=9, w_bits=8, word_bits=64,
-                    softmax=[(p, SOFTMAX_N) for p in SOFTMAX[1]],
+                    softmax=[(p, SOFTMAX_N) for p in SOFTMAX[1]], sm_lanes=3,
                     layernorm=[(p, LN_RANGE[1]) for p in LAYERNORM[1]], **common),
         kernel_config(3, 5, 0, True, x_bits=9, kc_max=14, softmax=[(p, SOFTMAX_N) for p in SOFTMAX[2]],
                     layernorm=[(p, LN_RANGE[2]) for p in LAYERNORM[2]], **common),
@@ -431,7 +432,9 @@ def softmax_case(rng, cfg: int, hw, p: E2SoftmaxParams, n: int) -> Case:
     fields = {"D_KIND": KINDS["K_SOFTMAX"], "D_ROWS": x.shape[0], "D_COLS": n, "D_SM_IN_FRAC": p.in_frac,
               "D_SM_OUT_FRAC": p.out_frac, "D_SM_OUT_MAX": p.out_max} | place_fields("D_IN", ip) | \
         place_fields("D_OUT", op)
-    return Case(cfg, fields, b"", arena, (op, 0), e2softmax(x, p), f"softmax n={n} {p}")
+    beats = cy.softmax_cycles(x.shape[0], n, hw.sm.lanes) - cy.SOFTMAX_LATENCY  # the model without the RTL's latency
+    return Case(cfg, fields, b"", arena, (op, 0), e2softmax(x, p), f"softmax n={n} lanes={hw.sm.lanes} {p}",
+                beats)
 
 
 def test_e2softmax_rows(driver, work):

@@ -26,7 +26,7 @@ from accelgen.codegen import rtl_project as rp
 from accelgen.codegen import rtl_units as ru
 from accelgen.hw.units import EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit
 from accelgen.numerics.primitives import leading_one
-from accelgen.numerics.softmax import exponents, running_sum
+from accelgen.numerics.softmax import exponents, row_statistics
 from accelgen.perf import cycles as cy
 from accelgen.sim import rtl_runner
 from accelgen.sim import rtl_vectors as rs
@@ -103,7 +103,7 @@ def test_latencies_are_the_perf_model_constants():
 def _most_used_out_index(rows: np.ndarray, p) -> int:
     """The E2Softmax output-table entry the rows use most (so corrupting it must show)."""
     e = exponents(rows, p)
-    ref, s = running_sum(rows, p)
+    ref, s = row_statistics(rows, p)
     d = (ref[:, None] << p.exp_frac) - e
     lead = leading_one(s)
     mant = (s >> (lead - p.recip_bits)) & (2 ** p.recip_bits - 1)

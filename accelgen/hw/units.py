@@ -282,7 +282,7 @@ class SoftmaxUnit:
     max_row: int  # longest row (keys)
     input_bits: int
     exponent_bits: int  # the exponent code e = t >> (f - F) (or t << (F - f))
-    sum_bits: int  # the running sum of exponents
+    sum_bits: int  # the row sum of the terms
     exp_frac: int  # F
     recip_bits: int
     sum_frac: int
@@ -297,6 +297,11 @@ class SoftmaxUnit:
     @property
     def max_beats(self) -> int:
         return -(-self.max_row // self.lanes)
+
+    @property
+    def code_bits(self) -> int:
+        """An element's code (min(d >> F, code_max), d mod 2^F) between the sum and the output stage."""
+        return unsigned_bits(self.code_max) + self.exp_frac
 
     @property
     def pow_table_bits(self) -> int:

@@ -1,10 +1,12 @@
-"""E2Softmax (after SOLE, ICCAD 2023): base-2 exponent by shifts, log2-quantized exponentials, one-pass
-running max with shift renormalisation of the sum, and division in the log domain by the leading one of
-the sum with a mantissa correction. Shifts, adds and two small constant tables; no multiplier.
+"""E2Softmax (after SOLE, ICCAD 2023): base-2 exponent by shifts, log2-quantized exponentials summed
+relative to the row's maximum, and division in the log domain by the leading one of the sum with a
+mantissa correction. Shifts, adds and two small constant tables; no multiplier.
 
 accelgen's exact definition (docs/numerics.md) generalises SOLE's 4-bit code by ``exp_frac`` fraction
 bits of the exponent (exp_frac = 0 is SOLE's integer power of two) and ``recip_bits`` mantissa bits of
-the sum (1 in SOLE); both are chosen by measuring accuracy.
+the sum (1 in SOLE); both are chosen by measuring accuracy. SOLE keeps a running maximum and rescales
+the sum by a shift whenever it grows; accelgen sums relative to the row's final maximum instead, so the
+result is an associative integer sum (a tree across lanes in hardware, independent of the lane count).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
+
+from .primitives import leading_one
 
 SUM_FRAC = 15  # a term is 2^(15 - d / 2^exp_frac) with d >= 1
 CODE_MAX = 15  # integer part of the exponent code is 4 bits: k = min(d >> exp_frac, 15)
@@ -95,82 +98,34 @@ def _tables(p: E2SoftmaxParams) -> tuple[int, np.ndarray, np.ndarray]:
     lo = -(2 ** (p.in_bits - 1))
     e = exponents(np.arange(lo, -lo), p)
     d_max = (((int(e.max()) >> p.exp_frac) + 1) << p.exp_frac) - int(e.min())
-    return lo, e.astype(np.int32), _terms(np.arange(d_max + 1, dtype=np.int32), p).astype(np.int32)
+    return lo, e.astype(np.int64), _terms(np.arange(d_max + 1, dtype=np.int32), p).astype(np.int64)
 
 
-def e2softmax(x: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
-    """Integer softmax over the last axis (one row at a time, in index order, as the hardware does)."""
+def _statistics(x: np.ndarray, p: E2SoftmaxParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(R, d, S) of rows ``x`` (..., N): R = (max e >> F) + 1 per row, d = (R << F) - e (>= 1) per element,
+    and S = the sum of the row's terms TF[d mod 2^F] >> min(d >> F, code_max) (any order: integers)."""
     lo, exp_of_x, terms_of_d = _tables(p)
-    rows = np.ascontiguousarray(x, dtype=np.int64).reshape(-1, x.shape[-1])
-    out = np.empty(rows.shape, dtype=np.int64)
-    _e2softmax_rows(rows, lo, exp_of_x, terms_of_d, p.exp_frac, p.recip_bits, np.asarray(p.out_table, np.int64),
-                    p.out_frac, p.out_max, p.code_max, out)
-    return out.reshape(x.shape)
+    e = exp_of_x[np.asarray(x, dtype=np.int64) - lo]
+    ref = (e.max(axis=-1) >> p.exp_frac) + 1
+    d = (ref[..., None] << p.exp_frac) - e
+    return ref, d, terms_of_d[d].sum(axis=-1)
 
 
-def running_sum(x: np.ndarray, p: E2SoftmaxParams) -> tuple[np.ndarray, np.ndarray]:
-    """Stage 1 of every row of inputs ``x``: (final reference exponent R, sum S)."""
-    lo, exp_of_x, terms_of_d = _tables(p)
-    rows = np.ascontiguousarray(x, dtype=np.int64).reshape(-1, x.shape[-1])
-    ref, s = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
-    _stage1_rows(rows, lo, exp_of_x, terms_of_d, p.exp_frac, ref, s)
-    return ref.reshape(x.shape[:-1]), s.reshape(x.shape[:-1])
-
-
-@njit(cache=True, nogil=True)
-def bit_length(v):  # pragma: no cover - compiled
-    n = 0
-    while v > 0:
-        v >>= 1
-        n += 1
-    return n
-
-
-@njit(cache=True, nogil=True)
-def _stage1(x, lo, exp_of_x, terms_of_d, frac_bits, e):  # pragma: no cover - compiled
-    """One row in index order: exponents into ``e``; the reference R is one above the integer part of the
-    running maximum; when an element raises R by delta, S >>= delta; every element adds
-    TF[d mod 2^F] >> min(d >> F, code_max) with d = R * 2^F - e (looked up in ``terms_of_d``)."""
-    run = exp_of_x[x[0] - lo]
-    ref = (run >> frac_bits) + 1
-    s = 0
-    for j in range(x.shape[0]):
-        ej = exp_of_x[x[j] - lo]
-        e[j] = ej
-        if ej > run:
-            run = ej
-            new = (run >> frac_bits) + 1
-            if new > ref:
-                s >>= min(new - ref, 62)
-                ref = new
-        s += terms_of_d[(ref << frac_bits) - ej]
+def row_statistics(x: np.ndarray, p: E2SoftmaxParams) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``x``: (reference exponent R, sum S of the terms relative to R)."""
+    ref, _, s = _statistics(x, p)
     return ref, s
 
 
-@njit(cache=True, nogil=True)
-def _stage1_rows(x, lo, exp_of_x, terms_of_d, frac_bits, refs, sums):  # pragma: no cover - compiled
-    e = np.empty(x.shape[1], np.int64)
-    for r in range(x.shape[0]):
-        refs[r], sums[r] = _stage1(x[r], lo, exp_of_x, terms_of_d, frac_bits, e)
-
-
-@njit(cache=True, nogil=True)
-def _e2softmax_rows(x, lo, exp_of_x, terms_of_d, frac_bits, recip_bits, out_table, out_frac, out_max, code_max,
-                    out):  # pragma: no cover - compiled
-    """Stage 2 per row: y = min((P[m, d mod 2^F] + 2^(sh-1)) >> sh, out_max) with
-    sh = min(min(d >> F, code_max) + L + 8 - o, 26) (num < 2^24, so larger shifts give 0 anyway)."""
-    e = np.empty(x.shape[1], np.int64)
-    mask = (1 << frac_bits) - 1
-    for r in range(x.shape[0]):
-        ref, s = _stage1(x[r], lo, exp_of_x, terms_of_d, frac_bits, e)
-        lead = bit_length(s) - 1
-        m = (s >> (lead - recip_bits)) & ((1 << recip_bits) - 1)
-        base = lead + RECIP_FRAC - out_frac
-        for j in range(x.shape[1]):
-            d = (ref << frac_bits) - e[j]
-            sh = min(min(d >> frac_bits, code_max) + base, 26)
-            y = (out_table[(m << frac_bits) + (d & mask)] + (1 << (sh - 1))) >> sh
-            out[r, j] = min(y, out_max)
+def e2softmax(x: np.ndarray, p: E2SoftmaxParams) -> np.ndarray:
+    """Integer softmax over the last axis: y = min((P[m, d mod 2^F] + 2^(sh-1)) >> sh, out_max) with
+    sh = min(d >> F, code_max) + L + 8 - o, clamped to 26 (every P < 2^24, so larger shifts give 0)."""
+    _, d, s = _statistics(x, p)
+    lead = leading_one(s)
+    mant = (s >> (lead - p.recip_bits)) & ((1 << p.recip_bits) - 1)
+    sh = np.minimum(np.minimum(d >> p.exp_frac, p.code_max) + (lead + RECIP_FRAC - p.out_frac)[..., None], 26)
+    num = np.asarray(p.out_table, dtype=np.int64)[(mant[..., None] << p.exp_frac) + (d & ((1 << p.exp_frac) - 1))]
+    return np.minimum((num + (1 << (sh - 1))) >> sh, p.out_max)
 
 
 def softmax_float_then_quantize(x: np.ndarray, in_scale: float, p: E2SoftmaxParams) -> np.ndarray:

@@ -76,8 +76,9 @@ def value_fill(k: int, m: int, tm: int, tn_fixed: int) -> int:
 
 
 def softmax_cycles(rows: int, n: int, lanes: int) -> int:
-    """Stage 1 of row r+1 overlaps stage 2 of row r: one extra row to drain, plus the pipeline."""
-    return (rows + 1) * ceil_div(n, lanes) + SOFTMAX_LATENCY
+    """Three row stages (maximum, sum relative to it, outputs; docs/numerics.md section 5) overlap one row
+    apart: two extra rows to drain, plus the pipeline."""
+    return (rows + 2) * ceil_div(n, lanes) + SOFTMAX_LATENCY
 
 
 def layernorm_cycles(tokens: int, d: int, lanes: int) -> int:

@@ -18,10 +18,12 @@ from ..design import Engine
 from ..hw.constants import GELU_ENTRY_BITS, NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
 from ..hw.memory import activation_storage
 from ..hw.plan import ActivationMemories
+from ..numerics.softmax import CODE_MAX, E2SoftmaxParams
 from .memory import Blocks, banked_buffer
 
 ACT_BITS = 8  # elements of the units' row / token buffers
 SOFTMAX_ROW_BITS = 16  # exponent values held in the E2Softmax ping-pong row buffer
+SOFTMAX_CODE_BITS = CODE_MAX.bit_length() + E2SoftmaxParams.exp_frac  # its second buffer: codes (k, frac)
 
 
 @dataclass(frozen=True)
@@ -117,9 +119,12 @@ def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks
 
 
 def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
-    """Ping-pong row / token buffers of the softmax and LayerNorm units; the fused GELU table as the HLS
-    engine holds it: one copy per store bank (TM), LUT RAM loaded from the parameter stream per layer."""
-    softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram")
+    """Ping-pong row / token buffers of the softmax and LayerNorm units (the softmax's second buffer holds
+    6-bit codes per lane: LUT RAM, as Yosys maps rtl/e2softmax.v's code buffer to RAM64M8 on UltraScale+;
+    unit_costs.json, e2softmax_l*_buffer_codes); the fused GELU table as the HLS engine holds it: one copy
+    per store bank (TM), LUT RAM loaded from the parameter stream per layer."""
+    softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram") \
+        + banked_buffer(SOFTMAX_CODE_BITS, 2 * plan.tokens_max, engine.sm_lanes, "lutram")
     layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, "bram")
     gelu = banked_buffer(GELU_ENTRY_BITS, plan.gelu_entries, engine.tm, "lutram")
     return softmax + layernorm + gelu
