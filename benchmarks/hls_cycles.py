@@ -32,7 +32,7 @@ DEIT = ("deit_tiny, zcu102 --fps max", ["--arch", "deit_tiny", "--board", "zcu10
 
 def measure(folder: Path, image: np.ndarray) -> tuple[int, int, str]:
     build = load_build(folder)
-    modelled = evaluate(profile(import_qonnx(build.model_path)), build.design, build.board).cycles
+    modelled = evaluate(profile(import_qonnx(build.model_path)), build.design, build.board).beats
     result = run_csim(build, image)
     if not result.ok:
         raise SystemExit(f"{folder}: C-sim differs from the NumPy simulator: {result.mismatch.message()}")

@@ -83,7 +83,7 @@ def test_hls_cycle_counter_agrees_with_the_perf_model(builds, name):
 
     folder, _ = builds[name]
     build = load_build(folder)
-    modelled = evaluate(profile(import_qonnx(build.model_path)), build.design, build.board).cycles
+    modelled = evaluate(profile(import_qonnx(build.model_path)), build.design, build.board).beats
     counted = run_csim(build, default_model_data().images[:2]).beats / 2
     assert_beats_near_model(counted, modelled)
 

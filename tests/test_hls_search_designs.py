@@ -38,7 +38,7 @@ def project_key(folder) -> str:
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory):
-    """(board, target) -> (counter cycles per image, the report's cycles)."""
+    """(board, target) -> (counter cycles per image, the report's beats: its cycles at II = 1)."""
     root = tmp_path_factory.mktemp("search_designs")
     folders = {}
     for board in BOARDS:
@@ -58,7 +58,7 @@ def measured(tmp_path_factory):
         result = run_csim(load_build(folders[key]), image)
         assert result.ok, f"{key}: {result.mismatch.message()}"
         counters[key] = result.beats
-    return {key: (counters[first[project_key(folder)]], json.loads((folder / "report.json").read_text())["cycles"])
+    return {key: (counters[first[project_key(folder)]], json.loads((folder / "report.json").read_text())["beats"])
             for key, folder in folders.items()}
 
 

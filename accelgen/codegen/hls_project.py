@@ -23,6 +23,7 @@ from ..design import Design
 from ..errors import InputError
 from ..hw.memory import activation_storage
 from ..hw.plan import Program, build_program
+from ..hw.structures import MAXI_BURST, MAXI_PORTS, MAXI_READ_OUTSTANDING
 from ..numerics.primitives import quantize_float
 from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
@@ -45,13 +46,10 @@ VENDOR = "accelgen.org"
 LIBRARY = "hls"
 IP_VERSION = "1.0"
 CFLAGS = "-std=c++17 -I."
-BURST = 64
 TB_IMAGES = 4  # test vectors for Vitis csim / cosim
 TB_SEED = 0
 SOURCES = ("accel_top.cpp",)
 TB_DATA = ("params.bin", "tb_images.bin", "tb_expected.bin")
-# m_axi ports: (argument, bundle); the bundles map to the PS's HP ports in this order
-MAXI_PORTS = (("params", "gmem0"), ("images", "gmem1"), ("logits", "gmem1"), ("dump", "gmem2"))
 AXILITE_PORTS = ("params", "images", "logits", "dump", "descs", "n_steps", "n_images", "dump_enable", "beats",
                  "return")
 
@@ -171,7 +169,7 @@ def io_sizes(art: Artifacts, images: int) -> dict[str, int]:
 def top_context(art: Artifacts) -> dict:
     consts = {c.name: c.value for c in config_constants(art.hw)}
     depth = io_sizes(art, flow.COSIM_IMAGES)
-    return {"top": TOP, "indent": call_indent(TOP), "burst": BURST, "word_bits": art.hw.word_bits,
+    return {"top": TOP, "indent": call_indent(TOP), "burst": MAXI_BURST, "outstanding": MAXI_READ_OUTSTANDING, "word_bits": art.hw.word_bits,
             "params_words": art.blob.words, "image_words": consts["IMAGE_WORDS"],
             "logit_words": consts["LOGIT_WORDS"], "dump_elems": consts["DUMP_ELEMS"],
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],

@@ -44,7 +44,7 @@ def cmd_csim(args: argparse.Namespace) -> int:
         raise VerificationError(result.mismatch.message())
     build_note = "cached build" if result.compile_seconds == 0 else f"compiled in {result.compile_seconds:.1f} s"
     report = build.folder / "report.json"
-    modelled = f", the report models {json.loads(report.read_text())['cycles']:,}" if report.is_file() else ""
+    modelled = f", the report models {json.loads(report.read_text())['beats']:,} at II = 1" if report.is_file() else ""
     print(f"csim: {len(images)} images, logits equal to the NumPy simulator ({build_note}, ran in "
           f"{result.run_seconds:.2f} s); beat count {result.beats // len(images):,} per image{modelled}"
           + ("" if args.output is None else f"; wrote {args.output}"))

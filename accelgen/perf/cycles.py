@@ -75,9 +75,10 @@ def value_fill(k: int, m: int, tm: int, tn_fixed: int) -> int:
     return k * (full * ceil_div(tn_fixed, tm) + (ceil_div(rest, tm) if rest else 0))
 
 
-def softmax_cycles(rows: int, n: int, lanes: int) -> int:
-    """Stage 1 of row r+1 overlaps stage 2 of row r: one extra row to drain, plus the pipeline."""
-    return (rows + 1) * ceil_div(n, lanes) + SOFTMAX_LATENCY
+def softmax_cycles(rows: int, n: int, lanes: int, ii: int = 1) -> int:
+    """Stage 1 of row r+1 overlaps stage 2 of row r: one extra row to drain, plus the pipeline; ``ii``
+    cycles per beat (hw/structures.py softmax_ii)."""
+    return (rows + 1) * ceil_div(n, lanes) * ii + SOFTMAX_LATENCY
 
 
 def layernorm_cycles(tokens: int, d: int, lanes: int) -> int:

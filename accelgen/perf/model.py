@@ -15,7 +15,8 @@ from .. import ir
 from ..board import Board
 from ..design import Design, Engine
 from ..hw import stream
-from ..hw.plan import ActivationMemories, fused_gelus, gelu_table_entries, schedule, tile_count
+from ..hw.plan import ActivationMemories, fused_gelus, gelu_table_entries, plan_tiles, schedule, tile_count
+from ..hw.structures import accumulator_bits, bias_rows_max, softmax_ii
 from ..passes import to_integer
 from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
 from . import cycles as cy
@@ -88,12 +89,32 @@ def profile(graph: ir.Graph) -> Profile:
     table = gelu_table_entries(lowered)
     weights = tuple(weight_layer(i, w, op, low, table if op.name in fused else 0)
                     for i, (w, op, low) in enumerate(zip(works, graph.ops, lowered.ops)) if w.unit == "gemm")
+    acts = ActivationMemories(lowered)
+    out = acts.views[lowered.output]
+    image = next(w for w in works if w.unit == "input")
     plan = BufferPlan(k_max=max(max(w.k for w in works if w.unit in ("gemm", "attn")), 1),
                       tokens_max=max(w.k for w in works if w.unit == "softmax") if any(
                           w.unit == "softmax" for w in works) else 1,
                       dim_max=max([w.k for w in works if w.unit == "layernorm"] or [1]),
-                      activations=ActivationMemories(lowered), gelu_entries=table if graph.ops_of(ir.Gelu) else 0)
+                      activations=acts, gelu_entries=table, acc_bits=accumulator_bits(lowered),
+                      bias_rows_max=bias_rows_max(lowered), out_rows=out.rows, out_cols=out.cols,
+                      out_bits=ir.signed_bits(*lowered.tensors[lowered.output].bounds), steps=len(acts.steps),
+                      image=(image.m, image.k), attention=any(w.unit == "attn" for w in works))
     return Profile(graph.name, works, weights, plan)
+
+
+def store_slots(prof: Profile, design: Design) -> int:
+    """SLOTS_MAX of the design's Config: the largest store slot count of its layers' tile plans (hw/plan.py)
+    and of the attention tiles."""
+    engine, choices = design.engine, {c.name: c for c in design.layers}
+    slots = [-(-(engine.tn_fixed + engine.tm - 1) // engine.tm)] if prof.plan.attention else []
+    for w in prof.weights:
+        mask = np.zeros(w.m, bool)
+        c = choices.get(w.name)
+        if c is not None:
+            mask[list(c.pot_rows)] = True
+        slots.append(plan_tiles(mask, engine.tn_fixed, engine.tn_pot, engine.tm).slots)
+    return max(slots)
 
 
 def design_cost(prof: Profile, design: Design) -> float:
@@ -146,7 +167,7 @@ def _(op: ir.AttnContext, work: Work, engine: Engine, word_bits: int) -> int:
 
 @unit_cycles.register
 def _(op: ir.Softmax, work: Work, engine: Engine, word_bits: int) -> int:
-    return cy.softmax_cycles(work.rows, work.k, engine.sm_lanes)
+    return cy.softmax_cycles(work.rows, work.k, engine.sm_lanes, softmax_ii(engine.sm_lanes))
 
 
 @unit_cycles.register
@@ -191,6 +212,15 @@ class LayerPerf:
     macs: int
     pot_ratio: float | None
     weight_bits: int | None
+    stall: int = 0  # cycles of loops whose II exceeds 1 (hw/structures.py), beyond their trip counts
+
+
+def ii_stall(work: Work, engine: Engine) -> int:
+    """Cycles an op's unit spends beyond its loops' trip counts because an II exceeds 1."""
+    if isinstance(work.op, ir.Softmax):
+        return cy.softmax_cycles(work.rows, work.k, engine.sm_lanes, softmax_ii(engine.sm_lanes)) \
+            - cy.softmax_cycles(work.rows, work.k, engine.sm_lanes)
+    return 0
 
 
 @dataclass(frozen=True)
@@ -204,6 +234,11 @@ class Evaluation:
     @property
     def fps(self) -> float:
         return self.clock_mhz * 1e6 / self.cycles
+
+    @property
+    def beats(self) -> int:
+        """The cycles at II = 1 everywhere: the loops' trip counts, which the C-sim's beat count sees."""
+        return self.cycles - sum(layer.stall for layer in self.layers)
 
     @property
     def latency_ms(self) -> float:
@@ -240,7 +275,8 @@ def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
         compute = fixed_unit_cycles(work, engine, word_bits)
         transfer = ddr_cycles(work, bpc, word_bits)
         bound = "-" if compute == 0 and transfer == 0 else ("memory" if transfer > compute else "compute")
-        layers.append(LayerPerf(work.name, work.kind, work.unit, max(compute, transfer), bound,
-                                work.ddr_bytes(word_bits), work.macs, None, None))
-    res = design_resources(engine, board, prof.plan)
+        cycles = max(compute, transfer)
+        layers.append(LayerPerf(work.name, work.kind, work.unit, cycles, bound, work.ddr_bytes(word_bits), work.macs,
+                                None, None, cycles - max(compute - ii_stall(work, engine), transfer)))
+    res = design_resources(engine, board, prof.plan, store_slots(prof, design))
     return Evaluation(tuple(layers), sum(layer.cycles for layer in layers), clock, res, res.utilization(board))
