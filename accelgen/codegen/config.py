@@ -16,6 +16,7 @@ from ..hw import constants as template
 from ..hw import stream
 from ..hw.constants import MAX_PACKED_OPERAND_BITS, PACK_SHIFT, WORD_BITS_MIN
 from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes
+from ..hw.structures import accumulator_bits, bias_rows_max
 from ..hw.units import LayerNormUnit, SoftmaxUnit, layernorm_unit, softmax_unit
 from ..numerics import layernorm as ln_numerics
 from ..numerics.softmax import E2SoftmaxParams
@@ -99,15 +100,11 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
             raise InputError(f"dsp_packing: operands of {x_bits} x {w_bits} bits do not fit two products "
                              f"in one {board.dsp.name}")
     requants = [op for op in graph.ops if getattr(op, "bounds", None) is not None]
-    gemms = [op for op in graph.ops if isinstance(op, ir.MATMUL_OPS)]
     kc = []
-    bias_rows = [1]
     for step in program.steps:
         op = step.op
         if isinstance(op, ir.GemmOp):
             kc.append(op.weight.shape[1])
-            if op.requant.bias.ndim > 1:
-                bias_rows.append(op.requant.bias.shape[0])
         elif isinstance(op, ir.AttnScores):
             kc.append(op.head_dim)
         elif isinstance(op, ir.AttnContext):
@@ -124,12 +121,12 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
     return HwConfig(
         tm=tm, tn_fixed=engine.tn_fixed, tn_pot=engine.tn_pot, dsp_packing=engine.dsp_packing,
         x_bits=x_bits, w_bits=w_bits,
-        acc_bits=max(op.bounds.acc_bits for op in gemms),
+        acc_bits=accumulator_bits(graph),
         sum_bits=max(op.bounds.sum_bits for op in requants),
         act_bits=activation_bits(graph, program.places),
         out_bits=bits_of_tensor(graph, graph.output),
         kc_max=max(math.ceil(k / tm) for k in kc),
-        bias_rows_max=max(bias_rows), slots_max=max(slots),
+        bias_rows_max=bias_rows_max(graph), slots_max=max(slots),
         gelu_entries=gelu_table_entries(graph),
         word_bits=word_bits, depth=program.depth,
         img_lanes=image_lanes(graph.ops_of(ir.PatchEmbed)[0].patch, image[-1], tm, word_bits),

@@ -11,6 +11,7 @@ accelerators.
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, fields
 from functools import cache
@@ -153,11 +154,20 @@ def structure_facts(engine: Engine, board: Board, plan: BufferPlan, slots: int) 
                           max_steps=plan.steps, img_lanes=image_lanes(*plan.image, engine.tm, word))
 
 
+def piecewise(xs: list[float], ys: list[float], x: float) -> float:
+    """Linear between the measured points, continued by the end segments beyond them."""
+    if len(xs) == 1:
+        return ys[0]
+    i = min(max(bisect.bisect_right(xs, x) - 1, 0), len(xs) - 2)
+    return ys[i] + (ys[i + 1] - ys[i]) * (x - xs[i]) / (xs[i + 1] - xs[i])
+
+
 def structure_fit(family: str, kind: str, params: dict) -> Resources:
-    """One structure's cost from the Yosys fit of its RTL equivalent (structure_costs.json)."""
-    fit = _json("structure_costs.json")["structures"][family][kind]["fit"]
-    x = feature(kind, params)
-    at = {r: max(0.0, fit[r]["a"] + fit[r]["b"] * x) for r in ("lut", "ff", "dsp", "bram36")}
+    """One structure's cost from the Yosys points of its RTL equivalent (structure_costs.json), at its
+    size feature (hw/structures.py feature)."""
+    points = sorted(_json("structure_costs.json")["structures"][family][kind]["points"], key=lambda p: p["x"])
+    xs, x = [p["x"] for p in points], feature(kind, params)
+    at = {r: max(0.0, piecewise(xs, [p[r] for p in points], x)) for r in ("lut", "ff", "dsp", "bram36")}
     return Resources(dsp=at["dsp"], lut=at["lut"], ff=at["ff"], bram36=at["bram36"])
 
 
