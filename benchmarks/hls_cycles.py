@@ -47,7 +47,7 @@ def main() -> int:
     args = ap.parse_args()
     designs = DESIGNS + ((DEIT,) if args.deit else ())
     digits = default_model_data().images[:1]
-    print("| design | engine | perf model cycles | HLS C-sim beats | ratio |")
+    print("| design | engine | perf model beats (cycles at II = 1) | HLS C-sim beats | ratio |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="accelgen_hls_cycles_") as tmp:
         for i, (label, build_args) in enumerate(designs):

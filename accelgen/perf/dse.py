@@ -142,13 +142,13 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
         raise InputError(f"--fps must be a positive number or 'max' (got {target_fps})")
     bpc = bytes_per_cycle(board, clock_mhz)
     budget = None if target_fps is None else int(clock_mhz * 1e6 / target_fps)
-    best, best_key, points, fitting, tried = None, None, [], 0, 0
+    candidates, points, fitting, tried = [], [], 0, 0  # (key, order, base design, menu, choice)
     fastest_seen: tuple | None = None  # (fps, cost, base design, menu, choice)
     fixed_of: dict = {}  # cycles of the ops without weights, by what they depend on
     menu_of: dict = {}  # per-layer options and their solutions, by what they depend on
     for engine in engines(board):
         tried += 1
-        resources = design_resources(engine, board, prof.plan)  # independent of layer choices
+        resources = design_resources(engine, board, prof.plan)  # before the layer choices (slots estimated)
         util = resources.utilization(board)
         if any(util[k] > caps[k] for k in caps):
             continue
@@ -181,11 +181,11 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
             if choice is None:
                 continue
             key = (round(menu.total(choice)[1], 12), score)
-        if best_key is None or key < best_key:
-            best_key, best = key, (base, menu, choice)
+        candidates.append((key, len(candidates), base, menu, choice))
     if fastest_seen is None:
         raise InfeasibleError(f"no accelerator fits {board.name} within the utilisation caps "
                               f"({', '.join(f'{k} <= {v:.0%}' for k, v in caps.items())})")
+    best = chosen(prof, board, caps, candidates)
     if best is None:
         fps, _, base, menu, choice = fastest_seen
         design = make_design(prof, base, menu, choice)
@@ -199,6 +199,15 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
     design = replace(make_design(prof, base, menu, choice), search=search)
     return Exploration(design, evaluate(prof, design, board), menu.total(choice)[1] / max(len(prof.weights), 1),
                        front, fitting, tried)
+
+
+def chosen(prof: Profile, board: Board, caps: dict[str, float], candidates: list[tuple]) -> tuple | None:
+    """(base design, menu, choice) of the best candidate whose design fits the caps once its store slots
+    are those of its layers' tile plans (the search priced them estimated, resource_model.slots_estimate)."""
+    for _, _, base, menu, choice in sorted(candidates, key=lambda c: c[:2]):
+        if evaluate(prof, make_design(prof, base, menu, choice), board).fits(caps):
+            return base, menu, choice
+    return None
 
 
 def front_entry(p: Point) -> dict:
