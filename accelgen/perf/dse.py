@@ -143,7 +143,7 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
     bpc = bytes_per_cycle(board, clock_mhz)
     budget = None if target_fps is None else int(clock_mhz * 1e6 / target_fps)
     candidates, points, fitting, tried = [], [], 0, 0  # (key, order, base design, menu, choice)
-    fastest_seen: tuple | None = None  # (fps, cost, base design, menu, choice)
+    fastest: list[tuple] = []  # each engine's fastest choice, as candidates
     fixed_of: dict = {}  # cycles of the ops without weights, by what they depend on
     menu_of: dict = {}  # per-layer options and their solutions, by what they depend on
     for engine in engines(board):
@@ -169,8 +169,7 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
         fps = clock_mhz * 1e6 / (fast_cycles + fixed)
         points.append(Point(engine, fps, fast_cost / max(len(prof.weights), 1), resources.as_dict(),
                             score))
-        if fastest_seen is None or (fps, -fast_cost) > (fastest_seen[0], -fastest_seen[1]):
-            fastest_seen = (fps, fast_cost, base, menu, fast)
+        fastest.append(((-fps, fast_cost), len(fastest), base, menu, fast))
         if budget is None:
             key = (-fps, fast_cost, score)
             choice = fast
@@ -182,16 +181,19 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
                 continue
             key = (round(menu.total(choice)[1], 12), score)
         candidates.append((key, len(candidates), base, menu, choice))
-    if fastest_seen is None:
+    if not fastest:
         raise InfeasibleError(f"no accelerator fits {board.name} within the utilisation caps "
                               f"({', '.join(f'{k} <= {v:.0%}' for k, v in caps.items())})")
     best = chosen(prof, board, caps, candidates)
     if best is None:
-        fps, _, base, menu, choice = fastest_seen
-        design = make_design(prof, base, menu, choice)
-        limit = limiting_factor(evaluate(prof, design, board), board, caps)
+        quickest = chosen(prof, board, caps, fastest)
+        if quickest is None:
+            raise InfeasibleError(f"no accelerator fits {board.name} within the utilisation caps "
+                                  f"({', '.join(f'{k} <= {v:.0%}' for k, v in caps.items())})")
+        ev = evaluate(prof, make_design(prof, *quickest), board)
         raise InfeasibleError(f"{target_fps:g} FPS is not reachable on {board.name} at {clock_mhz:g} MHz: the "
-                              f"fastest design that fits reaches {fps:.1f} FPS, limited by {limit}")
+                              f"fastest design that fits reaches {ev.fps:.1f} FPS, limited by "
+                              f"{limiting_factor(ev, board, caps)}")
     base, menu, choice = best
     front = pareto_front(points)
     search = {"target_fps": target_fps, "engines_tried": tried, "engines_fitting": fitting,
