@@ -170,7 +170,7 @@ def synth_point(point: dict, yosys: str) -> dict:
     refs = reference_units()
     with tempfile.TemporaryDirectory(prefix="units_yosys_") as tmp:
         files = []
-        for f in _rtl_files():
+        for f in point.get("files", _rtl_files()):
             dst = Path(tmp) / Path(f).name
             shutil.copy(RTL / f, dst)
             files.append(dst.name)

@@ -24,6 +24,7 @@ from ..hw.image import quantize_images
 from ..hw import constants as template
 from ..hw.memory import activation_storage
 from ..hw.plan import Program, build_program
+from ..hw.structures import MAXI_PORTS, MAXI_READ_OUTSTANDING
 from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
 from ..vitis import flow
@@ -75,8 +76,6 @@ TB_IMAGES = 4  # test vectors for Vitis csim / cosim
 TB_SEED = 0
 SOURCES = ("accel_top.cpp",)
 TB_DATA = ("params.bin", "tb_images.bin", "tb_expected.bin")
-# m_axi ports: (argument, bundle); the bundles map to the PS's HP ports in this order
-MAXI_PORTS = (("params", "gmem0"), ("images", "gmem1"), ("logits", "gmem1"), ("dump", "gmem2"))
 AXILITE_PORTS = ("params", "images", "logits", "dump", "descs", "n_steps", "n_images", "dump_enable", "beats",
                  "design_id", "return")
 
@@ -197,7 +196,8 @@ def io_sizes(art: Artifacts, images: int) -> dict[str, int]:
 def top_context(art: Artifacts) -> dict:
     consts = {c.name: c.value for c in config_constants(art.hw)}
     depth = io_sizes(art, flow.COSIM_IMAGES)
-    return {"top": TOP, "indent": call_indent(TOP), "burst": template.MAXI_BURST, "word_bits": art.hw.word_bits,
+    return {"top": TOP, "indent": call_indent(TOP), "burst": template.MAXI_BURST, "outstanding": MAXI_READ_OUTSTANDING,
+            "word_bits": art.hw.word_bits,
             "params_words": art.blob.words, "image_words": consts["IMAGE_WORDS"],
             "logit_words": consts["LOGIT_WORDS"], "dump_elems": consts["DUMP_ELEMS"],
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],

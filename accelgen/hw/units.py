@@ -154,6 +154,16 @@ def check_requant_fields(ops: list[ir.RequantOp]) -> None:
             raise InputError(f"layer '{op.name}': a requantization shift does not fit {SHIFT_BITS} bits")
 
 
+def accumulator_bits(graph: ir.Graph) -> int:
+    """Accumulator bits of the engine: the widest proven accumulator of its matrix products."""
+    return max(op.bounds.acc_bits for op in graph.ops if isinstance(op, ir.MATMUL_OPS))
+
+
+def bias_rows_max(graph: ir.Graph) -> int:
+    """Rows of the largest per-row bias table of a weight GEMM (1: one bias per output channel)."""
+    return max([1] + [op.requant.bias.shape[0] for op in graph.ops_of(ir.GemmOp) if op.requant.bias.ndim > 1])
+
+
 def gemm_unit(graph: ir.Graph, engine: Engine, board: Board) -> GemmUnit:
     """The GEMM unit of ``engine`` for the integer graph ``graph``: widths are the maxima over its GEMMs."""
     uses = [(op, u) for op in graph.ops if (u := gemm_operands(op, graph)) is not None]
@@ -172,9 +182,9 @@ def gemm_unit(graph: ir.Graph, engine: Engine, board: Board) -> GemmUnit:
     gelu = gelu_unit(graph, engine.ew_lanes)
     return GemmUnit(
         tm=engine.tm, fixed_lanes=engine.tn_fixed, pot_lanes=engine.tn_pot, dsp_packing=bool(engine.dsp_packing),
-        input_bits=input_bits, weight_bits=weight_bits, acc_bits=max(op.bounds.acc_bits for op in gemms),
+        input_bits=input_bits, weight_bits=weight_bits, acc_bits=accumulator_bits(graph),
         max_k_beats=max(math.ceil(u.reduction / engine.tm) for _, u in uses),
-        max_bias_rows=max([1] + [op.requant.bias.shape[0] for op in gemms if op.requant.bias.ndim > 1]),
+        max_bias_rows=bias_rows_max(graph),
         residual_bits=max([8] + [tensor_bits(graph, t) for t in residuals]),
         bias_bits=max(range_bits(op.requant.bias) for op in gemms),
         output_bits=max(output_bits, gelu.output_bits if gelu else 0),

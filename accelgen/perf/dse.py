@@ -143,13 +143,13 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
         raise InputError(f"--fps must be a positive number or 'max' (got {target_fps})")
     bpc = bytes_per_cycle(board, clock_mhz)
     budget = None if target_fps is None else int(clock_mhz * 1e6 / target_fps)
-    best, best_key, points, fitting, tried = None, None, [], 0, 0
-    fastest_seen: tuple | None = None  # (fps, cost, base design, menu, choice)
+    candidates, points, fitting, tried = [], [], 0, 0  # (key, order, base design, menu, choice)
+    fastest: list[tuple] = []  # each engine's fastest choice, as candidates
     fixed_of: dict = {}  # cycles of the ops without weights, by what they depend on
     menu_of: dict = {}  # per-layer options and their solutions, by what they depend on
     for engine in engines(board):
         tried += 1
-        resources = design_resources(engine, board, prof.plan)  # independent of layer choices
+        resources = design_resources(engine, board, prof.plan)  # before the layer choices (slots estimated)
         util = resources.utilization(board)
         if any(util[k] > caps[k] for k in caps):
             continue
@@ -170,8 +170,7 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
         fps = clock_mhz * 1e6 / (fast_cycles + fixed)
         points.append(Point(engine, fps, fast_cost / max(len(prof.weights), 1), resources.as_dict(),
                             score))
-        if fastest_seen is None or (fps, -fast_cost) > (fastest_seen[0], -fastest_seen[1]):
-            fastest_seen = (fps, fast_cost, base, menu, fast)
+        fastest.append(((-fps, fast_cost), len(fastest), base, menu, fast))
         if budget is None:
             key = (-fps, fast_cost, score)
             choice = fast
@@ -182,17 +181,20 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
             if choice is None:
                 continue
             key = (round(menu.total(choice)[1], 12), score)
-        if best_key is None or key < best_key:
-            best_key, best = key, (base, menu, choice)
-    if fastest_seen is None:
+        candidates.append((key, len(candidates), base, menu, choice))
+    if not fastest:
         raise InfeasibleError(f"no accelerator fits {board.name} within the utilisation caps "
                               f"({', '.join(f'{k} <= {v:.0%}' for k, v in caps.items())})")
+    best = chosen(prof, board, caps, candidates)
     if best is None:
-        fps, _, base, menu, choice = fastest_seen
-        design = make_design(prof, base, menu, choice)
-        limit = limiting_factor(evaluate(prof, design, board), board, caps)
+        quickest = chosen(prof, board, caps, fastest)
+        if quickest is None:
+            raise InfeasibleError(f"no accelerator fits {board.name} within the utilisation caps "
+                                  f"({', '.join(f'{k} <= {v:.0%}' for k, v in caps.items())})")
+        ev = evaluate(prof, make_design(prof, *quickest), board)
         raise InfeasibleError(f"{target_fps:g} FPS is not reachable on {board.name} at {clock_mhz:g} MHz: the "
-                              f"fastest design that fits reaches {fps:.1f} FPS, limited by {limit}")
+                              f"fastest design that fits reaches {ev.fps:.1f} FPS, limited by "
+                              f"{limiting_factor(ev, board, caps)}")
     base, menu, choice = best
     front = pareto_front(points)
     search = {"target_fps": target_fps, "engines_tried": tried, "engines_fitting": fitting,
@@ -200,6 +202,15 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
     design = replace(make_design(prof, base, menu, choice), search=search)
     return Exploration(design, evaluate(prof, design, board), menu.total(choice)[1] / max(len(prof.weights), 1),
                        front, fitting, tried)
+
+
+def chosen(prof: Profile, board: Board, caps: dict[str, float], candidates: list[tuple]) -> tuple | None:
+    """(base design, menu, choice) of the best candidate whose design fits the caps once its store slots
+    are those of its layers' tile plans (the search priced them estimated, resource_model.slots_estimate)."""
+    for _, _, base, menu, choice in sorted(candidates, key=lambda c: c[:2]):
+        if evaluate(prof, make_design(prof, base, menu, choice), board).fits(caps):
+            return base, menu, choice
+    return None
 
 
 def front_entry(p: Point) -> dict:

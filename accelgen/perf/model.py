@@ -15,7 +15,9 @@ from .. import ir
 from ..board import Board
 from ..design import Design, Engine
 from ..hw import stream
-from ..hw.plan import ActivationMemories, fused_gelus, gelu_table_entries, pot_row_order, schedule, tile_count
+from ..hw.plan import (ActivationMemories, fused_gelus, gelu_table_entries, plan_tiles, pot_row_order, schedule,
+                       scheme_slots, tile_count)
+from ..hw.units import accumulator_bits, bias_rows_max
 from ..passes import to_integer
 from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
 from . import cycles as cy
@@ -97,12 +99,32 @@ def profile(graph: ir.Graph) -> Profile:
     table = gelu_table_entries(lowered)
     weights = tuple(weight_layer(i, w, op, low, table if op.name in fused else 0)
                     for i, (w, op, low) in enumerate(zip(works, graph.ops, lowered.ops)) if w.unit == "gemm")
+    acts = ActivationMemories(lowered)
+    out = acts.views[lowered.output]
+    image = next(w for w in works if w.unit == "input")
     plan = BufferPlan(k_max=max(max(w.k for w in works if w.unit in ("gemm", "attn")), 1),
                       tokens_max=max(w.k for w in works if w.unit == "softmax") if any(
                           w.unit == "softmax" for w in works) else 1,
                       dim_max=max([w.k for w in works if w.unit == "layernorm"] or [1]),
-                      activations=ActivationMemories(lowered), gelu_entries=table if graph.ops_of(ir.Gelu) else 0)
+                      activations=acts, gelu_entries=table, acc_bits=accumulator_bits(lowered),
+                      bias_rows_max=bias_rows_max(lowered), out_rows=out.rows, out_cols=out.cols,
+                      out_bits=ir.signed_bits(*lowered.tensors[lowered.output].bounds), steps=len(acts.steps),
+                      image=(image.m, image.k), attention=any(w.unit == "attn" for w in works))
     return Profile(graph.name, works, weights, plan)
+
+
+def store_slots(prof: Profile, design: Design) -> int:
+    """SLOTS_MAX of the design's Config: the largest store slot count of its layers' tile plans (hw/plan.py)
+    and of the attention tiles."""
+    engine, choices = design.engine, {c.name: c for c in design.layers}
+    slots = [scheme_slots(engine.tn_fixed, engine.tm)] if prof.plan.attention else []
+    for w in prof.weights:
+        mask = np.zeros(w.m, bool)
+        c = choices.get(w.name)
+        if c is not None:
+            mask[list(c.pot_rows)] = True
+        slots.append(plan_tiles(mask, engine.tn_fixed, engine.tn_pot, engine.tm).slots)
+    return max(slots)
 
 
 def design_cost(prof: Profile, design: Design) -> float:
@@ -251,5 +273,5 @@ def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
         bound = "-" if compute == 0 and transfer == 0 else ("memory" if transfer > compute else "compute")
         layers.append(LayerPerf(work.name, work.kind, work.unit, max(compute, transfer), bound,
                                 work.ddr_bytes(word_bits), work.macs, None, None))
-    res = design_resources(engine, board, prof.plan)
+    res = design_resources(engine, board, prof.plan, store_slots(prof, design))
     return Evaluation(tuple(layers), sum(layer.cycles for layer in layers), clock, res, res.utilization(board))

@@ -2,12 +2,16 @@
 
 LUT/FF/DSP of the GEMM lanes come from Yosys `synth_xilinx` of our own lane RTL (lane_costs.json, made by
 scripts/measure_lanes.py); those of the softmax, LayerNorm, requantization and GELU units from Yosys
-synthesis of the RTL units (unit_costs.json, made by scripts/synth_units.py). Memories are counted from
-the buffer plan (perf/memory.py). Nothing is fitted to published accelerators.
+synthesis of the RTL units (unit_costs.json, made by scripts/synth_units.py); the structures the generated
+HLS instantiates around them (hw/structures.py: FIFOs, gearbox, selects, m_axi adapters) from Yosys
+synthesis of RTL equivalents (structure_costs.json, made by scripts/synth_structures.py). Memories are
+counted from the buffer plan and the structure list (perf/memory.py). Nothing is fitted to published
+accelerators.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, fields
 from functools import cache
@@ -15,9 +19,10 @@ from importlib import resources
 
 from ..board import RESOURCE_KINDS, Board
 from ..design import Engine
-from ..hw.constants import GELU_ENTRY_BITS, NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
+from ..hw.constants import NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
 from ..hw.memory import activation_storage
-from ..hw.plan import ActivationMemories
+from ..hw.plan import ActivationMemories, image_lanes, scheme_slots
+from ..hw.structures import StructureFacts, Structures, feature, structures
 from ..numerics.softmax import CODE_MAX, E2SoftmaxParams
 from .memory import Blocks, banked_buffer
 
@@ -91,14 +96,23 @@ def blocks_resources(b: Blocks) -> Resources:
 
 @dataclass(frozen=True)
 class BufferPlan:
-    """Sizes the buffers depend on: the largest reduction length, token count and width, the activation
-    memories of the plan and the GELU table entries (0: no GELU)."""
+    """Sizes the buffers and structures depend on, whatever the engine: the largest reduction length,
+    token count and width, the activation memories of the plan, the GELU table entries (1: no GELU), and
+    the Config facts of hw/structures.py that follow from the graph alone."""
 
     k_max: int
     tokens_max: int
     dim_max: int
     activations: ActivationMemories
     gelu_entries: int
+    acc_bits: int = 32  # acc_bits, out_bits: of the all-8-bit fixed-point graph (bounds any scheme choice)
+    bias_rows_max: int = 1
+    out_rows: int = 1
+    out_cols: int = 1
+    out_bits: int = 8
+    steps: int = 1
+    image: tuple[int, int] = (1, 1)  # (patch, image width) of the image loader
+    attention: bool = False  # attention products run on the engine (their store slots)
 
 
 def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
@@ -121,22 +135,83 @@ def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks
 def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
     """Ping-pong row / token buffers of the softmax and LayerNorm units (the softmax's second buffer holds
     6-bit codes per lane: LUT RAM, as Yosys maps rtl/e2softmax.v's code buffer to RAM64M8 on UltraScale+;
-    unit_costs.json, e2softmax_l*_buffer_codes); the fused GELU table as the HLS engine holds it: one copy
-    per store bank (TM), LUT RAM loaded from the parameter stream per layer."""
+    unit_costs.json, e2softmax_l*_buffer_codes). The engine's GELU tables are hw/structures.py's."""
     softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram") \
         + banked_buffer(SOFTMAX_CODE_BITS, 2 * plan.tokens_max, engine.sm_lanes, "lutram")
     layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, "bram")
-    gelu = banked_buffer(GELU_ENTRY_BITS, plan.gelu_entries, engine.tm, "lutram")
-    return softmax + layernorm + gelu
+    return softmax + layernorm
 
 
-def design_resources(engine: Engine, board: Board, plan: BufferPlan) -> Resources:
+def slots_estimate(engine: Engine, plan: BufferPlan) -> int:
+    """Store slots of the engine before the layers' schemes are chosen (the search): the fixed and the
+    power-of-two lanes' rows each in order, and the attention tiles' rotated columns."""
+    tm = engine.tm
+    gemm = scheme_slots(engine.tn_fixed, tm) + scheme_slots(engine.tn_pot, tm)
+    return max(gemm, scheme_slots(engine.tn_fixed, tm) if plan.attention else 1)
+
+
+def structure_facts(engine: Engine, board: Board, plan: BufferPlan, slots: int) -> StructureFacts:
+    """The Config facts of hw/structures.py for ``engine`` on ``board`` with ``slots`` store slots."""
+    word = board.hp_ports.width_bits
+    return StructureFacts(tm=engine.tm, lanes=engine.tn_fixed + engine.tn_pot, word_bits=word, slots_max=slots,
+                          bias_rows_max=plan.bias_rows_max, gelu_entries=plan.gelu_entries, acc_bits=plan.acc_bits,
+                          out_rows=plan.out_rows, out_cols=plan.out_cols, out_bits=plan.out_bits,
+                          max_steps=plan.steps, img_lanes=image_lanes(*plan.image, engine.tm, word))
+
+
+def piecewise(xs: list[float], ys: list[float], x: float) -> float:
+    """Linear between the measured points, continued by the end segments beyond them."""
+    if len(xs) == 1:
+        return ys[0]
+    i = min(max(bisect.bisect_right(xs, x) - 1, 0), len(xs) - 2)
+    return ys[i] + (ys[i + 1] - ys[i]) * (x - xs[i]) / (xs[i + 1] - xs[i])
+
+
+def structure_fit(family: str, kind: str, params: dict) -> Resources:
+    """One structure's cost from the Yosys points of its RTL equivalent (structure_costs.json), at its
+    size feature (hw/structures.py feature)."""
+    points = sorted(_json("structure_costs.json")["structures"][family][kind]["points"], key=lambda p: p["x"])
+    xs, x = [p["x"] for p in points], feature(kind, params)
+    at = {r: max(0.0, piecewise(xs, [p[r] for p in points], x)) for r in ("lut", "ff", "dsp", "bram36")}
+    return Resources(dsp=at["dsp"], lut=at["lut"], ff=at["ff"], bram36=at["bram36"])
+
+
+def itemized_structures(s: Structures, family: str) -> list[tuple[str, Resources]]:
+    """(name, cost) of every structure of ``s``, in the list's order."""
+    out = [(f"fifo {f.function}.{f.variable}", structure_fit(family, "fifo", {"W": f.width}).times(f.count))
+           for f in s.fifos]
+    out += [(f"memory {m.function}.{m.variable}",
+             blocks_resources(banked_buffer(m.width, m.depth, m.banks, m.storage))) for m in s.memories]
+    out += [(f"registers {r.function}.{r.variable}", Resources(ff=r.bits)) for r in s.registers]
+    out += [(f"select {x.what}", structure_fit(family, "select", {"N": x.inputs, "W": x.width}).times(x.count))
+            for x in s.selects if x.inputs > 1]
+    g = s.gearbox
+    out.append(("gearbox", structure_fit(family, "gearbox", {"WB": g.word_bits, "IB": g.item_bits})))
+    for b in s.bundles:
+        cost = Resources()
+        if b.read:
+            cost += structure_fit(family, "maxi_read", {"W": b.width})
+        if b.write:
+            cost += structure_fit(family, "maxi_write", {"W": b.width})
+        out.append((f"m_axi {b.bundle}", cost))
+    return out
+
+
+def structure_resources(engine: Engine, board: Board, plan: BufferPlan, slots: int) -> Resources:
+    s = structures(structure_facts(engine, board, plan, slots))
+    return sum((r for _, r in itemized_structures(s, board.yosys_family)), Resources())
+
+
+def design_resources(engine: Engine, board: Board, plan: BufferPlan, slots: int | None = None) -> Resources:
+    """Resources of a design; ``slots``: the store slots of its layers' tile plans (None: the estimate the
+    search uses before the schemes are chosen, slots_estimate)."""
     fam = board.yosys_family
     compute = (lanes(engine, fam)
-               + unit_cost(fam, "requant").times(engine.tn_fixed + engine.tn_pot)
+               + unit_cost(fam, "requant").times(engine.tm)  # one per store bank (hls/gemm_engine.h engine_store)
                + unit_cost(fam, "e2softmax").times(engine.sm_lanes)
                + unit_cost(fam, "ailayernorm").times(engine.ln_lanes)
                + unit_cost(fam, "eltwise").times(engine.ew_lanes))
     memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, board) \
         + unit_buffers(engine, plan)
-    return compute + blocks_resources(memory)
+    slots = slots_estimate(engine, plan) if slots is None else slots
+    return compute + blocks_resources(memory) + structure_resources(engine, board, plan, slots)

@@ -1,0 +1,187 @@
+"""The structures the generated HLS instantiates around the GEMM lanes, the units' logic and the weight /
+activation / unit buffers: the engine's store-side parameter and bias memories, its GELU tables and
+registers, the store ring's rotation, the output buffer, the descriptor RAM, the DATAFLOW FIFOs with the
+word -> field unpacking of their consumers, the GEMM gearbox and the m_axi adapters.
+
+One list, from the facts the generated Config carries (``StructureFacts``); the perf model prices every
+item (perf/resource_model.py: memories from their sizes, the rest from Yosys fits of RTL equivalents,
+scripts/synth_structures.py) and tests/test_structures.py ties the list to the generated project: every
+STREAM pragma, every m_axi bundle and every partitioned array of hls/ is an item here (or priced with
+the part of the design that holds it, ``PRICED_ELSEWHERE``), and nothing else is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..codegen.descriptors import DESC_WORDS
+from ..numerics.primitives import MULT_BITS
+from .constants import (BIAS_BITS, GELU_ENTRY_BITS, IMAGE_PIXEL_BITS, LN_BIAS_BITS, LN_GAIN_BITS,
+                        META_RES_SHIFT, PREFIX_BITS, SHIFT_BITS, STREAM_DEPTH)
+from .stream import biases_per_item, ceil_div, item_bits
+
+MAXI_READ_OUTSTANDING = 8  # num_read_outstanding of the m_axi INTERFACE pragmas
+# m_axi ports of the top function: (argument, bundle); the bundles map to the PS's HP ports in this order
+MAXI_PORTS = (("params", "gmem0"), ("images", "gmem1"), ("logits", "gmem1"), ("dump", "gmem2"))
+MAXI_WRITTEN = ("logits", "dump")  # the ports the kernel writes (the others it reads)
+TOP = "top"  # the generated top function (codegen/hls_project.py names it)
+DUMP_BITS = 64  # elements of the debug dump port
+DESC_FIELD_BITS = 32  # one descriptor field (an int of the s_axilite `descs` array)
+COLUMN_BITS = 32  # the output column of a store position's parameters (an int in LaneParams)
+LANE_PARAM_BITS = 2 * MULT_BITS + META_RES_SHIFT[1] + SHIFT_BITS + COLUMN_BITS  # LaneParams: mult, res_mult,
+# res_shift, shift, col
+ROTATION_BITS = 2 * 32  # Rotation: the fixed and the power-of-two lanes' rotations (two ints)
+
+# Partitioned arrays of hls/ priced with the part of the design that holds them: (function, variable) ->
+# where. The weight tiles, activation memories and unit buffers are perf/resource_model.py's buffers;
+# the accumulators are in the lanes' Yosys cost, the rest in the units' (scripts/synth_units.py).
+PRICED_ELSEWHERE = {
+    ("gemm_engine", "wf"): "weight_buffers", ("gemm_engine", "wp"): "weight_buffers",
+    ("gemm_engine", "acc"): "lanes", (TOP, "mem"): "activation_buffers",
+    ("softmax_layer", "ebuf"): "unit_buffers", ("layernorm_layer", "xbuf"): "unit_buffers",
+    ("layernorm_layer", "gain"): "unit ailayernorm", ("layernorm_layer", "bias"): "unit ailayernorm",
+    ("layernorm_layer", "stats"): "unit ailayernorm", ("softmax_layer", "ref"): "unit e2softmax",
+    ("softmax_layer", "sum"): "unit e2softmax",
+}
+
+
+@dataclass(frozen=True)
+class StructureFacts:
+    """What the structures follow from: members of the generated Config (codegen/config.py HwConfig)."""
+
+    tm: int
+    lanes: int  # TN_FIXED + TN_POT
+    word_bits: int
+    slots_max: int
+    bias_rows_max: int
+    gelu_entries: int  # GELU_ENTRIES (1 when the model has no GELU)
+    acc_bits: int
+    out_rows: int
+    out_cols: int
+    out_bits: int
+    max_steps: int
+    img_lanes: int
+
+
+@dataclass(frozen=True)
+class Fifo:
+    """An hls::stream of a DATAFLOW region, ``count`` instances (one per call path from the top)."""
+
+    function: str
+    variable: str
+    width: int
+    depth: int
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A memory array: ``banks`` partitions of ``width`` x ``depth``. The HLS binds no storage; ``storage``
+    is the one its role implies (perf/memory.py banked_buffer): the engine's per-bank memories are shallow
+    and written while read (LUT RAM), the descriptor table is the s_axilite adapter's RAM (block RAM)."""
+
+    function: str
+    variable: str
+    width: int
+    depth: int
+    banks: int
+    storage: str = "lutram"
+
+
+@dataclass(frozen=True)
+class Registers:
+    """A completely partitioned array (registers)."""
+
+    function: str
+    variable: str
+    bits: int
+
+
+@dataclass(frozen=True)
+class Select:
+    """``count`` N:1 selects of ``width`` bits: a runtime index into a completely partitioned array (the
+    store's lane select of the latched accumulators; a field of a word, next_field)."""
+
+    what: str
+    inputs: int
+    width: int
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Gearbox:
+    word_bits: int
+    item_bits: int
+
+
+@dataclass(frozen=True)
+class MaxiBundle:
+    bundle: str
+    width: int
+    read: bool
+    write: bool
+
+
+@dataclass(frozen=True)
+class Structures:
+    fifos: tuple[Fifo, ...]
+    memories: tuple[Memory, ...]
+    registers: tuple[Registers, ...]
+    selects: tuple[Select, ...]
+    gearbox: Gearbox
+    bundles: tuple[MaxiBundle, ...]
+
+
+def bits_for(v: int) -> int:
+    """Bits of an unsigned counter holding 0..v (accel_common.h bits_for)."""
+    return max(int(v).bit_length(), 1)
+
+
+# Word -> field unpackers (next_field): consumer, field bits (the image loader's field is IMG_LANES pixels)
+def unpackers(f: StructureFacts) -> tuple[tuple[str, int], ...]:
+    return (("layernorm biases", LN_BIAS_BITS), ("layernorm gains", LN_GAIN_BITS), ("gelu table", GELU_ENTRY_BITS),
+            ("image pixels", IMAGE_PIXEL_BITS * f.img_lanes), ("class-token rows", PREFIX_BITS))
+
+
+def structures(f: StructureFacts) -> Structures:
+    w, item = f.word_bits, item_bits(f.tm)
+    per_item = biases_per_item(f.tm)
+    fifos = (Fifo("gemm_layer", "words", w, STREAM_DEPTH), Fifo("gemm_layer", "items", item, STREAM_DEPTH),
+             Fifo("load_fields_dataflow", "stream", w, STREAM_DEPTH, 3),  # LN biases, LN gains, GELU table
+             Fifo("image_dataflow", "stream", w, STREAM_DEPTH), Fifo("const_dataflow", "stream", w, STREAM_DEPTH))
+    memories = (
+        Memory("gemm_engine", "sp", LANE_PARAM_BITS, 2 * f.slots_max, f.tm),
+        Memory("gemm_engine", "bias", BIAS_BITS, 2 * f.slots_max * ceil_div(f.bias_rows_max, per_item),
+               f.tm * per_item),
+        Memory("gemm_engine", "gelu", GELU_ENTRY_BITS, f.gelu_entries, f.tm),
+        Memory("run_network", "outbuf", f.out_bits, f.out_rows * ceil_div(f.out_cols, f.tm), f.tm),
+        Memory("eltwise_layer", "table", GELU_ENTRY_BITS, f.gelu_entries, 1),
+        Memory(TOP, "descs", DESC_FIELD_BITS, f.max_steps * DESC_WORDS, 1, "bram"),
+    )
+    registers = (Registers("gemm_engine", "sel", 2 * f.slots_max * f.tm),
+                 Registers("gemm_engine", "ring", f.slots_max * f.tm * f.acc_bits),
+                 Registers("gemm_engine", "rot", 2 * ROTATION_BITS))
+    # engine_latch: each ring position takes one lane of its group of TM through the tile's rotation
+    # (window_rotate, a TM:1 select), or shifts in from the next slot after a store (2:1)
+    selects = (Select("store ring rotation", f.tm, f.acc_bits, f.slots_max * f.tm),
+               Select("store ring shift", 2, f.acc_bits, f.slots_max * f.tm),
+               *(Select(f"unpack {what}", w // bits, bits) for what, bits in unpackers(f)))
+    bundles = tuple(MaxiBundle(b, DUMP_BITS if b == dict(MAXI_PORTS)["dump"] else w,
+                               any(p not in MAXI_WRITTEN for p, q in MAXI_PORTS if q == b),
+                               any(p in MAXI_WRITTEN for p, q in MAXI_PORTS if q == b))
+                    for b in dict.fromkeys(q for _, q in MAXI_PORTS))
+    return Structures(fifos, memories, registers, selects, Gearbox(w, item), bundles)
+
+
+def feature(kind: str, params: dict) -> float:
+    """The size a structure's cost grows with, from its RTL equivalent's parameters (the x of the fits in
+    perf/structure_costs.json): FIFO width; the gearbox's shifters B * clog2(B), B = word + item bits;
+    (select inputs - 1) x width; an m_axi side's port width."""
+    if kind == "fifo":
+        return params["W"]
+    if kind == "gearbox":
+        b = params["WB"] + params["IB"]
+        return b * (b - 1).bit_length()
+    if kind == "select":
+        return (params["N"] - 1) * params["W"]
+    return params["W"]

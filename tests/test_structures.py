@@ -1,0 +1,239 @@
+"""Every structure the perf model prices is one the generated HLS instantiates, and the other way round
+(issue 11, item 5): the model's structure list (accelgen/hw/structures.py) against a census of the generated
+project read with libclang -- every `#pragma HLS STREAM` with its depth, its stream's width and the number of
+call paths from the top that instantiate it, every m_axi bundle with its width and direction, every
+partitioned or static array. The facts the list follows from are the generated Config's, for the designs
+the search picks. Deliberate changes to a generated project (an extra FIFO, a deeper FIFO, an extra
+partitioned array, another m_axi bundle) must fail the tie."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from accelgen import ir
+from accelgen.board import load_board
+from accelgen.check import clang_ast as ca
+from accelgen.check.project import enclosing_function, load_project
+from accelgen.codegen import hls_project as hp
+from accelgen.design import integer_graph
+from accelgen.frontend.importer import import_qonnx
+from accelgen.hw.structures import PRICED_ELSEWHERE, TOP, StructureFacts, structures
+from accelgen.model_source import default_model_path
+from accelgen.perf.dse import DEFAULT_CAPS, explore
+from accelgen.perf.model import evaluate, profile, store_slots
+from accelgen.perf.resource_model import itemized_structures, structure_facts
+
+pytestmark = pytest.mark.unit
+
+BOARDS = ("zcu102", "zcu104", "kv260", "ultra96v2", "pynqz2")
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return import_qonnx(default_model_path())
+
+
+@pytest.fixture(scope="module")
+def prof(graph):
+    return profile(graph)
+
+
+def searched(prof, board_name: str, fps):
+    board = load_board(board_name)
+    return explore(prof, board, fps, board.default_clock_mhz, DEFAULT_CAPS, "m.onnx", "0").design, board
+
+
+def config_facts(hw) -> StructureFacts:
+    """The structure facts as the generated Config states them (independent of the perf model's profile)."""
+    return StructureFacts(tm=hw.gemm.tm, lanes=hw.gemm.lanes, word_bits=hw.word_bits, slots_max=hw.slots_max,
+                          bias_rows_max=hw.gemm.max_bias_rows, gelu_entries=hw.gelu_entries, acc_bits=hw.gemm.acc_bits,
+                          out_rows=hw.out_rows, out_cols=hw.out_cols, out_bits=hw.out_bits, max_steps=hw.max_steps,
+                          img_lanes=hw.img_lanes)
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("fps", (30.0, None), ids=("fps30", "fpsmax"))
+def test_model_structure_facts_are_the_generated_config(graph, prof, board_name, fps):
+    design, board = searched(prof, board_name, fps)
+    art = hp.build_artifacts(integer_graph(graph, design), design, board)
+    slots = store_slots(prof, design)
+    model, generated = structure_facts(design.engine, board, prof.plan, slots), config_facts(art.hw)
+    # accumulator and logit widths: the profile's all-8-bit fixed-point bounds, which contain those of any
+    # scheme choice (power-of-two weights are at most 2^6, 4-bit ones smaller): priced at least as generated
+    assert model.acc_bits >= generated.acc_bits and model.out_bits >= generated.out_bits
+    assert replace(model, acc_bits=0, out_bits=0) == replace(generated, acc_bits=0, out_bits=0)
+    # the evaluation prices exactly these structures
+    ev = evaluate(prof, design, board)
+    items = itemized_structures(structures(config_facts(art.hw)), board.yosys_family)
+    assert ev.resources.lut >= sum(r.lut for _, r in items) > 0
+
+
+# ------------------------------------------------------------------------------------------------
+# Census of a generated project
+
+
+def write_project(files: dict, folder: Path) -> Path:
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    return folder / "accel_top.cpp"
+
+
+def call_paths(project, top: str) -> dict[str, int]:
+    """Function name -> number of call paths from ``top`` (one instance of its structures per path)."""
+    calls = {name: Counter(ca.callee_name(c) for fn in defs for c in fn.walk_preorder()
+                           if ca.kind(c) == "CALL_EXPR" and ca.operator_name(c) is None)
+             for name, defs in project.functions.items()}
+    memo: dict[str, int] = {}
+
+    def paths(name: str, seen: tuple = ()) -> int:
+        if name == top:
+            return 1
+        if name not in memo:
+            memo[name] = sum(n * paths(caller, seen + (name,)) for caller, callees in calls.items()
+                             for callee, n in callees.items() if callee == name and caller not in seen)
+        return memo[name]
+
+    return {name: paths(name) for name in project.functions}
+
+
+def stream_width(type_text: str, constants: dict[str, int]) -> int:
+    """Element width of an hls::stream as hls/ declares it: words of the DDR port or GEMM items."""
+    element = re.fullmatch(r"hls::stream<(.+?)\s*>", type_text.replace(" ", "")).group(1)
+    item = max(constants["ITEM_MIN_BITS"], constants["TM"] * constants["WEIGHT_ITEM_BITS"])
+    # WB: the word width of the port burst_words / load_fields read (they are called on DDR word pointers)
+    return {"word_t<C>": constants["WORD_BITS"], "ap_uint<C::WORD_BITS>": constants["WORD_BITS"],
+            "ap_uint<WB>": constants["WORD_BITS"], "item_t<C>": item}[element]
+
+
+def census(files: dict, folder: Path) -> dict:
+    project = load_project(write_project(files, folder), [folder])
+    paths = call_paths(project, hp.TOP)
+    fifos, arrays, maxi = Counter(), set(), {}
+    for p in project.pragmas:
+        fn = enclosing_function(project, p)
+        if fn is None or paths.get(fn.spelling, 0) == 0:
+            continue
+        var = p.option("variable")
+        if p.kind == "STREAM":
+            decl = next(c for c in fn.walk_preorder() if ca.kind(c) == "VAR_DECL" and c.spelling == var)
+            fifos[(fn.spelling, var, stream_width(decl.type.spelling, project.constants),
+                   int(p.option("depth")))] += paths[fn.spelling]
+        elif p.kind in ("ARRAY_PARTITION", "ARRAY_RESHAPE"):
+            arrays.add((fn.spelling, var))
+        elif p.kind == "INTERFACE" and "m_axi" in p.flags:
+            maxi[p.option("port")] = p.option("bundle")
+    for name, defs in project.functions.items():
+        if paths[name] == 0:
+            continue
+        for fn in defs:
+            for c in fn.walk_preorder():
+                if ca.kind(c) == "VAR_DECL" and c.storage_class.name == "STATIC" and "[" in c.type.spelling:
+                    arrays.add((name, c.spelling))
+    top = project.functions[hp.TOP][0]
+    params = {c.spelling: c.type.spelling for c in top.get_children() if ca.kind(c) == "PARM_DECL"}
+    arrays |= {(hp.TOP, n) for n, t in params.items() if "[" in t and n not in maxi}  # s_axilite arrays
+    arrays = {(TOP if fn == hp.TOP else fn, var) for fn, var in arrays}
+    bundles = {}
+    for port, bundle in maxi.items():
+        ptype = params[port]
+        width = project.constants["WORD_BITS"] if "word_t" in ptype else int(re.search(r"<(\d+)>", ptype).group(1))
+        read, write = bundles.get(bundle, (0, False, False))[1:]
+        bundles[bundle] = (width, read or ptype.startswith("const"), write or not ptype.startswith("const"))
+    return {"fifos": fifos, "arrays": arrays, "bundles": bundles}
+
+
+def modelled(s) -> dict:
+    fifos = Counter()
+    for f in s.fifos:
+        fifos[(f.function, f.variable, f.width, f.depth)] += f.count
+    arrays = {(m.function, m.variable) for m in (*s.memories, *s.registers)} | set(PRICED_ELSEWHERE)
+    return {"fifos": fifos, "arrays": arrays, "bundles": {b.bundle: (b.width, b.read, b.write) for b in s.bundles}}
+
+
+DESIGNS = (("zcu102", 30.0), ("pynqz2", None))
+
+
+@pytest.fixture(scope="module", params=DESIGNS, ids=lambda d: f"{d[0]}-fps{d[1] or 'max'}")
+def project(request, graph, prof):
+    design, board = searched(prof, *request.param)
+    files = hp.render_hls_project(integer_graph(graph, design), design, board)
+    s = structures(structure_facts(design.engine, board, prof.plan, store_slots(prof, design)))
+    return files, modelled(s)
+
+
+def test_every_priced_structure_is_generated_and_every_generated_one_priced(project, tmp_path):
+    files, model = project
+    assert census(files, tmp_path) == model
+
+
+def edit(files: dict, name: str, old: str, new: str) -> dict:
+    assert old in files[name], old
+    return {**files, name: files[name].replace(old, new, 1)}
+
+
+ITEMS = "#pragma HLS STREAM variable = items depth = 64\n"
+MUTATIONS = {
+    "extra FIFO": ("gemm_engine.h", ITEMS, ITEMS + "    hls::stream<word_t<C> > spare(\"spare\");\n"
+                   "#pragma HLS STREAM variable = spare depth = 64\n"),
+    "deeper FIFO": ("gemm_engine.h", ITEMS, ITEMS.replace("64", "128")),
+    "FIFO on a second call path": ("accel_network.h", "            softmax_layer<C>(mem, d, beats);",
+                                   "            softmax_layer<C>(mem, d, beats);\n"
+                                   "            beats += load_image<C>(images, image, mem, d);"),
+    "extra partitioned array": ("gemm_engine.h", "    static latch_t<C> lat;\n",
+                                "    static latch_t<C> lat;\n    static latch_t<C> lat2;\n"
+                                "#pragma HLS ARRAY_PARTITION variable = lat2 complete dim = 0\n"),
+    "extra m_axi bundle": ("accel_top.cpp", "bundle = gmem2", "bundle = gmem3"),
+}
+
+
+@pytest.fixture(scope="module")
+def first_project(graph, prof):
+    design, board = searched(prof, *DESIGNS[0])
+    files = hp.render_hls_project(integer_graph(graph, design), design, board)
+    return files, modelled(structures(structure_facts(design.engine, board, prof.plan, store_slots(prof, design))))
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+def test_a_changed_project_fails_the_tie(first_project, tmp_path, mutation):
+    files, model = first_project
+    name, old, new = MUTATIONS[mutation]
+    assert census(edit(files, name, old, new), tmp_path) != model
+
+
+def test_items_are_priced_from_their_rtl_equivalents():
+    """Every fitted structure kind has Yosys points for both families, with the synthesis command recorded."""
+    from accelgen.perf.resource_model import _json
+
+    data = _json("structure_costs.json")
+    assert "synth_xilinx" in data["yosys"]["command"]
+    for fam in ("xcup", "xc7"):
+        assert set(data["structures"][fam]) == {"fifo", "gearbox", "select", "maxi_read", "maxi_write"}
+        for kind, entry in data["structures"][fam].items():
+            assert len(entry["points"]) >= 2, kind
+            assert any(p["lut"] > 0 for p in entry["points"]), kind
+
+
+def test_graph_without_gelu_still_prices_the_instantiated_tables(graph):
+    """The GELU tables exist in every generated engine (GELU_ENTRIES >= 1), so they are always priced."""
+    assert any(isinstance(op, ir.Gelu) for op in graph.ops)
+    s = structures(StructureFacts(tm=4, lanes=2, word_bits=128, slots_max=1, bias_rows_max=1, gelu_entries=1,
+                                  acc_bits=20, out_rows=1, out_cols=10, out_bits=16, max_steps=3, img_lanes=2))
+    assert {(m.function, m.variable) for m in s.memories} >= {("gemm_engine", "gelu"), ("eltwise_layer", "table")}
+
+
+def test_structure_costs_are_of_the_current_rtl():
+    import hashlib
+
+    from accelgen.perf.resource_model import _json
+    from accelgen.resources import rtl_dir
+
+    recorded = _json("structure_costs.json")["rtl_sha256"]
+    now = {f: hashlib.sha256((rtl_dir() / f).read_bytes()).hexdigest() for f in recorded}
+    assert recorded == now, "rtl/ changed since structure_costs.json: rerun scripts/synth_structures.py"
