@@ -105,11 +105,16 @@ def call_paths(project, top: str) -> dict[str, int]:
 
 def stream_width(type_text: str, constants: dict[str, int]) -> int:
     """Element width of an hls::stream as hls/ declares it: words of the DDR port or GEMM items."""
-    element = re.fullmatch(r"hls::stream<(.+?)\s*>", type_text.replace(" ", "")).group(1)
+    element = re.fullmatch(r"(?:hls::|accel::)?stream<(.+?)\s*>", type_text.replace(" ", "")).group(1)
     item = max(constants["ITEM_MIN_BITS"], constants["TM"] * constants["WEIGHT_ITEM_BITS"])
     # WB: the word width of the port burst_words / load_fields read (they are called on DDR word pointers)
     return {"word_t<C>": constants["WORD_BITS"], "ap_uint<C::WORD_BITS>": constants["WORD_BITS"],
             "ap_uint<WB>": constants["WORD_BITS"], "item_t<C>": item}[element]
+
+
+def constant_value(text: str, constants: dict[str, int]) -> int:
+    """A pragma option's value: a literal, or a member of the generated Config (C::NAME)."""
+    return int(text) if text.isdigit() else constants[text.removeprefix("C::")]
 
 
 def census(files: dict, folder: Path) -> dict:
@@ -124,7 +129,7 @@ def census(files: dict, folder: Path) -> dict:
         if p.kind == "STREAM":
             decl = next(c for c in fn.walk_preorder() if ca.kind(c) == "VAR_DECL" and c.spelling == var)
             fifos[(fn.spelling, var, stream_width(decl.type.spelling, project.constants),
-                   int(p.option("depth")))] += paths[fn.spelling]
+                   constant_value(p.option("depth"), project.constants))] += paths[fn.spelling]
         elif p.kind in ("ARRAY_PARTITION", "ARRAY_RESHAPE"):
             arrays.add((fn.spelling, var))
         elif p.kind == "INTERFACE" and "m_axi" in p.flags:
@@ -170,7 +175,9 @@ def project(request, graph, prof):
 
 def test_every_priced_structure_is_generated_and_every_generated_one_priced(project, tmp_path):
     files, model = project
-    assert census(files, tmp_path) == model
+    found = census(files, tmp_path)
+    assert found["arrays"] - model["arrays"] == set() and model["arrays"] - found["arrays"] == set()
+    assert found == model
 
 
 def edit(files: dict, name: str, old: str, new: str) -> dict:
@@ -178,17 +185,17 @@ def edit(files: dict, name: str, old: str, new: str) -> dict:
     return {**files, name: files[name].replace(old, new, 1)}
 
 
-ITEMS = "#pragma HLS STREAM variable = items depth = 64\n"
+ITEMS = "#pragma HLS STREAM variable = items depth = C::STREAM_DEPTH\n"
 MUTATIONS = {
     "extra FIFO": ("gemm_engine.h", ITEMS, ITEMS + "    hls::stream<word_t<C> > spare(\"spare\");\n"
-                   "#pragma HLS STREAM variable = spare depth = 64\n"),
-    "deeper FIFO": ("gemm_engine.h", ITEMS, ITEMS.replace("64", "128")),
+                   "#pragma HLS STREAM variable = spare depth = C::STREAM_DEPTH\n"),
+    "deeper FIFO": ("gemm_engine.h", ITEMS, ITEMS.replace("C::STREAM_DEPTH", "128")),
     "FIFO on a second call path": ("accel_network.h", "            softmax_layer<C>(mem, d, beats);",
                                    "            softmax_layer<C>(mem, d, beats);\n"
                                    "            beats += load_image<C>(images, image, mem, d);"),
-    "extra partitioned array": ("gemm_engine.h", "    static latch_t<C> lat;\n",
-                                "    static latch_t<C> lat;\n    static latch_t<C> lat2;\n"
-                                "#pragma HLS ARRAY_PARTITION variable = lat2 complete dim = 0\n"),
+    "extra partitioned array": ("gemm_engine.h", "    static ring_t<C> ring;\n",
+                                "    static ring_t<C> ring;\n    static ring_t<C> ring2;\n"
+                                "#pragma HLS ARRAY_PARTITION variable = ring2 complete dim = 0\n"),
     "extra m_axi bundle": ("accel_top.cpp", "bundle = gmem2", "bundle = gmem3"),
 }
 

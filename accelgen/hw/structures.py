@@ -41,7 +41,8 @@ PRICED_ELSEWHERE = {
     ("softmax_layer", "ebuf"): "unit_buffers", ("layernorm_layer", "xbuf"): "unit_buffers",
     ("layernorm_layer", "gain"): "unit ailayernorm", ("layernorm_layer", "bias"): "unit ailayernorm",
     ("layernorm_layer", "stats"): "unit ailayernorm", ("softmax_layer", "ref"): "unit e2softmax",
-    ("softmax_layer", "sum"): "unit e2softmax",
+    ("softmax_layer", "sum"): "unit e2softmax", ("softmax_layer", "e1"): "unit e2softmax",
+    ("softmax_layer", "t2"): "unit e2softmax", ("softmax_layer", "cbuf"): "unit_buffers",
 }
 
 
@@ -147,8 +148,8 @@ def structures(f: StructureFacts) -> Structures:
     w, item = f.word_bits, item_bits(f.tm)
     per_item = biases_per_item(f.tm)
     fifos = (Fifo("gemm_layer", "words", w, STREAM_DEPTH), Fifo("gemm_layer", "items", item, STREAM_DEPTH),
-             Fifo("load_fields_dataflow", "stream", w, STREAM_DEPTH, 3),  # LN biases, LN gains, GELU table
-             Fifo("image_dataflow", "stream", w, STREAM_DEPTH), Fifo("const_dataflow", "stream", w, STREAM_DEPTH))
+             Fifo("load_fields_dataflow", "words", w, STREAM_DEPTH, 3),  # LN biases, LN gains, GELU table
+             Fifo("image_dataflow", "image_words", w, STREAM_DEPTH), Fifo("const_dataflow", "words", w, STREAM_DEPTH))
     memories = (
         Memory("gemm_engine", "sp", LANE_PARAM_BITS, 2 * f.slots_max, f.tm),
         Memory("gemm_engine", "bias", BIAS_BITS, 2 * f.slots_max * ceil_div(f.bias_rows_max, per_item),
