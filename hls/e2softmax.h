@@ -26,6 +26,9 @@ struct SoftmaxTypes {
     typedef ap_uint<bits_for(C::SM_CODE_MAX) + C::SM_EXP_FRAC> code_t;  // (min(d >> F, KMAX) << F) | frac
     typedef ap_uint<C::SM_S_BITS> s_t;     // the row sum S
     typedef ap_uint<C::SM_SUM_FRAC + 1> term_t;
+    // Row buffers hold whole beats: stage 2 reads every lane of a row's last beat (the lanes past the row
+    // end are discarded), so each lane keeps its own cyclic bank.
+    static constexpr int ROW_SLOTS = (C::SM_N_MAX + C::SM_LANES - 1) / C::SM_LANES * C::SM_LANES;
 };
 
 // Pairwise reduction of v[OFF .. OFF+N-1] by `op`: a balanced tree of depth ceil(log2 N), not a chain.
@@ -126,8 +129,8 @@ template <class C>
 void softmax_layer(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d, ap_uint<32>& beats) {
     typedef SoftmaxTypes<C> S;
     static_assert(C::SM_LANES >= 1 && C::SM_LANES <= C::TM, "softmax lanes read consecutive banks");
-    static typename S::e_t ebuf[2][C::SM_N_MAX];     // exponents: stage 1 writes row r, stage 2 reads row r - 1
-    static typename S::code_t cbuf[2][C::SM_N_MAX];  // codes: stage 2 writes row r - 1, stage 3 reads row r - 2
+    static typename S::e_t ebuf[2][S::ROW_SLOTS];     // exponents: stage 1 writes row r, stage 2 reads row r - 1
+    static typename S::code_t cbuf[2][S::ROW_SLOTS];  // codes: stage 2 writes row r - 1, stage 3 reads row r - 2
 #pragma HLS ARRAY_PARTITION variable = ebuf complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = ebuf cyclic factor = C::SM_LANES dim = 2
 #pragma HLS ARRAY_PARTITION variable = cbuf complete dim = 1

@@ -174,8 +174,9 @@ def run_testbench(binary: Path, hls_dir: Path, qimages: np.ndarray, dump: bool, 
         raise VerificationError(f"C-sim: {failure.group(0)} (exit {proc.returncode})")
     if proc.returncode != 0 or STREAM_WARNING in proc.stdout or "runtime error" in proc.stderr:
         detail = (proc.stdout + proc.stderr).strip().splitlines()
+        cause = next((line for line in detail if "runtime error" in line or "ERROR: " in line), None)
         raise VerificationError(f"C-sim testbench failed (exit {proc.returncode}): "
-                                f"{detail[-1] if detail else 'no output'}")
+                                f"{cause or (detail[-1] if detail else 'no output')}")
     beats = int(re.search(r"beats (\d+)", proc.stdout).group(1))
     logits = np.fromfile(logits_file, dtype=np.int64)
     dumped = np.fromfile(dump_file, dtype=np.int64) if dump else None
