@@ -62,6 +62,8 @@ UNIT_OUT_QUEUE_DEPTH = 8  # the other units' output queues: more than the beats 
 SOFTMAX_LATENCY = 17  # rtl/e2softmax.v: two row flows in series (maximum and codes; sum and outputs), benches
 LAYERNORM_LATENCY = 16  # rtl/ailayernorm.v: sums (4) + variance, rsqrt (4) + queue + normalise (7) + queue
 ELTWISE_LATENCY = 5  # rtl/eltwise_unit.v: requant 4 + out queue
+ELTWISE_LANES = 1  # elements per beat of hls/eltwise.h (standalone add / requantize / GELU): the HLS unit the
+# model prices; design.json's ew_lanes sizes only the RTL eltwise/GELU units (rtl/), so the search keeps it 1
 GELU_LATENCY = ELTWISE_LATENCY  # rtl/gelu_unit.v is padded to the eltwise latency
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..board import RESOURCE_KINDS, Board
 from ..design import Design, Engine, LayerChoice
 from ..errors import InfeasibleError, InputError
+from ..hw.constants import ELTWISE_LANES
 from . import cycles as cy
 from .model import Evaluation, Profile, bytes_per_cycle, evaluate, other_cycles
 from .resource_model import design_resources
@@ -120,7 +121,7 @@ def engines(board: Board) -> list[Engine]:
         if (ratio and tnp < 2) or sm_lanes > tm:  # unit lanes read consecutive activation banks: at most tm
             continue
         out.append(Engine(tm=tm, tn_fixed=tnf, tn_pot=tnp, dsp_packing=packing, sm_lanes=sm_lanes, ln_lanes=lanes,
-                          ew_lanes=lanes, weight_memory=memory))
+                          ew_lanes=ELTWISE_LANES, weight_memory=memory))
     return out
 
 

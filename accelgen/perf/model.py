@@ -15,6 +15,7 @@ from .. import ir
 from ..board import Board
 from ..design import Design, Engine
 from ..hw import stream
+from ..hw.constants import ELTWISE_LANES
 from ..hw.plan import (ActivationMemories, fused_gelus, gelu_table_entries, plan_tiles, pot_row_order, schedule,
                        scheme_slots, tile_count)
 from ..hw.units import accumulator_bits, bias_rows_max
@@ -187,13 +188,13 @@ def _(op: ir.LayerNorm, work: Work, engine: Engine, word_bits: int) -> int:
 
 @unit_cycles.register
 def _(op: ir.Gelu, work: Work, engine: Engine, word_bits: int) -> int:
-    return 0 if work.unit == "fused" else cy.eltwise_cycles(work.rows, work.k, engine.ew_lanes)
+    return 0 if work.unit == "fused" else cy.eltwise_cycles(work.rows, work.k, ELTWISE_LANES)
 
 
 @unit_cycles.register(ir.Add)
 @unit_cycles.register(ir.Requantize)
 def _(op: ir.Op, work: Work, engine: Engine, word_bits: int) -> int:
-    return work.heads * cy.eltwise_cycles(work.rows, work.k, engine.ew_lanes)
+    return work.heads * cy.eltwise_cycles(work.rows, work.k, ELTWISE_LANES)
 
 
 def fixed_unit_cycles(work: Work, engine: Engine, word_bits: int) -> int:

@@ -19,7 +19,7 @@ from importlib import resources
 
 from ..board import RESOURCE_KINDS, Board
 from ..design import Engine
-from ..hw.constants import NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
+from ..hw.constants import ELTWISE_LANES, NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
 from ..hw.memory import activation_storage
 from ..hw.plan import ActivationMemories, image_lanes, scheme_slots
 from ..hw.structures import StructureFacts, Structures, feature, structures
@@ -210,7 +210,7 @@ def design_resources(engine: Engine, board: Board, plan: BufferPlan, slots: int 
                + unit_cost(fam, "requant").times(engine.tm)  # one per store bank (hls/gemm_engine.h engine_store)
                + unit_cost(fam, "e2softmax").times(engine.sm_lanes)
                + unit_cost(fam, "ailayernorm").times(engine.ln_lanes)
-               + unit_cost(fam, "eltwise").times(engine.ew_lanes))
+               + unit_cost(fam, "eltwise").times(ELTWISE_LANES))
     memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, board) \
         + unit_buffers(engine, plan)
     slots = slots_estimate(engine, plan) if slots is None else slots
