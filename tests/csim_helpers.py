@@ -13,7 +13,7 @@ import numpy as np
 
 from accelgen import ir
 from accelgen.codegen.config import HwConfig, config_layernorm, config_softmax
-from accelgen.codegen.descriptors import encode
+from accelgen.hw.descriptors import encode
 from accelgen.codegen.hls_project import render_config_struct
 from accelgen.design import Design, Engine, LayerChoice, file_sha256
 from accelgen.hw.constants import BIAS_BITS

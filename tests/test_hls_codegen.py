@@ -16,7 +16,7 @@ from accelgen import ir
 from accelgen.board import load_board
 from accelgen.codegen import hls_project as hp
 from accelgen.codegen.config import hw_config
-from accelgen.codegen.descriptors import DESC_WORDS, FIELDS, decode, encode, split64
+from accelgen.hw.descriptors import DESC_WORDS, FIELDS, decode, encode, split64
 from accelgen.codegen.names import sanitize, unique_identifiers
 from accelgen.codegen.pack import (BIAS_BITS, META_BITS, POT_CODE_BITS, GemmRows, bits_of, from_bytes, gemm_stream,
                                    meta_word, pad_to_words, pot_codes, to_bytes, value_of)

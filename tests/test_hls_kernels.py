@@ -21,7 +21,7 @@ from csim_helpers import (OP_CSQ, OP_GELU, OP_INVSQRT, OP_PRODUCTS, OP_REQUANT, 
                           place_fields, step_payload, step_result, kernel_config)
 
 from accelgen import ir
-from accelgen.codegen.descriptors import FIELDS, KINDS, split64
+from accelgen.hw.descriptors import FIELDS, KINDS, split64
 from accelgen.codegen.pack import (GemmRows, bits_of, gelu_entries, gemm_stream, layernorm_stream, pad_to_words,
                                    to_bytes)
 from accelgen.hw.plan import plan_tiles, pot_row_order

@@ -283,7 +283,7 @@ def test_model_prices_one_unit_step_per_head(built):
     """Attention runs head by head (hw/plan.py): the model prices a softmax / map requantization as
     ``heads`` steps of ``rows`` rows, and the descriptors hold exactly those steps and rows; the softmax
     cycles are the unit's beats over those descriptors."""
-    from accelgen.codegen.descriptors import INDEX
+    from accelgen.hw.descriptors import INDEX
     from accelgen.perf import cycles as cy
     from accelgen.perf.model import fixed_unit_cycles
 

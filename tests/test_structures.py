@@ -22,7 +22,7 @@ from accelgen.check.project import enclosing_function, load_project
 from accelgen.codegen import hls_project as hp
 from accelgen.design import integer_graph
 from accelgen.frontend.importer import import_qonnx
-from accelgen.hw.structures import PRICED_ELSEWHERE, TOP, StructureFacts, structures
+from accelgen.hw.structures import PRICED_ELSEWHERE, StructureFacts, structures
 from accelgen.model_source import default_model_path
 from accelgen.perf.dse import DEFAULT_CAPS, explore
 from accelgen.perf.model import evaluate, profile, store_slots
@@ -144,7 +144,6 @@ def census(files: dict, folder: Path) -> dict:
     top = project.functions[hp.TOP][0]
     params = {c.spelling: c.type.spelling for c in top.get_children() if ca.kind(c) == "PARM_DECL"}
     arrays |= {(hp.TOP, n) for n, t in params.items() if "[" in t and n not in maxi}  # s_axilite arrays
-    arrays = {(TOP if fn == hp.TOP else fn, var) for fn, var in arrays}
     bundles = {}
     for port, bundle in maxi.items():
         ptype = params[port]

@@ -24,19 +24,18 @@ from ..hw.image import quantize_images
 from ..hw import constants as template
 from ..hw.memory import activation_storage
 from ..hw.plan import Program, build_program
-from ..hw.structures import MAXI_PORTS, MAXI_READ_OUTSTANDING
+from ..hw.structures import MAXI_PORTS, MAXI_READ_OUTSTANDING, TOP
 from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
 from ..vitis import flow
 from .config import HwConfig, config_constants, config_tables, hw_config
-from .descriptors import DESC_WORDS, FIELDS, KINDS
+from ..hw.descriptors import DESC_WORDS, FIELDS, KINDS
 from .names import unique_identifiers
 from .pack import Blob, pack_program
 from .steps import DumpEntry, descriptors, dump_layout
 from .templates import render
 
 VERSION = "0.1.0"
-TOP = "accelgen_top"
 CONFIG_NAME = "AccelConfig"
 PROJECT = "accelgen_prj"
 SOLUTION = "sol1"

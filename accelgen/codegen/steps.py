@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import ir
 from ..hw.plan import Place, Program, Step, head_sliced, row_range, regular_step
-from .descriptors import KINDS, encode, split64
+from ..hw.descriptors import KINDS, encode, split64
 from .pack import Blob
 
 

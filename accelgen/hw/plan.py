@@ -3,7 +3,7 @@ rule), where every tensor lives in the on-chip activation memories, and how each
 dealt to tiles and lanes.
 
 Everything here is decided at compile time; the perf model prices it, and it reaches the hardware through
-the layer descriptors (codegen/descriptors.py) and the parameter blob (codegen/pack.py); the C++ units only
+the layer descriptors (hw/descriptors.py) and the parameter blob (codegen/pack.py); the C++ units only
 follow it (docs/hls.md).
 """
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..codegen.descriptors import DESC_WORDS
+from .descriptors import DESC_WORDS
 from ..numerics.primitives import MULT_BITS
 from .constants import (BIAS_BITS, GELU_ENTRY_BITS, IMAGE_PIXEL_BITS, LN_BIAS_BITS, LN_GAIN_BITS,
                         META_RES_SHIFT, PREFIX_BITS, SHIFT_BITS, STREAM_DEPTH)
@@ -24,7 +24,7 @@ MAXI_READ_OUTSTANDING = 8  # num_read_outstanding of the m_axi INTERFACE pragmas
 # m_axi ports of the top function: (argument, bundle); the bundles map to the PS's HP ports in this order
 MAXI_PORTS = (("params", "gmem0"), ("images", "gmem1"), ("logits", "gmem1"), ("dump", "gmem2"))
 MAXI_WRITTEN = ("logits", "dump")  # the ports the kernel writes (the others it reads)
-TOP = "top"  # the generated top function (codegen/hls_project.py names it)
+TOP = "accelgen_top"  # the generated top function (its m_axi ports are MAXI_PORTS)
 DUMP_BITS = 64  # elements of the debug dump port
 DESC_FIELD_BITS = 32  # one descriptor field (an int of the s_axilite `descs` array)
 COLUMN_BITS = 32  # the output column of a store position's parameters (an int in LaneParams)
