@@ -50,7 +50,7 @@ def searched(prof, board_name: str, fps):
 
 def config_facts(hw) -> StructureFacts:
     """The structure facts as the generated Config states them (independent of the perf model's profile)."""
-    return StructureFacts(tm=hw.gemm.tm, lanes=hw.gemm.lanes, word_bits=hw.word_bits, slots_max=hw.slots_max,
+    return StructureFacts(tm=hw.gemm.tm, word_bits=hw.word_bits, slots_max=hw.slots_max,
                           bias_rows_max=hw.gemm.max_bias_rows, gelu_entries=hw.gelu_entries, acc_bits=hw.gemm.acc_bits,
                           out_rows=hw.out_rows, out_cols=hw.out_cols, out_bits=hw.out_bits, max_steps=hw.max_steps,
                           img_lanes=hw.img_lanes)
@@ -229,7 +229,7 @@ def test_items_are_priced_from_their_rtl_equivalents():
 def test_graph_without_gelu_still_prices_the_instantiated_tables(graph):
     """The GELU tables exist in every generated engine (GELU_ENTRIES >= 1), so they are always priced."""
     assert any(isinstance(op, ir.Gelu) for op in graph.ops)
-    s = structures(StructureFacts(tm=4, lanes=2, word_bits=128, slots_max=1, bias_rows_max=1, gelu_entries=1,
+    s = structures(StructureFacts(tm=4, word_bits=128, slots_max=1, bias_rows_max=1, gelu_entries=1,
                                   acc_bits=20, out_rows=1, out_cols=10, out_bits=16, max_steps=3, img_lanes=2))
     assert {(m.function, m.variable) for m in s.memories} >= {("gemm_engine", "gelu"), ("eltwise_layer", "table")}
 

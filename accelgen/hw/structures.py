@@ -51,7 +51,6 @@ class StructureFacts:
     """What the structures follow from: members of the generated Config (codegen/config.py HwConfig)."""
 
     tm: int
-    lanes: int  # TN_FIXED + TN_POT
     word_bits: int
     slots_max: int
     bias_rows_max: int
@@ -131,11 +130,6 @@ class Structures:
     selects: tuple[Select, ...]
     gearbox: Gearbox
     bundles: tuple[MaxiBundle, ...]
-
-
-def bits_for(v: int) -> int:
-    """Bits of an unsigned counter holding 0..v (accel_common.h bits_for)."""
-    return max(int(v).bit_length(), 1)
 
 
 # Word -> field unpackers (next_field): consumer, field bits (the image loader's field is IMG_LANES pixels)

@@ -153,7 +153,7 @@ def slots_estimate(engine: Engine, plan: BufferPlan) -> int:
 def structure_facts(engine: Engine, board: Board, plan: BufferPlan, slots: int) -> StructureFacts:
     """The Config facts of hw/structures.py for ``engine`` on ``board`` with ``slots`` store slots."""
     word = board.hp_ports.width_bits
-    return StructureFacts(tm=engine.tm, lanes=engine.tn_fixed + engine.tn_pot, word_bits=word, slots_max=slots,
+    return StructureFacts(tm=engine.tm, word_bits=word, slots_max=slots,
                           bias_rows_max=plan.bias_rows_max, gelu_entries=plan.gelu_entries, acc_bits=plan.acc_bits,
                           out_rows=plan.out_rows, out_cols=plan.out_cols, out_bits=plan.out_bits,
                           max_steps=plan.steps, img_lanes=image_lanes(*plan.image, engine.tm, word))
@@ -167,12 +167,19 @@ def piecewise(xs: list[float], ys: list[float], x: float) -> float:
     return ys[i] + (ys[i + 1] - ys[i]) * (x - xs[i]) / (xs[i + 1] - xs[i])
 
 
+@cache
+def structure_points(family: str, kind: str) -> tuple[list[float], dict[str, list[float]]]:
+    """The Yosys points of a structure kind (structure_costs.json) by size feature: (x, resource -> y)."""
+    points = sorted(_json("structure_costs.json")["structures"][family][kind]["points"], key=lambda p: p["x"])
+    return [p["x"] for p in points], {r: [p[r] for p in points] for r in ("lut", "ff", "dsp", "bram36")}
+
+
 def structure_fit(family: str, kind: str, params: dict) -> Resources:
     """One structure's cost from the Yosys points of its RTL equivalent (structure_costs.json), at its
     size feature (hw/structures.py feature)."""
-    points = sorted(_json("structure_costs.json")["structures"][family][kind]["points"], key=lambda p: p["x"])
-    xs, x = [p["x"] for p in points], feature(kind, params)
-    at = {r: max(0.0, piecewise(xs, [p[r] for p in points], x)) for r in ("lut", "ff", "dsp", "bram36")}
+    xs, ys = structure_points(family, kind)
+    x = feature(kind, params)
+    at = {r: max(0.0, piecewise(xs, y, x)) for r, y in ys.items()}
     return Resources(dsp=at["dsp"], lut=at["lut"], ff=at["ff"], bram36=at["bram36"])
 
 
