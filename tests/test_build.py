@@ -91,6 +91,21 @@ def test_edited_design_is_rebuilt_without_search(built, tmp_path):
     assert r["engine"]["tm"] == 16 and all(l["pot_ratio"] > 0 for l in r["layers"] if l["pot_ratio"] is not None)
 
 
+def test_pot_rows_off_the_bank_quotas_are_refused_naming_the_layer(built, tmp_path):
+    """Two PoT rows of one memory bank (rows 0 and tm) cannot be dealt round robin over the banks."""
+    out, _ = built
+    design = json.loads((out / "design.json").read_text())
+    design["engine"]["tn_pot"] = max(2, design["engine"]["tn_pot"])
+    layer = design["layers"][0]
+    layer["pot_rows"] = [0, design["engine"]["tm"]]
+    path = tmp_path / "off_quota.json"
+    path.write_text(json.dumps(design))
+    proc = run_cli("build", "--design", str(path), "--out", str(tmp_path / "q"))
+    assert_one_line_error(proc, 2)
+    assert f"layer '{layer['name']}'" in proc.stderr and "memory bank 0" in proc.stderr
+    assert not (tmp_path / "q").exists() and not list(tmp_path.glob(".q.*"))
+
+
 def test_simulate_a_build_folder_runs_exactly_the_design(built, default_model):
     out, _ = built
     design = json.loads((out / "design.json").read_text())

@@ -124,7 +124,7 @@ def store_slots(prof: Profile, design: Design) -> int:
         c = choices.get(w.name)
         if c is not None:
             mask[list(c.pot_rows)] = True
-        slots.append(plan_tiles(mask, engine.tn_fixed, engine.tn_pot, engine.tm).slots)
+        slots.append(plan_tiles(mask, engine.tn_fixed, engine.tn_pot, engine.tm, w.name).slots)
     return max(slots)
 
 
