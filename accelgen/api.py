@@ -149,9 +149,33 @@ def rtl_simulator(name: str) -> None:
 
 def rtlsim(build, sim: str, rows: int, work_dir: str | Path | None):
     """Simulate a build's RTL units on vectors captured from the NumPy simulator: (result, formatted
-    result, what the images are)."""
+    result, what the images are). Codegen renders the units and their harness; the simulator drives them."""
+    from .codegen.rtl_project import harness_sources
+    from .codegen.rtl_units import rtl_design
     from .sim.rtl_runner import format_result, images_for, rtlsim_build
+    from .sim.rtl_vectors import design_units
 
     _, source = images_for(build)
-    result = rtlsim_build(build, sim=sim, rows=rows, work_dir=work_dir)
+    rd = rtl_design(build.graph, build.design, build.board)
+    wrappers, origin = design_wrappers(build)
+    result = rtlsim_build(build, rd, harness_sources(design_units(rd, wrappers)), sim=sim, rows=rows,
+                          work_dir=work_dir)
+    result.source = origin
     return result, format_result(result), source
+
+
+def design_wrappers(build) -> tuple[dict[str, str], str]:
+    """The design's rendered RTL files, with DIR/rtl's own wrappers where it holds them, and where the
+    units came from."""
+    from .codegen.rtl_project import render_rtl
+
+    rtl_folder = build.folder / "rtl"
+    wrappers, from_folder = {}, 0
+    for name, text in render_rtl(build.graph, build.design, build.board).items():
+        on_disk = rtl_folder / name
+        if on_disk.is_file() and name.endswith(".v") and not name.startswith("lib/"):
+            wrappers[name] = on_disk.read_text()
+            from_folder += 1
+        else:
+            wrappers[name] = text
+    return wrappers, f"units from {rtl_folder}" if from_folder else "units rendered from design.json"

@@ -338,23 +338,24 @@ def measure_cycles() -> tuple[list[dict], list[dict]]:
     sys.path.insert(0, str(REPO / "tests"))
     from rtl_benches import units_bench as ub
 
-    from accelgen.api import load_integer_model
+    from accelgen.api import load_integer_model, rtlsim
     from accelgen.build import BuildRequest, build
     from accelgen.build_dir import load_build
+    from accelgen.codegen import rtl_project as rp
     from accelgen.sim import rtl_runner as rs
 
     gm = ub.mixed_graph()
     gd = load_integer_model(None).graph
     units, jobs = ub.bench(gm, ub.simulate(gm), gd, ub.simulate(gd))
     with tempfile.TemporaryDirectory(prefix="synth_units_") as tmp:
-        result = rs.run_jobs(units, jobs, "icarus", Path(tmp) / "bench")
+        result = rs.run_jobs(rp.harness_sources(units), jobs, "icarus", Path(tmp) / "bench")
         if not result.passed:
             raise SystemExit("RTL bench failed:\n" + rs.format_result(result))
         bench_rows = cycle_rows(result, jobs)
         folder = Path(tmp) / "zcu102"
         build(BuildRequest(model=None, arch=None, board="zcu102", fps=None, clock_mhz=None, out=folder, force=True,
                            design=None, caps={}))
-        design_result = rs.rtlsim_build(load_build(folder), sim="icarus", rows=3, work_dir=Path(tmp) / "rtlsim")
+        design_result, _, _ = rtlsim(load_build(folder), "icarus", 3, Path(tmp) / "rtlsim")
         if not design_result.passed:
             raise SystemExit("rtlsim failed:\n" + rs.format_result(design_result))
         design_rows = [cycle_row("zcu102 design", r) for r in design_result.jobs]

@@ -8,7 +8,8 @@ import pytest
 
 from accelgen import ir
 from accelgen.codegen.rtl_project import CORE
-from accelgen.codegen.rtl_units import UNIT_KINDS, op_unit
+from accelgen.codegen.rtl_units import op_unit
+from accelgen.hw.rtl_interfaces import UNIT_KINDS
 from accelgen.codegen.steps import op_fields
 from accelgen.hw.plan import check_op
 from accelgen.passes.bounds import op_bounds

