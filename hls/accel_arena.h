@@ -54,16 +54,39 @@ WindowBank window_bank(TensorRef t, int row, int c0, int limit, int b) {
     return wb;
 }
 
-// Bank values -> window order (a rotation by c0 % TM).
+// Bank values -> window order: out[i] = bank[(amt + i) % TM], amt >= 0. Built as rtl/rotator.v, in
+// clog2(TM) stages of 2:1 selects with constant indices (the stage of weight s = 1, 2, 4, .. rotates by s
+// when amt % TM has bit s set; rotations add up modulo TM, so any TM works): TM * clog2(TM) selects of two
+// inputs instead of TM selects of TM.
 template <class C, class T>
-void window_rotate(const T bank[C::TM], int c0, T out[C::TM]) {
+void window_rotate(const T bank[C::TM], int amt, T out[C::TM]) {
 #pragma HLS INLINE
-    const int rot = c0 % C::TM;
-rotate:
+    const int a = amt % C::TM;
+    T v[C::TM];
+rotate_in:
     for (int i = 0; i < C::TM; ++i) {
 #pragma HLS UNROLL
-        const int b = rot + i < C::TM ? rot + i : rot + i - C::TM;
-        out[i] = bank[b];
+        v[i] = bank[i];
+    }
+rotate_stages:
+    for (int s = 1; s < C::TM; s *= 2) {
+#pragma HLS UNROLL
+        T next[C::TM];
+    rotate_stage:
+        for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+            next[i] = (a & s) ? v[(i + s) % C::TM] : v[i];
+        }
+    rotate_keep:
+        for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+            v[i] = next[i];
+        }
+    }
+rotate_out:
+    for (int i = 0; i < C::TM; ++i) {
+#pragma HLS UNROLL
+        out[i] = v[i];
     }
 }
 
@@ -87,12 +110,13 @@ template <class C>
 void window_write(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], TensorRef t, int row, int c0, int count,
                   const act_t<C> in[C::TM]) {
 #pragma HLS INLINE
-    const int rot = c0 % C::TM;
+    act_t<C> bank[C::TM];
+    window_rotate<C>(in, C::TM - c0 % C::TM, bank);  // bank[b] = in[(b - c0) mod TM]
 write_banks:
     for (int b = 0; b < C::TM; ++b) {
 #pragma HLS UNROLL
         const WindowBank wb = window_bank<C>(t, row, c0, c0 + count, b);
-        if (wb.valid) mem[t.mem][b][wb.word] = in[b >= rot ? b - rot : b + C::TM - rot];
+        if (wb.valid) mem[t.mem][b][wb.word] = bank[b];
     }
 }
 

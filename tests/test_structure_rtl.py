@@ -1,6 +1,7 @@
 """The RTL equivalents the structure costs come from (scripts/synth_structures.py) do what the HLS does:
 rtl/gearbox.v cuts a word stream into the items of the given widths, in order, as the HLS gearbox
-(hls/gemm_engine.h) does; rtl/select_mux.v selects. Icarus, with stalls on both sides."""
+(hls/gemm_engine.h) does, with stalls on both sides; rtl/rotator.v rotates as window_rotate
+(hls/accel_arena.h) is defined, out[i] = in[(i + amt) mod N], at every amount. Icarus."""
 
 from __future__ import annotations
 
@@ -72,3 +73,46 @@ def test_gearbox_cuts_the_items_in_order(tmp_path: Path, wb: int, ib: int):
     subprocess.run(["vvp", "-n", "sim"], cwd=tmp_path, check=True, capture_output=True)
     got = [int(line, 16) for line in (tmp_path / "items.hex").read_text().split()]
     assert got == expected
+
+
+ROTATOR_TB = """
+module tb;
+  localparam N = {n}, W = {w}, A = (N > 1) ? $clog2(N) : 1, NV = {nv};
+  reg [N*W-1:0] ins [0:NV-1];
+  reg [A-1:0] amts [0:NV-1];
+  reg [N*W-1:0] in;
+  reg [A-1:0] amt;
+  wire [N*W-1:0] out;
+  integer v, f;
+  rotator #(.N(N), .W(W)) dut (.in(in), .amt(amt), .out(out));
+  initial begin
+    $readmemh("ins.hex", ins); $readmemh("amts.hex", amts);
+    f = $fopen("outs.hex", "w");
+    for (v = 0; v < NV; v = v + 1) begin
+      in = ins[v]; amt = amts[v]; #1;
+      $fwrite(f, "%h\\n", out);
+    end
+    $fclose(f); $finish;
+  end
+endmodule
+"""
+
+
+def rotate(values: list[int], amt: int) -> list[int]:
+    """The definition window_rotate and rtl/rotator.v implement: out[i] = in[(i + amt) mod N]."""
+    return [values[(i + amt) % len(values)] for i in range(len(values))]
+
+
+@pytest.mark.parametrize("n, w", [(4, 8), (5, 7), (8, 16), (64, 8)])
+def test_rotator_rotates_by_every_amount(tmp_path: Path, n: int, w: int):
+    rng = random.Random(n * 1000 + w)
+    cases = [([rng.getrandbits(w) for _ in range(n)], amt) for amt in range(n) for _ in range(3)]
+    pack = lambda values: sum(v << (i * w) for i, v in enumerate(values))  # noqa: E731
+    (tmp_path / "ins.hex").write_text("".join(f"{pack(vals):x}\n" for vals, _ in cases))
+    (tmp_path / "amts.hex").write_text("".join(f"{amt:x}\n" for _, amt in cases))
+    (tmp_path / "tb.v").write_text(ROTATOR_TB.format(n=n, w=w, nv=len(cases)))
+    subprocess.run(["iverilog", "-g2012", "-o", "sim", "-s", "tb", "tb.v", str(rtl_dir() / "rotator.v")],
+                   cwd=tmp_path, check=True)
+    subprocess.run(["vvp", "-n", "sim"], cwd=tmp_path, check=True, capture_output=True)
+    got = [int(line, 16) for line in (tmp_path / "outs.hex").read_text().split()]
+    assert got == [pack(rotate(vals, amt)) for vals, amt in cases]

@@ -2,9 +2,11 @@
 (issue 11, item 5): the model's structure list (accelgen/hw/structures.py) against a census of the generated
 project read with libclang -- every `#pragma HLS STREAM` with its depth, its stream's width and the number of
 call paths from the top that instantiate it, every m_axi bundle with its width and direction, every
-partitioned or static array. The facts the list follows from are the generated Config's, for the designs
-the search picks. Deliberate changes to a generated project (an extra FIFO, a deeper FIFO, an extra
-partitioned array, another m_axi bundle) must fail the tie."""
+partitioned or static array, every call that rotates TM values by a runtime amount (window_rotate, directly
+or through window_read / window_write) with its call paths. The facts the list follows from are the
+generated Config's, for the designs the search picks. Deliberate changes to a generated project (an
+extra FIFO, a deeper FIFO, an extra partitioned array, another m_axi bundle, another rotation) must fail
+the tie."""
 
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ def config_facts(hw) -> StructureFacts:
     return StructureFacts(tm=hw.gemm.tm, word_bits=hw.word_bits, slots_max=hw.slots_max,
                           bias_rows_max=hw.gemm.max_bias_rows, gelu_entries=hw.gelu_entries, acc_bits=hw.gemm.acc_bits,
                           out_rows=hw.out_rows, out_cols=hw.out_cols, out_bits=hw.out_bits, max_steps=hw.max_steps,
-                          img_lanes=hw.img_lanes)
+                          img_lanes=hw.img_lanes, act_bits=hw.act_bits)
 
 
 @pytest.mark.parametrize("board_name", BOARDS)
@@ -85,11 +87,18 @@ def write_project(files: dict, folder: Path) -> Path:
     return folder / "accel_top.cpp"
 
 
-def call_paths(project, top: str) -> dict[str, int]:
+ROTATING = ("window_rotate", "window_read", "window_write")  # hls/accel_arena.h: each call rotates TM values
+
+
+def function_calls(project) -> dict[str, Counter]:
+    """Function name -> callee name -> number of calls in its body."""
+    return {name: Counter(ca.callee_name(c) for fn in defs for c in fn.walk_preorder()
+                          if ca.kind(c) == "CALL_EXPR" and ca.operator_name(c) is None)
+            for name, defs in project.functions.items()}
+
+
+def call_paths(calls: dict[str, Counter], top: str) -> dict[str, int]:
     """Function name -> number of call paths from ``top`` (one instance of its structures per path)."""
-    calls = {name: Counter(ca.callee_name(c) for fn in defs for c in fn.walk_preorder()
-                           if ca.kind(c) == "CALL_EXPR" and ca.operator_name(c) is None)
-             for name, defs in project.functions.items()}
     memo: dict[str, int] = {}
 
     def paths(name: str, seen: tuple = ()) -> int:
@@ -100,7 +109,7 @@ def call_paths(project, top: str) -> dict[str, int]:
                              for callee, n in callees.items() if callee == name and caller not in seen)
         return memo[name]
 
-    return {name: paths(name) for name in project.functions}
+    return {name: paths(name) for name in calls}
 
 
 def stream_width(type_text: str, constants: dict[str, int]) -> int:
@@ -119,8 +128,11 @@ def constant_value(text: str, constants: dict[str, int]) -> int:
 
 def census(files: dict, folder: Path) -> dict:
     project = load_project(write_project(files, folder), [folder])
-    paths = call_paths(project, hp.TOP)
+    calls = function_calls(project)
+    paths = call_paths(calls, hp.TOP)
     fifos, arrays, maxi = Counter(), set(), {}
+    rotations = Counter({name: paths[name] * sum(callees[r] for r in ROTATING) for name, callees in calls.items()
+                         if name not in ROTATING})
     for p in project.pragmas:
         fn = enclosing_function(project, p)
         if fn is None or paths.get(fn.spelling, 0) == 0:
@@ -150,7 +162,7 @@ def census(files: dict, folder: Path) -> dict:
         width = project.constants["WORD_BITS"] if "word_t" in ptype else int(re.search(r"<(\d+)>", ptype).group(1))
         read, write = bundles.get(bundle, (0, False, False))[1:]
         bundles[bundle] = (width, read or ptype.startswith("const"), write or not ptype.startswith("const"))
-    return {"fifos": fifos, "arrays": arrays, "bundles": bundles}
+    return {"fifos": fifos, "arrays": arrays, "bundles": bundles, "rotations": +rotations}
 
 
 def modelled(s) -> dict:
@@ -158,7 +170,8 @@ def modelled(s) -> dict:
     for f in s.fifos:
         fifos[(f.function, f.variable, f.width, f.depth)] += f.count
     arrays = {(m.function, m.variable) for m in (*s.memories, *s.registers)} | set(PRICED_ELSEWHERE)
-    return {"fifos": fifos, "arrays": arrays, "bundles": {b.bundle: (b.width, b.read, b.write) for b in s.bundles}}
+    return {"fifos": fifos, "arrays": arrays, "bundles": {b.bundle: (b.width, b.read, b.write) for b in s.bundles},
+            "rotations": Counter(r.function for r in s.rotators)}
 
 
 DESIGNS = (("zcu102", 30.0), ("pynqz2", None))
@@ -196,6 +209,8 @@ MUTATIONS = {
                                 "    static ring_t<C> ring;\n    static ring_t<C> ring2;\n"
                                 "#pragma HLS ARRAY_PARTITION variable = ring2 complete dim = 0\n"),
     "extra m_axi bundle": ("accel_top.cpp", "bundle = gmem2", "bundle = gmem3"),
+    "extra rotation": ("gemm_engine.h", "    window_rotate<C>(xbank, xc0, x);\n",
+                       "    window_rotate<C>(xbank, xc0, x);\n    window_rotate<C>(x, xc0, xbank);\n"),
 }
 
 
@@ -220,7 +235,7 @@ def test_items_are_priced_from_their_rtl_equivalents():
     data = _json("structure_costs.json")
     assert "synth_xilinx" in data["yosys"]["command"]
     for fam in ("xcup", "xc7"):
-        assert set(data["structures"][fam]) == {"fifo", "gearbox", "select", "maxi_read", "maxi_write"}
+        assert set(data["structures"][fam]) == {"fifo", "gearbox", "select", "rotator", "maxi_read", "maxi_write"}
         for kind, entry in data["structures"][fam].items():
             assert len(entry["points"]) >= 2, kind
             assert any(p["lut"] > 0 for p in entry["points"]), kind
@@ -230,7 +245,8 @@ def test_graph_without_gelu_still_prices_the_instantiated_tables(graph):
     """The GELU tables exist in every generated engine (GELU_ENTRIES >= 1), so they are always priced."""
     assert any(isinstance(op, ir.Gelu) for op in graph.ops)
     s = structures(StructureFacts(tm=4, word_bits=128, slots_max=1, bias_rows_max=1, gelu_entries=1,
-                                  acc_bits=20, out_rows=1, out_cols=10, out_bits=16, max_steps=3, img_lanes=2))
+                                  acc_bits=20, out_rows=1, out_cols=10, out_bits=16, max_steps=3, img_lanes=2,
+                                  act_bits=8))
     assert {(m.function, m.variable) for m in s.memories} >= {("gemm_engine", "gelu"), ("eltwise_layer", "table")}
 
 

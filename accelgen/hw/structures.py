@@ -1,7 +1,8 @@
 """The structures the generated HLS instantiates around the GEMM lanes, the units' logic and the weight /
 activation / unit buffers: the engine's store-side parameter and bias memories, its GELU tables and
-registers, the store ring's rotation, the output buffer, the descriptor RAM, the DATAFLOW FIFOs with the
-word -> field unpacking of their consumers, the GEMM gearbox and the m_axi adapters.
+registers, the rotations of the activation windows and of the store ring, the output buffer, the
+descriptor RAM, the DATAFLOW FIFOs with the word -> field unpacking of their consumers, the GEMM gearbox
+and the m_axi adapters.
 
 One list, from the facts the generated Config carries (``StructureFacts``); the perf model prices every
 item (perf/resource_model.py: memories from their sizes, the rest from Yosys fits of RTL equivalents,
@@ -61,6 +62,7 @@ class StructureFacts:
     out_bits: int
     max_steps: int
     img_lanes: int
+    act_bits: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,19 @@ class Select:
 
 
 @dataclass(frozen=True)
+class Rotator:
+    """``count`` rotations of ``inputs`` values of ``width`` bits by a runtime amount (window_rotate,
+    hls/accel_arena.h, in clog2(inputs) stages of 2:1 selects as rtl/rotator.v), inlined into ``function``
+    (directly or through window_read / window_write)."""
+
+    function: str
+    what: str
+    inputs: int
+    width: int
+    count: int = 1
+
+
+@dataclass(frozen=True)
 class Gearbox:
     word_bits: int
     item_bits: int
@@ -128,6 +143,7 @@ class Structures:
     memories: tuple[Memory, ...]
     registers: tuple[Registers, ...]
     selects: tuple[Select, ...]
+    rotators: tuple[Rotator, ...]
     gearbox: Gearbox
     bundles: tuple[MaxiBundle, ...]
 
@@ -156,22 +172,34 @@ def structures(f: StructureFacts) -> Structures:
     registers = (Registers("gemm_engine", "sel", 2 * f.slots_max * f.tm),
                  Registers("gemm_engine", "ring", f.slots_max * f.tm * f.acc_bits),
                  Registers("gemm_engine", "rot", 2 * ROTATION_BITS))
-    # engine_latch: each ring position takes one lane of its group of TM through the tile's rotation
-    # (window_rotate, a TM:1 select), or shifts in from the next slot after a store (2:1)
-    selects = (Select("store ring rotation", f.tm, f.acc_bits, f.slots_max * f.tm),
-               Select("store ring shift", 2, f.acc_bits, f.slots_max * f.tm),
+    # engine_latch: each ring slot takes its group of TM lanes through the tile's rotation (a rotator), or
+    # each position shifts in from the next slot after a store (2:1)
+    selects = (Select("store ring shift", 2, f.acc_bits, f.slots_max * f.tm),
                *(Select(f"unpack {what}", w // bits, bits) for what, bits in unpackers(f)))
     bundles = tuple(MaxiBundle(b, DUMP_BITS if b == dict(MAXI_PORTS)["dump"] else w,
                                any(p not in MAXI_WRITTEN for p, q in MAXI_PORTS if q == b),
                                any(p in MAXI_WRITTEN for p, q in MAXI_PORTS if q == b))
                     for b in dict.fromkeys(q for _, q in MAXI_PORTS))
-    return Structures(fifos, memories, registers, selects, Gearbox(w, item), bundles)
+    return Structures(fifos, memories, registers, selects, rotators(f), Gearbox(w, item), bundles)
+
+
+def rotators(f: StructureFacts) -> tuple[Rotator, ...]:
+    """Every runtime rotation of hls/: one per window_read / window_write / window_rotate call."""
+    def window(function: str, what: str) -> Rotator:  # TM activations of a window_read / window_write
+        return Rotator(function, what, f.tm, f.act_bits)
+
+    return (window("engine_reads", "operand window"),
+            Rotator("engine_latch", "store ring", f.tm, f.acc_bits, f.slots_max),
+            window("fill_from_arena", "attention key window"), window("fill_from_arena", "attention value window"),
+            window("softmax_layer", "softmax input window"), window("softmax_layer", "softmax output window"),
+            window("layernorm_layer", "layernorm input window"), window("layernorm_layer", "layernorm output window"),
+            window("image_placer", "image window"))
 
 
 def feature(kind: str, params: dict) -> float:
     """The size a structure's cost grows with, from its RTL equivalent's parameters (the x of the fits in
     perf/structure_costs.json): FIFO width; the gearbox's shifters B * clog2(B), B = word + item bits;
-    (select inputs - 1) x width; an m_axi side's port width."""
+    (select inputs - 1) x width; a rotator's 2:1 selects N * clog2(N) * W; an m_axi side's port width."""
     if kind == "fifo":
         return params["W"]
     if kind == "gearbox":
@@ -179,4 +207,6 @@ def feature(kind: str, params: dict) -> float:
         return b * (b - 1).bit_length()
     if kind == "select":
         return (params["N"] - 1) * params["W"]
+    if kind == "rotator":
+        return params["N"] * (params["N"] - 1).bit_length() * params["W"]
     return params["W"]

@@ -3,7 +3,7 @@
 LUT/FF/DSP of the GEMM lanes come from Yosys `synth_xilinx` of our own lane RTL (lane_costs.json, made by
 scripts/measure_lanes.py); those of the softmax, LayerNorm, requantization and GELU units from Yosys
 synthesis of the RTL units (unit_costs.json, made by scripts/synth_units.py); the structures the generated
-HLS instantiates around them (hw/structures.py: FIFOs, gearbox, selects, m_axi adapters) from Yosys
+HLS instantiates around them (hw/structures.py: FIFOs, gearbox, selects, rotators, m_axi adapters) from Yosys
 synthesis of RTL equivalents (structure_costs.json, made by scripts/synth_structures.py). Memories are
 counted from the buffer plan and the structure list (perf/memory.py). Nothing is fitted to published
 accelerators.
@@ -156,7 +156,8 @@ def structure_facts(engine: Engine, board: Board, plan: BufferPlan, slots: int) 
     return StructureFacts(tm=engine.tm, word_bits=word, slots_max=slots,
                           bias_rows_max=plan.bias_rows_max, gelu_entries=plan.gelu_entries, acc_bits=plan.acc_bits,
                           out_rows=plan.out_rows, out_cols=plan.out_cols, out_bits=plan.out_bits,
-                          max_steps=plan.steps, img_lanes=image_lanes(*plan.image, engine.tm, word))
+                          max_steps=plan.steps, img_lanes=image_lanes(*plan.image, engine.tm, word),
+                          act_bits=plan.activations.bits)
 
 
 def piecewise(xs: list[float], ys: list[float], x: float) -> float:
@@ -192,6 +193,8 @@ def itemized_structures(s: Structures, family: str) -> list[tuple[str, Resources
     out += [(f"registers {r.function}.{r.variable}", Resources(ff=r.bits)) for r in s.registers]
     out += [(f"select {x.what}", structure_fit(family, "select", {"N": x.inputs, "W": x.width}).times(x.count))
             for x in s.selects if x.inputs > 1]
+    out += [(f"rotator {r.what}", structure_fit(family, "rotator", {"N": r.inputs, "W": r.width}).times(r.count))
+            for r in s.rotators if r.inputs > 1]
     g = s.gearbox
     out.append(("gearbox", structure_fit(family, "gearbox", {"WB": g.word_bits, "IB": g.item_bits})))
     for b in s.bundles:
