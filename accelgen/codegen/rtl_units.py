@@ -6,13 +6,14 @@ rtl_project.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import singledispatch
 
 from .. import ir
 from ..board import Board
 from ..design import Design
 from ..errors import InputError
+from ..hw.plan import slots_max, step_tiles
 from ..hw.units import (EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit, clog2, eltwise_unit, gelu_unit,
                         gelu_layer_tables, gemm_unit, graph_layernorm_unit, graph_softmax_unit)
 from ..numerics import layernorm as ln_num
@@ -99,7 +100,8 @@ def rtl_design(graph: ir.Graph, design: Design, board: Board) -> RtlDesign:
     gelu = gelu_unit(graph, e.ew_lanes)
     index = gelu_layer_tables(graph, gelu) if gelu else {}
     names = tuple(unique_identifiers([f"gelu_{op}" for op in index]).values())
-    return RtlDesign(tile=gemm_unit(graph, e, board), softmax=graph_softmax_unit(graph, e.sm_lanes),
+    slots = slots_max((step_tiles(op, e) for op in graph.ops_of(ir.GemmOp)), graph, e.tm, e.tn_fixed)
+    return RtlDesign(tile=replace(gemm_unit(graph, e, board), slots=slots), softmax=graph_softmax_unit(graph, e.sm_lanes),
                      layernorm=graph_layernorm_unit(graph, e.ln_lanes), gelu=gelu,
                      eltwise=eltwise_unit(graph, e.ew_lanes), gelu_index=index, gelu_names=_table_names(index, names))
 
@@ -135,20 +137,23 @@ def tile_ports(t: GemmUnit) -> list[Port]:
     i, o = "input", "output"
     n = len(t.gelu_tables)
     return [
-        _p(i, 1, "ld_w_en"), _p(i, 1, "ld_q_en"), _p(i, 1, "ld_b_en"), _p(i, 1, "ld_bank"),
+        _p(i, 1, "ld_w_en"), _p(i, 1, "ld_clr"), _p(i, 1, "ld_q_en"), _p(i, 1, "ld_b_en"), _p(i, 1, "ld_bank"),
         _p(i, addr_bits(t.lanes), "ld_lane"), _p(i, addr_bits(t.max_k_beats), "ld_addr"),
+        _p(i, addr_bits(t.slots), "ld_slot"), _p(i, addr_bits(t.tm), "ld_sbank"),
         _p(i, addr_bits(t.max_bias_rows), "ld_brow"), _p(i, t.tm * t.weight_bits, "ld_w"),
         _p(i, t.mult_bits, "ld_mult"),
         _p(i, t.mult_bits, "ld_res_mult"), _p(i, t.res_shift_bits, "ld_res_shift"), _p(i, t.shift_bits, "ld_shift"), _p(i, t.bias_bits, "ld_bias"),
         _p(i, 1, "cmd_valid"), _p(o, 1, "cmd_ready"), _p(i, 1, "cmd_bank"), _p(i, 16, "cmd_rows"),
-        _p(i, clog2(t.max_k_beats + 1), "cmd_kc"), _p(i, clog2(t.max_bias_rows + 1), "cmd_bias_rows"),
+        _p(i, clog2(t.max_k_beats + 1), "cmd_kc"), _p(i, clog2(t.slots + 1), "cmd_slots"),
+        _p(i, addr_bits(t.tm), "cmd_rot_fixed"), _p(i, addr_bits(t.tm), "cmd_rot_pot"),
+        _p(i, clog2(t.max_bias_rows + 1), "cmd_bias_rows"),
         _p(i, 1, "cmd_has_res"), _p(i, 1, "cmd_clamp"), _p(i, t.output_bits, "cmd_qmin"),
         _p(i, t.output_bits, "cmd_qmax"),
         _p(i, 1, "cmd_gelu"), _p(i, clog2(n) if n > 1 else 1, "cmd_gelu_sel"),
         _p(i, 1, "x_valid"), _p(o, 1, "x_ready"), _p(i, t.tm * t.input_bits, "x_data"), _p(i, 1, "x_last"),
-        _p(i, 1, "r_valid"), _p(o, 1, "r_ready"), _p(i, t.lanes * t.residual_bits, "r_data"),
-        _p(o, 1, "y_valid"), _p(i, 1, "y_ready"), _p(o, t.lanes * t.output_bits, "y_data"), _p(o, 1, "y_last"),
-        _p(o, 1, "idle"),
+        _p(i, 1, "r_valid"), _p(o, 1, "r_ready"), _p(i, t.tm * t.residual_bits, "r_data"),
+        _p(o, 1, "y_valid"), _p(i, 1, "y_ready"), _p(o, t.tm * t.output_bits, "y_data"), _p(o, t.tm, "y_sel"),
+        _p(o, 1, "y_last"), _p(o, 1, "idle"),
     ]
 
 
