@@ -73,7 +73,7 @@
 // GEMM_PIPELINE).  Consecutive tiles overlap without a bubble.
 // -----------------------------------------------------------------------------
 module gemm_tile #(
-    parameter TM          = 8,     // reduction width (inputs per beat) = store banks, a power of two
+    parameter TM          = 8,     // reduction width (inputs per beat) = store banks
     parameter TNF         = 4,     // fixed-point lanes
     parameter TNP         = 0,     // power-of-two lanes
     parameter SLOTS       = 1,     // store slots of the ring (the HLS SLOTS_MAX)
@@ -400,8 +400,11 @@ module gemm_tile #(
     // ------------------------------------------------------------- ring latch (engine_latch)
     // slot s < FSLOTS: fixed lanes s*TM .. s*TM+TM-1 rotated by TM - rot_fixed; the slots after it the
     // PoT lanes rotated by TM - rot_pot (missing lanes are zero)
-    wire [TMW-1:0] amt_f = {TMW{1'b0}} - al_rf;
-    wire [TMW-1:0] amt_p = {TMW{1'b0}} - al_rp;
+    /* verilator lint_off WIDTHTRUNC */
+    localparam [TMW-1:0] TMV = TM;             // TM - rot (rot = 0: 0; TM need not be a power of two)
+    /* verilator lint_on WIDTHTRUNC */
+    wire [TMW-1:0] amt_f = (al_rf == {TMW{1'b0}}) ? {TMW{1'b0}} : TMV - al_rf;
+    wire [TMW-1:0] amt_p = (al_rp == {TMW{1'b0}}) ? {TMW{1'b0}} : TMV - al_rp;
     genvar j;
     generate
         for (i = 0; i < SLOTS; i = i + 1) begin : g_slot

@@ -129,7 +129,7 @@ def reference_units() -> dict:
         out[f"eltwise_l{lanes}"] = ("eltwise", EltwiseUnit(lanes=lanes, max_beats=-(-768 // lanes)))
     out["gemm_tile"] = ("gemm_tile", GemmUnit(tm=8, fixed_lanes=4, pot_lanes=4, dsp_packing=True, input_bits=8,
                                                weight_bits=8, acc_bits=24, max_k_beats=96, max_bias_rows=1, residual_bits=8,
-                                               bias_bits=40, output_bits=8))
+                                               bias_bits=40, output_bits=8, slots=2))
     return out
 
 

@@ -32,7 +32,8 @@ def gemm_tile_compute(rows: int, k: int, tm: int, slots: int = 1):
     also takes ``slots`` store beats, overlapped with the next row's reduction (a row takes the larger of
     the two), and the last row's slots - 1 further store beats follow the pipeline."""
     kc = ceil_div(k, tm)
-    return (rows - 1) * np.maximum(kc, slots) + kc + GEMM_PIPELINE + slots - 1
+    row = kc if slots <= 1 else np.maximum(kc, slots)
+    return (rows - 1) * row + kc + GEMM_PIPELINE + slots - 1
 
 
 def load_cycles(ddr_bytes, bytes_per_cycle):
