@@ -5,7 +5,7 @@ Runs `synth_xilinx -family xcup` (UltraScale+) and `-family xc7` (7-series) on e
 parameters — the requantization lane, E2Softmax, AILayerNorm, the GELU table unit and the elementwise unit
 (each at 1 and 4 lanes), and a reference GEMM tile for the documentation — and writes
 accelgen/perf/unit_costs.json: per family and unit, LUT / FF / DSP / BRAM36 of ONE instance as
-accelgen.perf.resource_model.unit_cost reads it (requant: one output lane; e2softmax, ailayernorm, gelu,
+accelgen.perf.resource_model.unit_cost reads it (requant: one GEMM store bank; e2softmax, ailayernorm, gelu,
 eltwise: one unit lane, i.e. the 4-lane unit divided by 4). The row / token buffers of E2Softmax and
 AILayerNorm are counted by the perf model from their sizes (perf/resource_model.py unit_buffers), so they are
 synthesized on their own (ram_sdp at the same size) and subtracted: the unit's numbers are its logic, the
@@ -61,7 +61,7 @@ NOTES = [
     "lut = LUT1..LUT6 + SRL16E/SRLC32E (one LUT each) + distributed-RAM primitives in LUTs (RAM64M = 4, "
     "RAM32M = 4, RAM64X1D = 2, ...); ff = FDRE+FDSE+FDCE+FDPE; dsp = DSP48E2 (xcup) / DSP48E1 (xc7); "
     "bram36 = RAMB36 + RAMB18 / 2.",
-    "Per instance: requant = one requant_lane (one GEMM output lane's requantization); e2softmax, ailayernorm, "
+    "Per instance: requant = one requant_lane (the requantizer of one GEMM store bank); e2softmax, ailayernorm, "
     "gelu, eltwise = the 4-lane unit divided by 4 (per unit lane, as perf/resource_model.py multiplies by the "
     "lane count); 'fit' gives cost = a + b * lanes from the 1- and 4-lane syntheses.",
     "Buffers: the two row buffers of e2softmax (exponents L x EB bits and codes L x (4 + F) bits, each x "
@@ -76,7 +76,7 @@ NOTES = [
     "The GELU unit's tables are ROMs (constants) and map to LUT logic; perf/resource_model.py counts the tables "
     "of the fused GELU (one per GEMM lane) as LUT RAM separately.",
     "Reference parameters: see 'reference'. The GEMM tile entry is for docs/rtl.md only: the perf model "
-    "builds the engine from lane_costs.json (lanes) + requant per lane.",
+    "builds the engine from lane_costs.json (lanes) + requant per store bank (tm).",
 ]
 
 
@@ -129,7 +129,7 @@ def reference_units() -> dict:
         out[f"eltwise_l{lanes}"] = ("eltwise", EltwiseUnit(lanes=lanes, max_beats=-(-768 // lanes)))
     out["gemm_tile"] = ("gemm_tile", GemmUnit(tm=8, fixed_lanes=4, pot_lanes=4, dsp_packing=True, input_bits=8,
                                                weight_bits=8, acc_bits=24, max_k_beats=96, max_bias_rows=1, residual_bits=8,
-                                               bias_bits=40, output_bits=8))
+                                               bias_bits=40, output_bits=8, slots=2))
     return out
 
 
@@ -212,7 +212,7 @@ def unit_entries(rows: list[dict]) -> dict:
         fam_out = {}
         req = by[("requant", fam)]
         fam_out["requant"] = {"lut": req["lut"], "ff": _ff(req, fam), "dsp": req["dsp"], "bram36": req["bram36"],
-                              "ff_yosys": req["ff_yosys"], "per": "one output lane (requant_lane)"}
+                              "ff_yosys": req["ff_yosys"], "per": "one store bank (requant_lane)"}
         for unit in ("e2softmax", "ailayernorm", "gelu", "eltwise"):
             logic = {}
             for lanes in LANES:

@@ -204,7 +204,7 @@ def test_every_template_constant_is_emitted_and_no_header_restates_one(built):
 GEMM_PAIRS = {"TM": "TM", "TN_FIXED": "TNF", "TN_POT": "TNP", "DSP_PACKING": "PACK", "X_BITS": "XB", "W_BITS": "WB",
               "ACC_BITS": "ACCB", "KC_MAX": "KC_MAX", "BIAS_ROWS_MAX": "BIAS_ROWS", "POT_CODE_BITS": "PWB",
               "PACK_SHIFT": "SH", "MULT_BITS": "MB", "SHIFT_BITS": "SHB",
-              "META_RES_SHIFT_BITS": "RSB"}
+              "META_RES_SHIFT_BITS": "RSB", "SLOTS_MAX": "SLOTS", "FIXED_SLOTS": "FSLOTS"}
 SOFTMAX_PAIRS = {"SM_LANES": "L", "SM_E_BITS": "EB", "SM_S_BITS": "SB", "SM_EXP_FRAC": "F", "SM_RECIP_BITS": "M",
                  "SM_CODE_MAX": "KMAX", "SM_RECIP_FRAC": "RF", "SM_POW": "TF", "SM_OUT": "PT"}
 LAYERNORM_PAIRS = {"LN_LANES": "L", "LN_D_MAX": "DMAX", "LN_X_BITS": "XB", "LN_RSQRT_FRAC": "RSQF",
@@ -233,6 +233,31 @@ def verilog_parameters(wrapper: str) -> dict[str, int | tuple[int, ...]]:
     return out
 
 
+def verilog_ports(wrapper: str) -> dict[str, int]:
+    """Port name -> width of a generated wrapper module."""
+    return {name: int(msb or 0) + 1 for msb, name in re.findall(r"(?:input|output)\s+wire\s+(?:\[(\d+):0\]\s+)?(\w+)",
+                                                                   wrapper)}
+
+
+def gemm_ring_disagreements(config: dict, wrapper: str) -> list[str]:
+    """The store ring's facts the HLS engine and the RTL tile must share, as (fact, HLS, RTL) mismatches:
+    SLOTS_MAX x TM store positions (FIXED_SLOTS of them the fixed lanes'), one requantizer per store bank
+    (an output beat: TM values with a TM-bit store mask; a residual beat: TM values), rotations of
+    0 .. TM - 1 and store slot counts up to SLOTS_MAX."""
+    params, ports = verilog_parameters(wrapper), verilog_ports(wrapper)
+    tm, slots = config["TM"], config["SLOTS_MAX"]
+    facts = [("SLOTS_MAX", slots, params["SLOTS"]), ("FIXED_SLOTS", config["FIXED_SLOTS"], params["FSLOTS"]),
+             ("requantizers (store mask bits)", tm, ports["y_sel"]),
+             ("requantizer outputs", tm * params["OB"], ports["y_data"]),
+             ("residual values per store beat", tm * params["RB"], ports["r_data"]),
+             ("rotation width", max(1, (tm - 1).bit_length()), ports["cmd_rot_fixed"]),
+             ("rotation width", max(1, (tm - 1).bit_length()), ports["cmd_rot_pot"]),
+             ("store bank width", max(1, (tm - 1).bit_length()), ports["ld_sbank"]),
+             ("slot width", max(1, (slots - 1).bit_length()), ports["ld_slot"]),
+             ("slot count width", slots.bit_length(), ports["cmd_slots"])]
+    return [f"{what}: HLS {h}, RTL {r}" for what, h, r in facts if h != r]
+
+
 def test_hls_config_and_verilog_parameters_agree(built):
     """The GEMM engine, E2Softmax and AILayerNorm of the generated HLS Config and of the generated Verilog
     wrappers are the same units: every fact both state is equal, parsed from the two artifacts."""
@@ -250,9 +275,30 @@ def test_hls_config_and_verilog_parameters_agree(built):
         params = verilog_parameters(rtl[wrapper])
         for hls_name, rtl_name in names.items():
             assert config[hls_name] == params[rtl_name], (wrapper, hls_name, rtl_name)
+    assert not gemm_ring_disagreements(config, rtl["accel_gemm_tile.v"])
     sm = verilog_parameters(rtl["accel_e2softmax.v"]) if art.graph.ops_of(ir.Softmax) else None
     if sm is not None:
         assert sm["NB_MAX"] == -(-config["SM_N_MAX"] // config["SM_LANES"])
+
+
+def test_an_off_by_one_ring_fact_fails_the_agreement(graphs, profiles):
+    """The store ring check above is not vacuous: one more slot, one fewer requantizer, one more rotation
+    bit in the Verilog wrapper each make it fail."""
+    from accelgen.codegen.rtl_project import render_rtl
+
+    _, _, art = case(graphs, profiles, CASES[len(search_cases())])
+    config = config_members(hp.render_hls_project(art.graph, art.design, art.board)["accel_config.h"])
+    wrapper = render_rtl(art.graph, art.design, art.board)["accel_gemm_tile.v"]
+    assert not gemm_ring_disagreements(config, wrapper)
+    slots, tm = config["SLOTS_MAX"], config["TM"]
+    rot = max(1, (tm - 1).bit_length())
+    rot_decl = f"input  wire [{rot - 1}:0] cmd_rot_fixed" if rot > 1 else "input  wire cmd_rot_fixed"
+    mutants = [(f".SLOTS({slots})", f".SLOTS({slots + 1})"),
+               (f"output wire [{tm - 1}:0] y_sel", f"output wire [{tm - 2}:0] y_sel"),
+               (rot_decl, f"input  wire [{rot}:0] cmd_rot_fixed")]
+    for old, new in mutants:
+        assert wrapper.count(old) == 1, old
+        assert gemm_ring_disagreements(config, wrapper.replace(old, new)), new
 
 
 # Literal ap_int / ap_uint widths a kernel header may spell, and why none of them is a template constant.

@@ -47,23 +47,23 @@ def test_hand_computed_gemm_layer():
     bits = 64 rows x (64 meta + 64 bias + 4 x 8 x 8 weights) = 24576 = 192 words of 128 bits = 3072
     bytes; the weights come through one 128-bit HP port: 16 B/cycle -> 192 DDR cycles, but the tile
     buffers take one item per cycle: 64 rows x (meta, bias, 4 vectors) = 384 cycles in total, 48 per tile;
-    8 tiles of 17*ceil(32/8) + 14 (the RTL tile's pipeline) = 82 compute cycles: 48 + 7*82 + 82 = 704."""
+    8 tiles of 17*ceil(32/8) + 15 (the RTL tile's pipeline) = 83 compute cycles: 48 + 7*83 + 83 = 712."""
     board = load_board("zcu102")
     assert bytes_per_cycle(board, 200.0) == 16.0
     assert board.ddr_gbps(200.0) == 12.8  # the board's four HP ports; the weight stream uses one
     assert bytes_per_cycle(load_board("pynqz2"), 100.0) == 8.0
-    assert cy.GEMM_PIPELINE == 14
+    assert cy.GEMM_PIPELINE == 15
     assert stream.region_bytes(stream.gemm_bits(64, 32, 0, 8, 8, 0, 0), 128) == 3072
     items = stream.gemm_items(64, 32, 8, 0, 0)
     assert items == 384
     t = cy.gemm_timing(17, 32, tile_count(64, 0, 8, 0), 8, 3072, 16.0, items)
-    assert (t.tiles, t.compute, t.load, t.cycles, t.bound) == (8, 8 * 82, 384, 704, "compute")
+    assert (t.tiles, t.compute, t.load, t.cycles, t.bound) == (8, 8 * 83, 384, 712, "compute")
 
 
 def test_hand_computed_mixed_and_memory_bound_layer():
     """M=96 with 32 PoT rows on 8 fixed + 4 PoT lanes: tiles = max(ceil(64/8), ceil(32/4)) = 8.
     K=768 at 4-bit fixed rows: bytes = 64*384 + 32*384 + 96*16 = 38400 -> 600 cycles at 64 B/cycle;
-    one row (N=1) computes in ceil(768/16) + 14 = 62 cycles per tile: memory-bound."""
+    one row (N=1) computes in ceil(768/16) + 15 = 63 cycles per tile: memory-bound."""
     assert tile_count(64, 32, 8, 4) == 8
     assert stream.region_bytes(stream.gemm_bits(96, 768, 32, 4, 16, 0, 0), 512) == 38400
     # the 96 rows bring 96 x (meta, bias, 48 vectors) = 4,800 tile-buffer items (one per cycle), more
@@ -71,8 +71,8 @@ def test_hand_computed_mixed_and_memory_bound_layer():
     items = stream.gemm_items(96, 768, 16, 0, 0)
     assert items == 4800
     t = cy.gemm_timing(1, 768, 8, 16, 38400, 64.0, items)
-    assert (t.cycles, t.bound) == (600 + 7 * 600 + 62, "memory")
-    assert cy.gemm_timing(1, 768, 8, 16, 38400, 4.0, items).cycles == 1200 + 7 * 1200 + 62
+    assert (t.cycles, t.bound) == (600 + 7 * 600 + 63, "memory")
+    assert cy.gemm_timing(1, 768, 8, 16, 38400, 4.0, items).cycles == 1200 + 7 * 1200 + 63
 
 
 def test_hand_computed_fill():
@@ -96,6 +96,10 @@ def test_hand_computed_units():
     assert cy.key_fill(k=16, m=17, tm=8) == 34
     assert cy.attention_cycles(rows=17, k=16, m=17, heads=2, tm=8, tn_fixed=4, fill=34) == \
         2 * (5 * (17 * 2 + cy.GEMM_PIPELINE) + 34)
+    # a row takes max(KC, S) beats (its S store beats overlap the next row's KC), the last row's S - 1
+    # further store beats follow the pipeline
+    assert cy.gemm_tile_compute(rows=5, k=8, tm=8, slots=2) == 4 * 2 + 1 + cy.GEMM_PIPELINE + 1
+    assert cy.gemm_tile_compute(rows=5, k=24, tm=8, slots=2) == 5 * 3 + cy.GEMM_PIPELINE + 1
     assert cy.value_fill(k=17, m=10, tm=8, tn_fixed=4) == 17 * 3  # tiles of 4, 4 and 2 value columns
     assert cy.value_fill(k=17, m=20, tm=8, tn_fixed=16) == 17 * (2 + 1)
     assert cy.layernorm_param_cycles(32) == 64

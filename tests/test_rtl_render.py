@@ -111,6 +111,10 @@ def test_parameters_follow_the_graph_and_engine(graph):
     assert t.max_bias_rows == 16  # the patch embedding's bias + position table
     assert t.output_bits >= ir.signed_bits(*graph.tensors[graph.output].bounds)  # unclamped logits
     assert t.max_k_beats == 4  # K = 64 (fc2) over TM = 16
+    # the store ring: the attention tiles' 8 fixed lanes take one slot of TM = 16 banks, two of TM = 4
+    assert (t.slots, t.fixed_slots) == (1, 1)
+    t4 = ru.rtl_design(graph, _design(tm=4, dsp_packing=False), load_board("zcu102")).tile
+    assert (t4.slots, t4.fixed_slots) == (2, 2)
     assert rd.softmax.lanes == 4 and rd.softmax.max_row == 17 and rd.softmax.max_beats == 5
     assert rd.layernorm.lanes == 2 and rd.layernorm.max_dim == 32
     assert rd.gelu_index == {g.name: i for i, g in enumerate(graph.ops_of(ir.Gelu))}

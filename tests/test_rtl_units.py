@@ -12,6 +12,7 @@ A mutation test shows that a corrupted table entry and a corrupted shift make th
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 from collections import Counter
@@ -140,3 +141,24 @@ def test_corrupted_table_and_shift_fail(data, tmp_path):
     for res in result.jobs:
         assert not res.passed, f"{res.name}: the bench did not notice"
         assert "output beat" in res.message, res.message
+
+
+def test_tile_with_a_wrong_rotation_fails(data, tmp_path):
+    """The tile's ring latch follows the command's rotations: the same tile job with the fixed lanes'
+    rotation off by one makes the bench fail (it passes with the plan's rotations in the tests above)."""
+    gm, tm, _, _ = data
+    design, board = ub.virtual_design("p")
+    rd = ru.rtl_design(gm, design, board)
+    name, task = next((n, t) for n, t in ub.gemm_tasks(gm, tm) if n.startswith("blocks.0.attn.qkv"))
+    good = rs.gemm_jobs(name, "m_gt_", rd.tile, task, phases=[[0, 0]])[0]
+    bad = copy.deepcopy(good)
+    cmd = bad.inputs[0]
+    at = cmd.fields.index("cmd_rot_fixed")
+    for beat in cmd.beats:
+        beat[at] = (beat[at] + 1) % rd.tile.tm
+    bad.name = "wrong rotation"
+    units = {"m_gt_": ("gemm_tile", rd.tile, "m_gemm_tile", rp.render_unit(rd.tile, "m_gemm_tile", rd.gelu_names))}
+    result = rtl_runner.run_jobs(units, [good, bad], "icarus", tmp_path)
+    ok, wrong = result.jobs
+    assert ok.passed, ok.message
+    assert not wrong.passed and "output beat" in wrong.message, wrong.message

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..hw import constants as template
 from ..hw import stream
 from ..hw.constants import WORD_BITS_MIN
-from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes, scheme_slots
+from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes, scheme_slots, slots_max
 from ..hw.units import (GemmUnit, LayerNormUnit, SoftmaxUnit, gemm_unit, graph_layernorm_unit, graph_softmax_unit,
                         layernorm_unit, softmax_unit, tensor_bits)
 from ..numerics import layernorm as ln_numerics
@@ -62,9 +62,6 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
     graph, engine = program.graph, program.engine
     tm = engine.tm
     requants = [op for op in graph.ops if getattr(op, "bounds", None) is not None]
-    slots = [p.slots for p in program.tiles.values()]
-    if graph.ops_of(ir.AttnScores) or graph.ops_of(ir.AttnContext):
-        slots.append(scheme_slots(engine.tn_fixed, tm))
     out_view = program.views[graph.output]
     image = graph.tensors[program.steps[0].output].shape
     word_bits = board.hp_ports.width_bits
@@ -75,7 +72,7 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
         sum_bits=max(op.bounds.sum_bits for op in requants),
         act_bits=activation_bits(graph, program.places),
         out_bits=tensor_bits(graph, graph.output),
-        slots_max=max(slots),
+        slots_max=slots_max(program.tiles.values(), graph, tm, engine.tn_fixed),
         gelu_entries=gelu_table_entries(graph),
         word_bits=word_bits, depth=program.depth,
         img_lanes=image_lanes(graph.ops_of(ir.PatchEmbed)[0].patch, image[-1], tm, word_bits),

@@ -38,7 +38,7 @@ BUFFER_SLACK = 16  # row/token buffer beats beyond two rows (short rows stream a
 
 # Generic sources in compile order (relative to the rtl package).
 LIB_FILES = ("lanes/adder_tree.v", "lanes/fixed_lane.v", "lanes/pot_lane.v", "lanes/dsp_pack2.v",
-             "axis_fifo.v", "ram_sdp.v", "delay_line.v", "row_flow.v", "requant_lane.v", "gemm_tile.v",
+             "axis_fifo.v", "ram_sdp.v", "delay_line.v", "row_flow.v", "requant_lane.v", "rotator.v", "gemm_tile.v",
              "e2softmax.v", "ailayernorm.v", "gelu_unit.v", "eltwise_unit.v")
 CORE = {"gemm_tile": "gemm_tile", "e2softmax": "e2softmax", "ailayernorm": "ailayernorm", "gelu": "gelu_unit",
         "eltwise": "eltwise_unit"}
@@ -76,6 +76,7 @@ def unit_params(unit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
 @unit_params.register
 def tile_params(t: GemmUnit, gelu_names: tuple[str, ...] = ()) -> list[Param]:
     out = [Param("TM", str(t.tm)), Param("TNF", str(t.fixed_lanes)), Param("TNP", str(t.pot_lanes)),
+           Param("SLOTS", str(t.slots)), Param("FSLOTS", str(t.fixed_slots)),
            Param("PACK", str(int(t.dsp_packing))), Param("XB", str(t.input_bits)), Param("WB", str(t.weight_bits)),
            Param("PWB", str(t.pot_code_bits)), Param("SH", str(t.pack_shift)), Param("ACCB", str(t.acc_bits)),
            Param("PIPE_LVLS", str(t.tree_levels_per_register)), Param("KC_MAX", str(t.max_k_beats)),
@@ -146,7 +147,8 @@ def eltwise_params(e: EltwiseUnit, gelu_names: tuple[str, ...] = ()) -> list[Par
 # ---------------------------------------------------------------------------------------------- rendering
 DESCRIPTIONS = {
     "gemm_tile": "one GEMM output tile: fixed-point (DSP, packed pairs) and power-of-two (LUT) lanes, "
-                 "ping-pong weights, per-channel requantization, fused GELU",
+                 "ping-pong weights, a store ring of slots x TM positions with one requantizer per store bank, "
+                 "fused GELU",
     "e2softmax": "E2Softmax (docs/numerics.md section 5), streaming, ping-pong row buffer",
     "ailayernorm": "AILayerNorm (docs/numerics.md section 6), streaming, ping-pong token buffer",
     "gelu": "GELU table unit (docs/numerics.md section 7)",

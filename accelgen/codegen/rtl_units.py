@@ -6,13 +6,14 @@ rtl_project.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import singledispatch
 
 from .. import ir
 from ..board import Board
 from ..design import Design
 from ..errors import InputError
+from ..hw.plan import slots_max, step_tiles
 from ..hw.rtl_interfaces import unit_kind
 from ..hw.units import (EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit, eltwise_unit, gelu_unit,
                         gelu_layer_tables, gemm_unit, graph_layernorm_unit, graph_softmax_unit)
@@ -80,7 +81,8 @@ def rtl_design(graph: ir.Graph, design: Design, board: Board) -> RtlDesign:
     gelu = gelu_unit(graph, e.ew_lanes)
     index = gelu_layer_tables(graph, gelu) if gelu else {}
     names = tuple(unique_identifiers([f"gelu_{op}" for op in index]).values())
-    return RtlDesign(tile=gemm_unit(graph, e, board), softmax=graph_softmax_unit(graph, e.sm_lanes),
+    slots = slots_max((step_tiles(op, e) for op in graph.ops_of(ir.GemmOp)), graph, e.tm, e.tn_fixed)
+    return RtlDesign(tile=replace(gemm_unit(graph, e, board), slots=slots), softmax=graph_softmax_unit(graph, e.sm_lanes),
                      layernorm=graph_layernorm_unit(graph, e.ln_lanes), gelu=gelu,
                      eltwise=eltwise_unit(graph, e.ew_lanes), gelu_index=index, gelu_names=_table_names(index, names))
 

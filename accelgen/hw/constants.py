@@ -55,7 +55,8 @@ MAX_ACT_BITS = 16  # on-chip activation element width limit (constant rows are p
 # charges them and the RTL benches measure them
 ADDER_TREE_LEVELS_PER_REGISTER = 2  # the lanes' adder trees register every 2 levels (lane_costs.json)
 GEMM_LANE_PAD = 7  # lane latency rtl/gemm_tile.v pads every lane to: 4 + clog2(64) // 2 (TM <= 64)
-GEMM_TILE_STAGES = 7  # rtl/gemm_tile.v besides the lanes: weight read 1, requant 4, GELU 1, out queue 1
+GEMM_TILE_STAGES = 8  # rtl/gemm_tile.v besides the lanes: weight read 1, ring latch 1, requant 4, GELU 1,
+# out queue 1
 GEMM_PIPELINE = GEMM_TILE_STAGES + GEMM_LANE_PAD
 GEMM_OUT_QUEUE_DEPTH = 32  # rtl/gemm_tile.v output queue (beats)
 UNIT_OUT_QUEUE_DEPTH = 8  # the other units' output queues: more than the beats in flight

@@ -424,6 +424,15 @@ def plan_tiles(pot_mask: np.ndarray, tn_fixed: int, tn_pot: int, tm: int, layer:
     return TilePlan(tuple(tiles))
 
 
+def slots_max(plans, graph: ir.Graph, tm: int, tn_fixed: int) -> int:
+    """Store slots of the engine (the HLS SLOTS_MAX, the RTL tile's ring): the most a weight GEMM's tile
+    plan uses, and the attention tiles' fixed lanes."""
+    slots = [p.slots for p in plans]
+    if graph.ops_of(ir.AttnScores) or graph.ops_of(ir.AttnContext):
+        slots.append(scheme_slots(tn_fixed, tm))
+    return max(slots)
+
+
 def pot_mask(weight: ir.Weight) -> np.ndarray:
     return np.zeros(weight.shape[0], bool) if weight.pot_rows is None else np.asarray(weight.pot_rows, bool)
 

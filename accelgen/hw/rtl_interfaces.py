@@ -55,20 +55,23 @@ def tile_ports(t: GemmUnit) -> list[Port]:
     i, o = "input", "output"
     n = len(t.gelu_tables)
     return [
-        _p(i, 1, "ld_w_en"), _p(i, 1, "ld_q_en"), _p(i, 1, "ld_b_en"), _p(i, 1, "ld_bank"),
+        _p(i, 1, "ld_w_en"), _p(i, 1, "ld_clr"), _p(i, 1, "ld_q_en"), _p(i, 1, "ld_b_en"), _p(i, 1, "ld_bank"),
         _p(i, addr_bits(t.lanes), "ld_lane"), _p(i, addr_bits(t.max_k_beats), "ld_addr"),
+        _p(i, addr_bits(t.slots), "ld_slot"), _p(i, addr_bits(t.tm), "ld_sbank"),
         _p(i, addr_bits(t.max_bias_rows), "ld_brow"), _p(i, t.tm * t.weight_bits, "ld_w"),
         _p(i, t.mult_bits, "ld_mult"),
         _p(i, t.mult_bits, "ld_res_mult"), _p(i, t.res_shift_bits, "ld_res_shift"), _p(i, t.shift_bits, "ld_shift"), _p(i, t.bias_bits, "ld_bias"),
         _p(i, 1, "cmd_valid"), _p(o, 1, "cmd_ready"), _p(i, 1, "cmd_bank"), _p(i, 16, "cmd_rows"),
-        _p(i, clog2(t.max_k_beats + 1), "cmd_kc"), _p(i, clog2(t.max_bias_rows + 1), "cmd_bias_rows"),
+        _p(i, clog2(t.max_k_beats + 1), "cmd_kc"), _p(i, clog2(t.slots + 1), "cmd_slots"),
+        _p(i, addr_bits(t.tm), "cmd_rot_fixed"), _p(i, addr_bits(t.tm), "cmd_rot_pot"),
+        _p(i, clog2(t.max_bias_rows + 1), "cmd_bias_rows"),
         _p(i, 1, "cmd_has_res"), _p(i, 1, "cmd_clamp"), _p(i, t.output_bits, "cmd_qmin"),
         _p(i, t.output_bits, "cmd_qmax"),
         _p(i, 1, "cmd_gelu"), _p(i, clog2(n) if n > 1 else 1, "cmd_gelu_sel"),
         _p(i, 1, "x_valid"), _p(o, 1, "x_ready"), _p(i, t.tm * t.input_bits, "x_data"), _p(i, 1, "x_last"),
-        _p(i, 1, "r_valid"), _p(o, 1, "r_ready"), _p(i, t.lanes * t.residual_bits, "r_data"),
-        _p(o, 1, "y_valid"), _p(i, 1, "y_ready"), _p(o, t.lanes * t.output_bits, "y_data"), _p(o, 1, "y_last"),
-        _p(o, 1, "idle"),
+        _p(i, 1, "r_valid"), _p(o, 1, "r_ready"), _p(i, t.tm * t.residual_bits, "r_data"),
+        _p(o, 1, "y_valid"), _p(i, 1, "y_ready"), _p(o, t.tm * t.output_bits, "y_data"), _p(o, t.tm, "y_sel"),
+        _p(o, 1, "y_last"), _p(o, 1, "idle"),
     ]
 
 

@@ -111,10 +111,18 @@ class GemmUnit:
     tree_levels_per_register: int = ADDER_TREE_LEVELS_PER_REGISTER
     output_queue_depth: int = GEMM_OUT_QUEUE_DEPTH
     lane_latency_pad: int = GEMM_LANE_PAD
+    slots: int = 1  # store slots of the ring (slots x tm positions): hw/plan.py slots_max, the HLS SLOTS_MAX
 
     @property
     def lanes(self) -> int:
         return self.fixed_lanes + self.pot_lanes
+
+    @property
+    def fixed_slots(self) -> int:
+        """Store slots of the fixed lanes (the power-of-two lanes' slots follow them)."""
+        from .plan import scheme_slots
+
+        return scheme_slots(self.fixed_lanes, self.tm)
 
     @property
     def gelu_input_bits(self) -> int:
@@ -122,7 +130,8 @@ class GemmUnit:
 
     @property
     def latency(self) -> int:
-        """Cycles of rtl/gemm_tile.v beyond the loop nest (per tile)."""
+        """Cycles of rtl/gemm_tile.v beyond the loop nest (per tile; the last row's S - 1 further store beats
+        follow)."""
         t = clog2(self.tm) // self.tree_levels_per_register if self.tree_levels_per_register else 0
         lanes = (4 if self.dsp_packing and self.fixed_lanes >= 2 else 3) + t
         return GEMM_TILE_STAGES + max(lanes, self.lane_latency_pad)

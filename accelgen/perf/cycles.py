@@ -27,9 +27,13 @@ class GemmTiming:
         return "memory" if self.load > self.compute else "compute"
 
 
-def gemm_tile_compute(rows: int, k: int, tm: int) -> int:
-    """One output tile: every row streams ceil(k / tm) reduction steps, II = 1, plus the pipeline."""
-    return rows * ceil_div(k, tm) + GEMM_PIPELINE
+def gemm_tile_compute(rows: int, k: int, tm: int, slots: int = 1):
+    """One output tile: every row streams ceil(k / tm) reduction steps, II = 1, plus the pipeline; a row
+    also takes ``slots`` store beats, overlapped with the next row's reduction (a row takes the larger of
+    the two), and the last row's slots - 1 further store beats follow the pipeline."""
+    kc = ceil_div(k, tm)
+    row = kc if slots <= 1 else np.maximum(kc, slots)
+    return (rows - 1) * row + kc + GEMM_PIPELINE + slots - 1
 
 
 def load_cycles(ddr_bytes, bytes_per_cycle):

@@ -267,23 +267,57 @@ def gemm_task(rq, x, w, expected, pot=None, res=None, gelu=None) -> GemmTask:
                     expected=np.asarray(expected, dtype=np.int64))
 
 
-def tile_lanes(task: GemmTask, tnf: int, tnp: int, tm: int) -> list[list[int | None]]:
-    """Channel of every lane (None: unused) in every tile of the plan's tiles (accelgen.hw.plan)."""
-    from ..hw.plan import plan_tiles
+TILE_WRITE_ENABLES = ("ld_w_en", "ld_clr", "ld_q_en", "ld_b_en")
 
-    return [list(t.fixed) + [None] * (tnf - len(t.fixed)) + list(t.pot) + [None] * (tnp - len(t.pot))
-            for t in plan_tiles(task.pot, tnf, tnp, tm).tiles]
+
+def _tile_writes(task: GemmTask, hw, tile, half: int, kc: int, brows: int, bias_bits: int) -> list[dict[str, int]]:
+    """Load-port writes of one tile into ``half``: every lane's weights (fixed lanes first, then PoT lanes),
+    then the requantization constants and biases of every channel at its store position (slot, bank)."""
+    from ..hw.stream import pot_codes
+    from ..numerics.primitives import split_residual_mult
+
+    writes = []
+    lanes = [(i, c) for i, c in enumerate(tile.fixed)] + [(hw.fixed_lanes + j, c) for j, c in enumerate(tile.pot)]
+    for lane, c in lanes:
+        is_pot = lane >= hw.fixed_lanes
+        for j in range(kc):
+            row = np.zeros(hw.tm, dtype=np.int64)
+            seg = task.w[c, j * hw.tm:(j + 1) * hw.tm]
+            row[:len(seg)] = seg
+            word = pack(pot_codes(row), hw.pot_code_bits) if is_pot else pack(row, hw.weight_bits)
+            writes.append({"ld_w_en": 1, "ld_bank": half, "ld_lane": lane, "ld_addr": j, "ld_w": word})
+    writes.append({"ld_clr": 1, "ld_bank": half})
+    for (_, c), slot in zip(lanes, tile.slots):
+        rmult, rshift = (0, 0) if task.res_mult is None else split_residual_mult(int(task.res_mult[c]))
+        pos = {"ld_bank": half, "ld_slot": slot, "ld_sbank": c % hw.tm}
+        writes.append({"ld_q_en": 1, **pos, "ld_mult": int(task.mult[c]), "ld_res_mult": rmult,
+                       "ld_res_shift": rshift, "ld_shift": int(task.shift[c])})
+        for b in range(brows):
+            bias = int(task.bias[b, c] if task.bias.ndim > 1 else task.bias[c])
+            writes.append({"ld_b_en": 1, **pos, "ld_brow": b, "ld_bias": masked(bias, bias_bits)})
+    idle = dict.fromkeys(TILE_WRITE_ENABLES, 0)
+    return [{**idle, **w} for w in writes]  # one enable per write (the bench holds a port's last value)
+
+
+def _store_beats(values: np.ndarray, tile, slots: int, tm: int, bits: int) -> list[tuple[int, int]]:
+    """(data, sel) of the ``slots`` store beats of one row: bank b of beat s holds ``values[c]`` of the
+    channel c stored at (s, b) (hw/plan.py Tile.slots, bank c % tm), 0 where nothing is stored."""
+    out = [[0] * tm for _ in range(slots)]
+    sel = [0] * slots
+    for c, slot in zip(tile.fixed + tile.pot, tile.slots):
+        out[slot][c % tm] = int(values[c])
+        sel[slot] |= 1 << (c % tm)
+    return [(pack(out[s], bits), sel[s]) for s in range(slots)]
 
 
 def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
-    """One job per pair of output tiles (banks 0 and 1 are loaded, then both tiles stream back to back)."""
+    """One job per pair of output tiles of the plan (accelgen.hw.plan plan_tiles): halves 0 and 1 are
+    loaded, then both tiles stream back to back; S = the plan's store slots beats per row."""
     from ..hw.rtl_interfaces import tile_ports
-    from ..hw.stream import pot_codes
-    from ..numerics.primitives import split_residual_mult
+    from ..hw.plan import plan_tiles
     from ..perf.cycles import gemm_tile_compute
 
-    ports = tile_ports(hw)
-    widths = {p.name: p.width for p in ports}
+    widths = {p.name: p.width for p in tile_ports(hw)}
     r, k = task.x.shape
     kc = -(-k // hw.tm)
     if kc > hw.max_k_beats:
@@ -291,74 +325,49 @@ def gemm_jobs(name: str, prefix: str, hw, task: GemmTask, **kw) -> list[Job]:
     brows = task.bias.shape[0] if task.bias.ndim > 1 else 1
     if brows > hw.max_bias_rows or (brows > 1 and brows != r):
         raise InputError(f"{name}: {brows} bias rows do not fit the tile ({hw.max_bias_rows})")
+    plan = plan_tiles(task.pot, hw.fixed_lanes, hw.pot_lanes, hw.tm, name)
+    slots = plan.slots
+    if slots > hw.slots:
+        raise InputError(f"{name}: its tiles store in {slots} slots, the tile's ring holds {hw.slots}")
     xpad = np.zeros((r, kc * hw.tm), dtype=np.int64)
     xpad[:, :k] = task.x
     x_beats = [[pack(xpad[i, j * hw.tm:(j + 1) * hw.tm], hw.input_bits), int(j == kc - 1)]
                for i in range(r) for j in range(kc)]
-    tiles = tile_lanes(task, hw.fixed_lanes, hw.pot_lanes, hw.tm)
     has_res = task.res is not None
     clamp = task.qmin is not None
     jobs = []
-    for first in range(0, len(tiles), 2):
-        pair = tiles[first:first + 2]
+    for first in range(0, len(plan.tiles), 2):
+        pair = plan.tiles[first:first + 2]
         writes, cmds, r_beats, y_beats = [], [], [], []
-        for bank, lanes in enumerate(pair):
-            for lane, c in enumerate(lanes):
-                is_pot = lane >= hw.fixed_lanes
-                for j in range(kc):
-                    row = np.zeros(hw.tm, dtype=np.int64)
-                    if c is not None:
-                        seg = task.w[c, j * hw.tm:(j + 1) * hw.tm]
-                        row[:len(seg)] = seg
-                    word = pack(pot_codes(row), hw.pot_code_bits) if is_pot else pack(row, hw.weight_bits)
-                    writes.append({"ld_w_en": 1, "ld_bank": bank, "ld_lane": lane, "ld_addr": j, "ld_w": word})
-                mult = 0 if c is None else int(task.mult[c])
-                rmult, rshift = (0, 0) if c is None or task.res_mult is None else \
-                    split_residual_mult(int(task.res_mult[c]))
-                shift = 0 if c is None else int(task.shift[c])
-                writes.append({"ld_q_en": 1, "ld_bank": bank, "ld_lane": lane, "ld_mult": mult, "ld_res_mult": rmult,
-                               "ld_res_shift": rshift, "ld_shift": shift})
-                for b in range(brows):
-                    bias = 0 if c is None else int(task.bias[b, c] if task.bias.ndim > 1 else task.bias[c])
-                    writes.append({"ld_b_en": 1, "ld_bank": bank, "ld_lane": lane, "ld_brow": b,
-                                   "ld_bias": masked(bias, widths["ld_bias"])})
-            cmds.append([bank, r, kc, brows, int(has_res), int(clamp), masked(task.qmin or 0, hw.output_bits),
-                         masked(task.qmax or 0, hw.output_bits), int(task.gelu is not None), task.gelu or 0])
-            ch = [c for c in lanes]
-            y = np.stack([_lane_outputs(task, c, hw) for c in ch], axis=1)  # (rows, lanes)
+        for half, tile in enumerate(pair):
+            writes += _tile_writes(task, hw, tile, half, kc, brows, widths["ld_bias"])
+            rot_f = tile.fixed[0] % hw.tm if tile.fixed else 0
+            rot_p = tile.pot[0] % hw.tm if tile.pot else 0
+            cmds.append([half, r, kc, slots, rot_f, rot_p, brows, int(has_res), int(clamp),
+                         masked(task.qmin or 0, hw.output_bits), masked(task.qmax or 0, hw.output_bits),
+                         int(task.gelu is not None), task.gelu or 0])
             for i in range(r):
-                y_beats.append([pack(y[i], hw.output_bits), int(i == r - 1)])
+                beats = _store_beats(task.expected[i], tile, slots, hw.tm, hw.output_bits)
+                y_beats += [[data, sel, int(i == r - 1 and s == slots - 1)] for s, (data, sel) in enumerate(beats)]
                 if has_res:
-                    rv = [0 if c is None else task.res[i, c] for c in ch]
-                    r_beats.append([pack(rv, hw.residual_bits)])
+                    r_beats += [[data] for data, _ in _store_beats(task.res[i], tile, slots, hw.tm, hw.residual_bits)]
         inputs = [Stream("cmd_valid", "cmd_ready",
-                         ["cmd_bank", "cmd_rows", "cmd_kc", "cmd_bias_rows", "cmd_has_res", "cmd_clamp", "cmd_qmin",
-                          "cmd_qmax", "cmd_gelu", "cmd_gelu_sel"], cmds),
+                         ["cmd_bank", "cmd_rows", "cmd_kc", "cmd_slots", "cmd_rot_fixed", "cmd_rot_pot",
+                          "cmd_bias_rows", "cmd_has_res", "cmd_clamp", "cmd_qmin", "cmd_qmax", "cmd_gelu",
+                          "cmd_gelu_sel"], cmds),
                   Stream("x_valid", "x_ready", ["x_data", "x_last"], x_beats * len(pair))]
         if has_res:
             inputs.append(Stream("r_valid", "r_ready", ["r_data"], r_beats))
-        part = "" if len(tiles) <= 2 else f" tiles {first}-{first + len(pair) - 1}"
+        part = "" if len(plan.tiles) <= 2 else f" tiles {first}-{first + len(pair) - 1}"
         jobs.append(Job(
             name=name + part, unit="gemm_tile", prefix=prefix, static={}, writes=writes,
-            write_idle={"ld_w_en": 0, "ld_q_en": 0, "ld_b_en": 0},
+            write_idle=dict.fromkeys(TILE_WRITE_ENABLES, 0),
             inputs=inputs,
-            output=Expect("y_valid", "y_ready", ["y_data", "y_last"], y_beats, hw.lanes, hw.output_bits, True),
-            timing=Timing(1, [r * kc] * len(pair), [r] * len(pair), [gemm_tile_compute(r, k, hw.tm)] * len(pair),
-                          "tile"),
+            output=Expect("y_valid", "y_ready", ["y_data", "y_sel", "y_last"], y_beats, hw.tm, hw.output_bits, True),
+            timing=Timing(1, [r * kc] * len(pair), [r * slots] * len(pair),
+                          [int(gemm_tile_compute(r, k, hw.tm, slots))] * len(pair), "tile"),
             **kw))
     return jobs
-
-
-def _lane_outputs(task: GemmTask, c: int | None, hw) -> np.ndarray:
-    """Expected output column of a lane: the task's expected channel, or what an unused lane (zero
-    weights and constants) computes: clamp(0) and the GELU of that."""
-    if c is not None:
-        return task.expected[:, c]
-    r = task.x.shape[0]
-    y = 0 if task.qmin is None else min(max(0, task.qmin), task.qmax)
-    if task.gelu is not None:
-        y = hw.gelu_tables[task.gelu][y - hw.gelu_in_min]
-    return np.full(r, y, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------------------------- design
