@@ -135,10 +135,11 @@ constexpr int item_width() {
     return max_int(C::ITEM_MIN_BITS, C::TM * C::WEIGHT_ITEM_BITS);
 }
 
-// Biases of the patch-embedding table per item (the table's biases are consecutive in the bit stream).
+// Biases of the patch-embedding table per item (the table's biases are consecutive in the bit stream);
+// accelgen/hw/stream.py biases_per_item computes it, the Config carries it (a pragma factor reads it too).
 template <class C>
 constexpr int bias_per_item() {
-    return item_width<C>() / C::BIAS_BITS;
+    return C::BIAS_PER_ITEM;
 }
 
 // Bias items of one lane: one bias, or the table's rows in groups of bias_per_item.
@@ -268,7 +269,6 @@ template <class C>
 struct EngineTypes {
     static const int LANES = C::TN_FIXED + C::TN_POT;
     static const int TNP = at_least_one(C::TN_POT);
-    static const int BIAS_PER_ITEM = bias_per_item<C>();
     typedef ap_int<C::X_BITS> x_t;
     typedef ap_int<C::W_BITS> w_t;
     typedef ap_int<C::ACC_BITS> acc_t;
@@ -639,7 +639,7 @@ ACCEL_PRAGMA(HLS BIND_STORAGE variable = wp type = ram_s2p impl = ACCEL_WEIGHT_M
 // BIAS_PER_ITEM interleaved memories (a bias item writes that many consecutive rows).
 #pragma HLS ARRAY_PARTITION variable = sp complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 3
-#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = EngineTypes<C>::BIAS_PER_ITEM dim = 4
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = C::BIAS_PER_ITEM dim = 4
 #pragma HLS ARRAY_PARTITION variable = sel complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = ring complete dim = 0

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from accelgen.check import RULES, check_project
-from accelgen.check.pragmas import array_banking, parse_pragmas
+from accelgen.check.macros import Macro, expand, pragma_levels
+from accelgen.check.pragmas import array_banking, parse_pragmas, split_options
 from accelgen.check.values import CONSTANT, RUNTIME, VARYING, add, modulo, multiply
 from accelgen.cli import main
 
@@ -121,6 +122,26 @@ loop:
 int cxx17(int x) {
     if constexpr (LANES > 2) return x;  // BAD cxx14
     return 0;
+}
+
+#define PRAGMA_TEXT(x) _Pragma(#x)
+#define FORM_FACTOR 4
+
+template <class C>
+struct Types {
+    static const int N = C::N;
+};
+
+template <class C>
+void forms(const int in[16], int out[16]) {
+    static int a[16], b[16], c[16], d[16];
+#pragma HLS ARRAY_PARTITION variable = a cyclic factor = Types<C>::N dim = 1  // BAD pragma-form
+#pragma HLS ARRAY_PARTITION variable = b cyclic factor = C::N * 2  // BAD pragma-form
+#pragma HLS ARRAY_PARTITION variable = c cyclic factor = FORM_FACTOR  // BAD pragma-form
+PRAGMA_TEXT(HLS ARRAY_PARTITION variable = d cyclic factor = FORM_FACTOR)  // BAD pragma-form
+#pragma HLS RESOURCE variable = a core = RAM_2P  // BAD pragma-form
+copy:
+    for (int i = 0; i < 16; ++i) out[i] = a[i] + b[i] + c[i] + d[i] + in[i];
 }
 """
 
@@ -246,6 +267,34 @@ int cxx14(int x) {
     if (LANES > 2) return x;
     return 0;
 }
+
+#define PRAGMA_TEXT(x) _Pragma(#x)
+#define PRAGMA_HLS(x) PRAGMA_TEXT(x)
+#define FORM_FACTOR 4
+
+template <class C>
+constexpr int lanes() {
+    return C::N;
+}
+
+template <class C>
+void forms(const int in[16], int out[16]) {
+    static int a[16], b[16], c[16], d[16];
+#pragma HLS ARRAY_PARTITION variable = a cyclic factor = C::N dim = 1
+#pragma HLS ARRAY_PARTITION variable = b cyclic factor = C::N2
+PRAGMA_HLS(HLS ARRAY_PARTITION variable = c cyclic factor = FORM_FACTOR)
+#pragma HLS BIND_STORAGE variable = d type = ram_s2p impl = lutram
+copy:
+    for (int i = 0; i < 16; ++i) a[i] = in[i];
+rows:
+    for (int r = 0; r < 4; ++r) {
+#pragma HLS PIPELINE II = 1
+    lanes:
+        for (int l = 0; l < C::N; ++l) {
+            out[l] += a[r * lanes<C>() + l] + b[l] + c[l] + d[l];  // a's bank: lanes<C>() is C::N
+        }
+    }
+}
 """
 
 MARK = re.compile(r"// BAD ([\w-]+)")
@@ -314,6 +363,31 @@ def test_pragma_options():
     assert (p.line, p.kind, p.option("variable")) == (1, "ARRAY_PARTITION", "bias")
     banking = array_banking([p])["bias"][3]
     assert (banking.style, banking.factor) == ("cyclic", "E<C>::N")
+    flags, options = split_options(" variable = b cyclic factor = C::N * 2 dim = 1 off = true  // C::X\n")
+    assert (flags, options) == ({"cyclic"}, {"variable": "b", "factor": "C::N*2", "dim": "1", "off": "true"})
+    assert split_options("II=CONFIG_T::reuse_factor") == (set(), {"ii": "CONFIG_T::reuse_factor"})
+    assert split_options("depth = f(a, b) dim = 2")[1] == {"depth": "f(a,b)", "dim": "2"}
+
+
+def test_pragma_form_messages_name_the_option_and_the_fix(projects):
+    lines = BAD.splitlines()
+    found = {lines[f.line - 1].split("//")[0].strip(): f.message for f in projects["bad"][1] if f.rule == "pragma-form"}
+    template_id = found["#pragma HLS ARRAY_PARTITION variable = a cyclic factor = Types<C>::N dim = 1"]
+    assert "ARRAY_PARTITION factor = Types<C>::N" in template_id and "emit a Config member" in template_id
+    assert "factor = C::N*2" in found["#pragma HLS ARRAY_PARTITION variable = b cyclic factor = C::N * 2"]
+    one_level = found["PRAGMA_TEXT(HLS ARRAY_PARTITION variable = d cyclic factor = FORM_FACTOR)"]
+    assert one_level.startswith("PRAGMA_TEXT(HLS ARRAY_PARTITION) factor = FORM_FACTOR: macro `FORM_FACTOR`")
+    assert "RESOURCE: not a pragma UG1399" in found["#pragma HLS RESOURCE variable = a core = RAM_2P"]
+
+
+def test_macro_pragmas_expand_through_two_levels():
+    """`_Pragma(#x)` stringizes its argument as written; a macro passing x on to it expands x's macros first."""
+    macros = {"TEXT": Macro(("x",), ("_Pragma", "(", "#", "x", ")"), True),
+              "HLS_PRAGMA": Macro(("x",), ("TEXT", "(", "x", ")"), True),
+              "OTHER": Macro(("x",), ("x",), True),
+              "DEPTH": Macro(None, ("INNER",), True), "INNER": Macro(None, ("8",), True)}
+    assert [pragma_levels(n, macros) for n in ("TEXT", "HLS_PRAGMA", "OTHER", "DEPTH")] == [1, 2, 0, 0]
+    assert expand(["depth", "=", "DEPTH", "variable", "=", "s"], macros) == ["depth", "=", "8", "variable", "=", "s"]
 
 
 def test_generated_project_is_checked_end_to_end(tmp_path):
@@ -322,6 +396,7 @@ def test_generated_project_is_checked_end_to_end(tmp_path):
     from test_hls_codegen import design_for
 
     from accelgen.board import load_board
+    from accelgen.check.project import load_project
     from accelgen.codegen import hls_project as hp
     from accelgen.design import Engine, integer_graph
     from accelgen.frontend.importer import import_qonnx
@@ -332,5 +407,9 @@ def test_generated_project_is_checked_end_to_end(tmp_path):
     hp.write_hls_project((integer_graph(graph, design), design, load_board("zcu102")), tmp_path)
     findings = check_project(tmp_path)
     assert findings == sorted(findings)
+    # the weight banks' BIND_STORAGE, written through ACCEL_PRAGMA, is seen with its macro expanded
+    project = load_project(tmp_path / "accel_top.cpp", [tmp_path])
+    impls = {p.option("impl") for p in project.pragmas if p.via == "ACCEL_PRAGMA" and p.kind == "BIND_STORAGE"}
+    assert impls == {design.engine.weight_memory}
     for f in findings:
         assert f.rule in RULES and 1 <= f.line <= len((tmp_path / f.file).read_text().splitlines()), f.format()

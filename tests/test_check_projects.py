@@ -1,7 +1,9 @@
 """`accelgen check` on the generated projects of the CI designs (issue 11): the default and the independent
 model on zcu102 and pynqz2, and deit_tiny on zcu102 at --fps max (generated only; no C-sim here). Every
 project has zero findings: the E2Softmax running-sum chain (docs/numerics.md section 5 now sums against
-the row maximum) and the store's lane select (hls/gemm_engine.h's store ring) were the last two."""
+the row maximum) and the store's lane select (hls/gemm_engine.h's store ring) were the last two structural
+ones, the bias table's partition factor `EngineTypes<C>::BIAS_PER_ITEM` (a template-id, rule pragma-form;
+now `C::BIAS_PER_ITEM`) the last pragma form UG1399 does not document."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import InputError
 from . import clang_ast as ca
 from .findings import RULES, Finding
+from .pragma_form import pragma_form_findings
 from .project import Project, declared_names, enclosing_function, load_project
 from .walker import Walker
 
@@ -64,7 +65,8 @@ def check_source(source: Path, include_dirs: list[Path] | None = None) -> list[F
     if not source.is_file():
         raise InputError(f"{source}: no such file")
     project = load_project(source, [source.parent, *(include_dirs or [])])
-    findings = Walker(project).run() | set(dependence_findings(project)) | set(language_findings(project))
+    findings = Walker(project).run() | set(dependence_findings(project)) | set(language_findings(project)) \
+        | set(pragma_form_findings(project))
     return sorted(findings)
 
 

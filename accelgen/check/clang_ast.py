@@ -43,7 +43,8 @@ def parse(source: Path, include_dirs: list[Path]):
     ci = cindex()
     args = ["-x", "c++", f"-std={CXX_STANDARD}", *[f"-I{d}" for d in include_dirs],
             "-isystem", str(ap_types_dir()), "-isystem", compiler_include_dir()]
-    tu = ci.Index.create().parse(str(source), args=args)
+    # the preprocessing record keeps macro definitions and uses: pragmas written through macros (macros.py)
+    tu = ci.Index.create().parse(str(source), args=args, options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD)
     for diag in tu.diagnostics:
         if diag.severity >= ci.Diagnostic.Error:
             where = f"{diag.location.file}:{diag.location.line}" if diag.location.file else str(source)

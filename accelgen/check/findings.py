@@ -12,6 +12,8 @@ RULES = {
     "carried-chain": "carried variable updated from itself in every copy of an unrolled loop in a pipelined loop",
     "dependence-placement": "DEPENDENCE pragma where it does not reach the pipelined loop it is meant for",
     "cxx14": "construct beyond C++14, the standard Vitis HLS documents",
+    "pragma-form": "HLS pragma kind or option value in a form UG1399 does not document (a template-id, arithmetic, "
+                   "a call, a macro outside a two-level _Pragma macro)",
 }
 
 
