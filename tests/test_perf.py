@@ -13,7 +13,7 @@ from accelgen.design import Design, Engine, LayerChoice
 from accelgen.errors import InfeasibleError
 from accelgen.frontend.importer import import_qonnx
 from accelgen.hw import stream
-from accelgen.hw.plan import image_lanes, tile_count
+from accelgen.hw.plan import image_lanes, layer_slots, tile_count
 from accelgen.perf import cycles as cy
 from accelgen.perf.dse import DEFAULT_CAPS, explore
 from accelgen.perf.model import bytes_per_cycle, evaluate, profile
@@ -56,23 +56,25 @@ def test_hand_computed_gemm_layer():
     assert stream.region_bytes(stream.gemm_bits(64, 32, 0, 8, 8, 0, 0), 128) == 3072
     items = stream.gemm_items(64, 32, 8, 0, 0)
     assert items == 384
-    t = cy.gemm_timing(17, 32, tile_count(64, 0, 8, 0), 8, 3072, 16.0, items)
+    t = cy.gemm_timing(17, 32, tile_count(64, 0, 8, 0), 8, 3072, 16.0, items, slots=1)
     assert (t.tiles, t.compute, t.load, t.cycles, t.bound) == (8, 8 * 83, 384, 712, "compute")
 
 
 def test_hand_computed_mixed_and_memory_bound_layer():
     """M=96 with 32 PoT rows on 8 fixed + 4 PoT lanes: tiles = max(ceil(64/8), ceil(32/4)) = 8.
     K=768 at 4-bit fixed rows: bytes = 64*384 + 32*384 + 96*16 = 38400 -> 600 cycles at 64 B/cycle;
-    one row (N=1) computes in ceil(768/16) + 15 = 63 cycles per tile: memory-bound."""
+    one row (N=1) computes in ceil(768/16) + 15 = 63 cycles per tile plus one store beat for the PoT lanes'
+    slot (8 fixed lanes in slot 0, 4 PoT lanes in slot 1): 64, memory-bound."""
     assert tile_count(64, 32, 8, 4) == 8
+    assert layer_slots(64, 32, 8, 4, 16) == 2
     assert stream.region_bytes(stream.gemm_bits(96, 768, 32, 4, 16, 0, 0), 512) == 38400
     # the 96 rows bring 96 x (meta, bias, 48 vectors) = 4,800 tile-buffer items (one per cycle), more
     # than the 600 DDR cycles; at 4 B/cycle DDR (9,600 cycles) is the limit instead
     items = stream.gemm_items(96, 768, 16, 0, 0)
     assert items == 4800
-    t = cy.gemm_timing(1, 768, 8, 16, 38400, 64.0, items)
-    assert (t.cycles, t.bound) == (600 + 7 * 600 + 63, "memory")
-    assert cy.gemm_timing(1, 768, 8, 16, 38400, 4.0, items).cycles == 1200 + 7 * 1200 + 63
+    t = cy.gemm_timing(1, 768, 8, 16, 38400, 64.0, items, slots=2)
+    assert (t.cycles, t.bound) == (600 + 7 * 600 + 64, "memory")
+    assert cy.gemm_timing(1, 768, 8, 16, 38400, 4.0, items, slots=2).cycles == 1200 + 7 * 1200 + 64
 
 
 def test_hand_computed_fill():
@@ -132,14 +134,17 @@ def test_resources_monotone_in_lanes_and_buffers(digits_profile):
 
 
 def test_memory_bound_layers_do_not_speed_up_with_more_lanes():
-    """A layer limited by DDR takes its DDR time plus one tile's compute, whatever the lane count."""
+    """A layer limited by DDR takes its DDR time plus one tile's compute, whatever the lane count (but for
+    the last tile's store beats: ceil(lanes / tm) slots)."""
     rows, k, m = 1, 3072, 1000
     ddr = stream.region_bytes(stream.gemm_bits(m, k, 0, 8, 16, 0, 0), 128)
     times = []
     for lanes in (8, 16, 32, 64, 128):
-        t = cy.gemm_timing(rows, k, tile_count(m, 0, lanes, 0), 16, ddr, 16.0, stream.gemm_items(m, k, 16, 0, 0))
+        slots = int(layer_slots(m, 0, lanes, 0, 16))
+        t = cy.gemm_timing(rows, k, tile_count(m, 0, lanes, 0), 16, ddr, 16.0, stream.gemm_items(m, k, 16, 0, 0),
+                           slots)
         assert t.bound == "memory"
-        times.append(t.cycles)
+        times.append(t.cycles - (slots - 1))
     assert len(set(times)) == 1
 
 

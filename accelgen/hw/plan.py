@@ -366,6 +366,15 @@ def scheme_slots(lanes: int, tm: int) -> int:
     return -(-lanes // tm)
 
 
+def layer_slots(m_fixed, m_pot, tn_fixed: int, tn_pot: int, tm: int):
+    """Store slots of a weight GEMM (its TilePlan.slots, the descriptor's D_SLOTS) in closed form, for the
+    search (works on NumPy arrays too): the first tile holds the most lanes of each scheme; with
+    power-of-two rows its PoT lanes store after the fixed lanes' scheme_slots(tn_fixed) slots."""
+    fixed = scheme_slots(np.minimum(tn_fixed, m_fixed), tm)
+    pot = scheme_slots(tn_fixed, tm) + scheme_slots(np.minimum(tn_pot, m_pot), tm)
+    return np.where(np.asarray(m_pot) > 0, pot, fixed)
+
+
 def bank_quota(count: int, tm: int, first: int) -> np.ndarray:
     """Rows per memory bank when ``count`` rows are dealt round robin over the tm banks from bank
     ``first`` on: the only counts whose round-robin order visits consecutive banks without a gap."""

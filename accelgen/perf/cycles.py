@@ -32,8 +32,7 @@ def gemm_tile_compute(rows: int, k: int, tm: int, slots: int = 1):
     also takes ``slots`` store beats, overlapped with the next row's reduction (a row takes the larger of
     the two), and the last row's slots - 1 further store beats follow the pipeline."""
     kc = ceil_div(k, tm)
-    row = kc if slots <= 1 else np.maximum(kc, slots)
-    return (rows - 1) * row + kc + GEMM_PIPELINE + slots - 1
+    return (rows - 1) * np.maximum(kc, slots) + kc + GEMM_PIPELINE + slots - 1
 
 
 def load_cycles(ddr_bytes, bytes_per_cycle):
@@ -56,16 +55,21 @@ def gemm_load(ddr_bytes, bytes_per_cycle, items):
 
 
 def gemm_timing(rows: int, k: int, tiles: int, tm: int, ddr_bytes: int, bytes_per_cycle: float,
-                items: int) -> GemmTiming:
-    compute = gemm_tile_compute(rows, k, tm)
+                items: int, slots: int) -> GemmTiming:
+    compute = int(gemm_tile_compute(rows, k, tm, slots))
     load = int(gemm_load(ddr_bytes, bytes_per_cycle, items))
     return GemmTiming(cycles=int(gemm_cycles(compute, load, tiles)), compute=tiles * compute, load=load, tiles=tiles)
 
 
 def attention_cycles(rows: int, k: int, m: int, heads: int, tm: int, tn_fixed: int, fill: int) -> int:
     """QK^T or AV: per head, ceil(m / tn_fixed) tiles on the fixed lanes, operands on chip; each tile's
-    operand is first copied from the activation memory into the lanes (``fill`` cycles per head)."""
-    return heads * (ceil_div(m, tn_fixed) * gemm_tile_compute(rows, k, tm) + fill)
+    operand is first copied from the activation memory into the lanes (``fill`` cycles per head). A tile
+    of l lanes stores in ceil(l / tm) slots (hls/gemm_engine.h: the last tile may hold fewer lanes)."""
+    full, last = divmod(m, tn_fixed)
+    tiles = full * gemm_tile_compute(rows, k, tm, ceil_div(tn_fixed, tm))
+    if last:
+        tiles += gemm_tile_compute(rows, k, tm, ceil_div(last, tm))
+    return heads * (int(tiles) + fill)
 
 
 def key_fill(k: int, m: int, tm: int) -> int:

@@ -19,6 +19,7 @@ from ..board import RESOURCE_KINDS, Board
 from ..design import Design, Engine, LayerChoice
 from ..errors import InfeasibleError, InputError
 from ..hw.constants import ELTWISE_LANES
+from ..hw.plan import layer_slots
 from . import cycles as cy
 from .model import Evaluation, Profile, bytes_per_cycle, evaluate, other_cycles
 from .resource_model import design_resources
@@ -70,7 +71,8 @@ class Menu:
         tiles = np.repeat(tiles, len(BITS), axis=1)
         bits = np.tile(np.array(BITS), TILE_STEPS)[None, :].repeat(len(w), axis=0)
         m_pot = np.clip(m - tiles * engine.tn_fixed, 0, m)
-        compute = cy.gemm_tile_compute(rows, k, engine.tm)
+        slots = layer_slots(m - m_pot, m_pot, engine.tn_fixed, engine.tn_pot, engine.tm)
+        compute = cy.gemm_tile_compute(rows, k, engine.tm, slots)
         ddr = np.stack([x.ddr_bytes(m_pot[i], bits[i], engine.tm, word_bits) for i, x in enumerate(w)]) \
             if w else np.zeros((0, 1), np.int64)
         items = np.array([x.items(engine.tm) for x in w], np.int64)[:, None]

@@ -16,8 +16,8 @@ from ..board import Board
 from ..design import Design, Engine
 from ..hw import stream
 from ..hw.constants import ELTWISE_LANES
-from ..hw.plan import (ActivationMemories, fused_gelus, gelu_table_entries, plan_tiles, pot_row_order, schedule,
-                       scheme_slots, tile_count)
+from ..hw.plan import (ActivationMemories, fused_gelus, gelu_table_entries, layer_slots, plan_tiles, pot_row_order,
+                       schedule, scheme_slots, tile_count)
 from ..hw.units import accumulator_bits, bias_rows_max
 from ..passes import to_integer
 from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
@@ -265,7 +265,8 @@ def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
                 raise ValueError("power-of-two rows need power-of-two lanes")
             tiles = int(tile_count(wl.m - m_pot, m_pot, engine.tn_fixed, engine.tn_pot))
             ddr = int(wl.ddr_bytes(m_pot, bits, engine.tm, word_bits))
-            t = cy.gemm_timing(wl.rows, wl.k, tiles, engine.tm, ddr, bpc, wl.items(engine.tm))
+            slots = int(layer_slots(wl.m - m_pot, m_pot, engine.tn_fixed, engine.tn_pot, engine.tm))
+            t = cy.gemm_timing(wl.rows, wl.k, tiles, engine.tm, ddr, bpc, wl.items(engine.tm), slots)
             layers.append(LayerPerf(work.name, work.kind, work.unit, t.cycles, t.bound, ddr, work.macs,
                                     m_pot / wl.m, bits))
             continue
