@@ -12,6 +12,7 @@ RULES = {
     "carried-chain": "carried variable updated from itself in every copy of an unrolled loop in a pipelined loop",
     "dependence-placement": "DEPENDENCE pragma where it does not reach the pipelined loop it is meant for",
     "cxx14": "construct beyond C++14, the standard Vitis HLS documents",
+    "axilite-array": "s_axilite array read other than by the copy into a partitioned array in a pipelined loop",
 }
 
 
