@@ -96,17 +96,17 @@ enum DescField {
 // of the s_axilite `descs` RAM into them once per step; nothing else reads `descs`).
 typedef int desc_regs_t[DESC_WORDS];
 
-// The step's words descs[step * DESC_WORDS ..) into the registers: one word per beat (the s_axilite RAM
-// has one read port on the kernel side, so an unrolled copy would take as many cycles and add muxes);
-// returns the beats.
+// The step's words descs[step * DESC_WORDS ..) into the registers: a pipelined loop, one word per beat
+// (the s_axilite RAM has one read port on the kernel side, so an unrolled copy would take as many cycles
+// and add a select per word). Its DESC_WORDS beats per step are not in the beat count, which (like the perf
+// model) counts the units' loops only (docs/hls.md).
 template <class C>
-int load_desc(const int descs[C::MAX_STEPS * DESC_WORDS], int step, desc_regs_t& d) {
+void load_desc(const int descs[C::MAX_STEPS * DESC_WORDS], int step, desc_regs_t& d) {
 desc_copy:
     for (int i = 0; i < DESC_WORDS; ++i) {
 #pragma HLS PIPELINE II = 1
         d[i] = descs[step * DESC_WORDS + i];
     }
-    return DESC_WORDS;
 }
 
 // The 64-bit field held in words lo_field (low 32 bits) and hi_field.

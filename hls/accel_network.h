@@ -68,7 +68,7 @@ images_loop:
     for (int image = 0; image < n_images; ++image) {
     steps_loop:
         for (int s = 0; s < n_steps; ++s) {
-            total += load_desc<C>(descs, s, d);
+            load_desc<C>(descs, s, d);
             total += run_step<C>(params, images, image, mem, outbuf, d);
             if (dump_enable && d[D_DUMP] != 0) total += dump_step<C>(mem, outbuf, d, dump, image);
         }
