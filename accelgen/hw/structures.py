@@ -36,10 +36,6 @@ TENSOR_REF_BITS = 3 * INT_BITS  # TensorRef (hls/accel_common.h): memory, base, 
 # GemmJob (hls/gemm_engine.h): 25 ints, the in / out / res / wt placements, 4 flags (has_res, to_output,
 # clamp, gelu) and the scalar requantization: mult and res_mult (mult_t), shift (shift_t), bias (bias_t)
 GEMM_JOB_BITS = 25 * INT_BITS + 4 * TENSOR_REF_BITS + 4 + 2 * MULT_BITS + SHIFT_BITS + BIAS_BITS
-# Depth of the FIFO Vitis builds for a scalar argument of a DATAFLOW process: its scalar propagation FIFOs
-# take config_dataflow -fifo_depth, default 2 (UG1399 "Specifying Compiler-Created FIFO Depth"; "Configuring
-# Dataflow Memory Channels": scalar, pointer and reference parameters become FIFO channels)
-SCALAR_FIFO_DEPTH = 2
 FIELD_LOADS = 3  # call paths of load_fields_dataflow: the LayerNorm biases and gains, the GELU table
 
 # Partitioned arrays of hls/ priced with the part of the design that holds them: (function, variable) ->
@@ -86,9 +82,11 @@ class Fifo:
 
 @dataclass(frozen=True)
 class ScalarChannel:
-    """A scalar argument (by value or a scalar reference) of a process of DATAFLOW region ``region``: a
-    SCALAR_FIFO_DEPTH-deep FIFO of the argument's width, ``count`` instances (one per call path of the
-    region). One FIFO per argument: a struct argument is priced as one FIFO of its fields' total width."""
+    """A scalar argument (by value or a scalar reference) of a process of DATAFLOW region ``region``: Vitis
+    makes it a FIFO channel of the argument's width (UG1399 "Configuring Dataflow Memory Channels": scalar,
+    pointer and reference parameters become FIFOs), 2 deep (its scalar propagation FIFOs take config_dataflow
+    -fifo_depth, default 2: "Specifying Compiler-Created FIFO Depth"); ``count`` instances (one per call path
+    of the region). One FIFO per argument: a struct is priced as one FIFO of its fields' total width."""
 
     region: str
     process: str
