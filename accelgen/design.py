@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import ir
 from .errors import InputError
+from .hw.constants import FIXED_WEIGHT_BITS
 
 FORMAT_VERSION = 1
 
@@ -97,7 +98,7 @@ def check_design_against(design: Design, graph: ir.Graph, where: str = "design.j
         op = gemms.get(choice.name)
         if op is None:
             raise InputError(f"{where}: layer '{choice.name}' is not a weight layer of model '{graph.name}'")
-        if choice.weight_bits not in (4, 8):
+        if choice.weight_bits not in FIXED_WEIGHT_BITS:
             raise InputError(f"{where}: layer '{choice.name}': weight_bits must be 4 or 8")
         rows = op.weight.shape[0]
         if any(not 0 <= r < rows for r in choice.pot_rows) or len(set(choice.pot_rows)) != len(choice.pot_rows):

@@ -1,9 +1,10 @@
 // accel_desc.h -- the runtime layer descriptors of the accelerator.
 //
 // The host writes one descriptor per step (DESC_WORDS 32-bit words) into the s_axilite register
-// file; every unit reads its dimensions, tensor placements, DDR offsets and integer parameters from it,
-// so one instance of each unit serves all layers. The field order below is mirrored by
-// accelgen/codegen/descriptors.py (FIELDS); a test checks that the two lists agree.
+// file; run_network copies the running step's words into registers (load_desc), from which every unit
+// reads its dimensions, tensor placements, DDR offsets and integer parameters, so one instance of each
+// unit serves all layers. The field order below is mirrored by accelgen/hw/descriptors.py (FIELDS); a
+// test checks that the two lists agree.
 #ifndef ACCELGEN_ACCEL_DESC_H
 #define ACCELGEN_ACCEL_DESC_H
 
@@ -91,21 +92,39 @@ enum DescField {
     DESC_WORDS
 };
 
-// Read-only view of one descriptor.
-struct Desc {
-    const int* w;
-    int operator[](int field) const { return w[field]; }
-    ap_int<64> wide(int lo_field, int hi_field) const {
-        ap_int<64> v = 0;
-        v.range(31, 0) = ap_uint<32>(static_cast<unsigned>(w[lo_field]));
-        v.range(63, 32) = ap_uint<32>(static_cast<unsigned>(w[hi_field]));
-        return v;
+// A step's descriptor as the units read it: DESC_WORDS registers (run_network copies the step's words out
+// of the s_axilite `descs` RAM into them once per step; nothing else reads `descs`).
+typedef int desc_regs_t[DESC_WORDS];
+
+// The step's words descs[step * DESC_WORDS ..) into the registers: a pipelined loop, one word per beat
+// (the s_axilite RAM has one read port on the kernel side, so an unrolled copy would take as many cycles
+// and add a select per word). Its DESC_WORDS beats per step are not in the beat count, which (like the perf
+// model) counts the units' loops only (docs/hls.md).
+template <class C>
+void load_desc(const int descs[C::MAX_STEPS * DESC_WORDS], int step, desc_regs_t& d) {
+desc_copy:
+    for (int i = 0; i < DESC_WORDS; ++i) {
+#pragma HLS PIPELINE II = 1
+        d[i] = descs[step * DESC_WORDS + i];
     }
-    TensorRef out() const { return TensorRef{w[D_OUT_MEM], w[D_OUT_BASE], w[D_OUT_STRIDE]}; }
-    TensorRef in() const { return TensorRef{w[D_IN_MEM], w[D_IN_BASE], w[D_IN_STRIDE]}; }
-    TensorRef res() const { return TensorRef{w[D_RES_MEM], w[D_RES_BASE], w[D_RES_STRIDE]}; }
-    TensorRef wt() const { return TensorRef{w[D_W_MEM], w[D_W_BASE], w[D_W_STRIDE]}; }
-};
+}
+
+// The 64-bit field held in words lo_field (low 32 bits) and hi_field.
+inline ap_int<64> desc_wide(const desc_regs_t& d, int lo_field, int hi_field) {
+    ap_int<64> v = 0;
+    v.range(31, 0) = ap_uint<32>(static_cast<unsigned>(d[lo_field]));
+    v.range(63, 32) = ap_uint<32>(static_cast<unsigned>(d[hi_field]));
+    return v;
+}
+
+// The tensor placement whose memory, base and stride are the words mem_field, mem_field + 1, mem_field + 2.
+static_assert(D_OUT_BASE == D_OUT_MEM + 1 && D_OUT_STRIDE == D_OUT_MEM + 2, "out placement words");
+static_assert(D_IN_BASE == D_IN_MEM + 1 && D_IN_STRIDE == D_IN_MEM + 2, "in placement words");
+static_assert(D_RES_BASE == D_RES_MEM + 1 && D_RES_STRIDE == D_RES_MEM + 2, "res placement words");
+static_assert(D_W_BASE == D_W_MEM + 1 && D_W_STRIDE == D_W_MEM + 2, "w placement words");
+inline TensorRef desc_tensor(const desc_regs_t& d, int mem_field) {
+    return TensorRef{d[mem_field], d[mem_field + 1], d[mem_field + 2]};
+}
 
 }  // namespace accel
 

@@ -85,15 +85,16 @@ void image_dataflow(const ap_uint<C::WORD_BITS>* images, int base, int words, ac
 // The quantized image (C x H x W, C::IMAGE_WORDS words) into the patch-embedding rows; returns the
 // placer's beats.
 template <class C>
-int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
+int load_image(const ap_uint<C::WORD_BITS>* images, int image, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
+               const desc_regs_t& d) {
     static_assert(C::IMG_LANES >= 1 && C::IMG_LANES <= C::TM &&
                       (C::WORD_BITS / C::IMAGE_PIXEL_BITS) % C::IMG_LANES == 0,
                   "image lanes: consecutive banks of one DDR word");
     const int chans = d[D_IMG_C], height = d[D_IMG_H], width = d[D_IMG_W], patch = d[D_PATCH];
     const int n = chans * height * width;
     const int beats = n / C::IMG_LANES;
-    image_dataflow<C>(images, image * C::IMAGE_WORDS, ceil_div(n, C::WORD_BITS / C::IMAGE_PIXEL_BITS), mem, d.out(),
-                      beats, height, width, patch);
+    image_dataflow<C>(images, image * C::IMAGE_WORDS, ceil_div(n, C::WORD_BITS / C::IMAGE_PIXEL_BITS), mem,
+                      desc_tensor(d, D_OUT_MEM), beats, height, width, patch);
     return beats;
 }
 
@@ -129,19 +130,20 @@ void const_dataflow(const ap_uint<C::WORD_BITS>* params, int off, act_t<C> mem[C
 
 // Constant rows (the class token) before the patch-embedding rows; returns the beats.
 template <class C>
-int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d) {
+int write_const_rows(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
+                     const desc_regs_t& d) {
     const int n = d[D_PREFIX_ROWS] * d[D_COLS];
-    const_dataflow<C>(params, d[D_PREFIX_OFF], mem, d.out(), n, d[D_COLS]);
+    const_dataflow<C>(params, d[D_PREFIX_OFF], mem, desc_tensor(d, D_OUT_MEM), n, d[D_COLS]);
     return n;
 }
 
 // Copy a step's output tensor (its rows x cols from row 0) to the debug port.
 template <class C, class OutBuf>
-int dump_step(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const OutBuf& outbuf, Desc d, ap_int<64>* dump,
-              int image) {
+int dump_step(const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const OutBuf& outbuf, const desc_regs_t& d,
+              ap_int<64>* dump, int image) {
     const int rows = d[D_DUMP_ROWS], cols = d[D_DUMP_COLS];
     const bool to_output = d[D_TO_OUTPUT] != 0;
-    const TensorRef out = d.out();
+    const TensorRef out = desc_tensor(d, D_OUT_MEM);
     const int base = image * C::DUMP_ELEMS + d[D_DUMP_OFF];
     int r = 0, c = 0;
 dump_elems:

@@ -25,7 +25,7 @@ namespace accel {
 // One step on its unit; returns the beats it took (the image loader reads image `image`).
 template <class C>
 ap_uint<32> run_step(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_BITS>* images, int image,
-                     act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, Desc d) {
+                     act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, const desc_regs_t& d) {
     ap_uint<32> beats = 0;
     switch (d[D_KIND]) {
         case K_INPUT:
@@ -61,12 +61,14 @@ void run_network(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_BITS
                  act_t<C> mem[C::NMEM][C::TM][C::DEPTH]) {
     static out_buffer_t<C> outbuf;
 #pragma HLS ARRAY_PARTITION variable = outbuf complete dim = 2
+    desc_regs_t d;  // the running step's descriptor (registers: every unit decodes its fields from them)
+#pragma HLS ARRAY_PARTITION variable = d complete
     ap_uint<64> total = 0;
 images_loop:
     for (int image = 0; image < n_images; ++image) {
     steps_loop:
         for (int s = 0; s < n_steps; ++s) {
-            const Desc d = {descs + s * DESC_WORDS};
+            load_desc<C>(descs, s, d);
             total += run_step<C>(params, images, image, mem, outbuf, d);
             if (dump_enable && d[D_DUMP] != 0) total += dump_step<C>(mem, outbuf, d, dump, image);
         }

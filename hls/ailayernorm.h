@@ -97,8 +97,8 @@ int ln_load_params(const ap_uint<C::WORD_BITS>* params, int off, int dim, ap_int
 // The unit over tokens x D, LN_LANES consecutive channels per beat: a token costs ceil(D / LN_LANES)
 // beats after the first (plus loading the layer's gains and biases once).
 template <class C>
-void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d,
-                     ap_uint<32>& beats) {
+void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH],
+                     const desc_regs_t& d, ap_uint<32>& beats) {
     typedef LayerNormTypes<C> L;
     static_assert(C::LN_LANES >= 1 && C::LN_LANES <= C::TM, "layernorm lanes read consecutive banks");
     static ap_int<C::LN_GAIN_BITS> gain[C::LN_D_MAX];
@@ -110,9 +110,9 @@ void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][
 #pragma HLS ARRAY_PARTITION variable = xbuf cyclic factor = C::LN_LANES dim = 2
     const int rows = d[D_ROWS];
     const int dim = d[D_COLS];
-    const TensorRef in = d.in();
-    const TensorRef out = d.out();
-    const ap_int<64> eps = d.wide(D_LN_EPS_LO, D_LN_EPS_HI);
+    const TensorRef in = desc_tensor(d, D_IN_MEM);
+    const TensorRef out = desc_tensor(d, D_OUT_MEM);
+    const ap_int<64> eps = desc_wide(d, D_LN_EPS_LO, D_LN_EPS_HI);
     const unsigned shift = d[D_LN_SHIFT];  // >= 1 (accelgen/numerics/layernorm.py)
     const int out_min = d[D_QMIN];
     const int out_max = d[D_QMAX];

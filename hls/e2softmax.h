@@ -126,7 +126,7 @@ ap_uint<16> sm_normalise(typename SoftmaxTypes<C>::code_t code, typename Softmax
 // The unit over a tensor of rows x N (rows = heads * tokens of an attention map), SM_LANES consecutive
 // elements of a row per beat: beat b of row r (stage 1), row r - 1 (stage 2) and row r - 2 (stage 3).
 template <class C>
-void softmax_layer(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d, ap_uint<32>& beats) {
+void softmax_layer(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const desc_regs_t& d, ap_uint<32>& beats) {
     typedef SoftmaxTypes<C> S;
     static_assert(C::SM_LANES >= 1 && C::SM_LANES <= C::TM, "softmax lanes read consecutive banks");
     static typename S::e_t ebuf[2][S::ROW_SLOTS];     // exponents: stage 1 writes row r, stage 2 reads row r - 1
@@ -137,8 +137,8 @@ void softmax_layer(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d, ap_uint<32>& 
 #pragma HLS ARRAY_PARTITION variable = cbuf cyclic factor = C::SM_LANES dim = 2
     const int rows = d[D_ROWS];
     const int n = d[D_COLS];
-    const TensorRef in = d.in();
-    const TensorRef out = d.out();
+    const TensorRef in = desc_tensor(d, D_IN_MEM);
+    const TensorRef out = desc_tensor(d, D_OUT_MEM);
     const int in_frac = d[D_SM_IN_FRAC];
     const int out_frac = d[D_SM_OUT_FRAC];
     const int out_max = d[D_SM_OUT_MAX];

@@ -18,19 +18,19 @@ int gelu_lookup(const ap_int<BITS> table[ENTRIES], int x, int in_min) {
 }
 
 template <class C>
-void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], Desc d,
+void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const desc_regs_t& d,
                    ap_uint<32>& beats) {
     static ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES];
     const int kind = d[D_KIND];
     const int rows = d[D_ROWS];
     const int cols = d[D_COLS];
-    const TensorRef in = d.in();
-    const TensorRef res = d.res();
-    const TensorRef out = d.out();
+    const TensorRef in = desc_tensor(d, D_IN_MEM);
+    const TensorRef res = desc_tensor(d, D_RES_MEM);
+    const TensorRef out = desc_tensor(d, D_OUT_MEM);
     const mult_t<C> mult = d[D_MULT];
     const mult_t<C> res_mult = d[D_RES_MULT];
     const shift_t<C> shift = d[D_SHIFT];
-    const bias_t<C> bias = d.wide(D_BIAS_LO, D_BIAS_HI);
+    const bias_t<C> bias = desc_wide(d, D_BIAS_LO, D_BIAS_HI);
     // Descriptor fields are read before the loop: the descriptor table is one s_axilite memory.
     const int gelu_min = d[D_GELU_MIN];
     const bool clamp = d[D_CLAMP] != 0;

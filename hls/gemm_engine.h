@@ -74,17 +74,17 @@ struct GemmJob {
 };
 
 template <class C>
-GemmJob<C> gemm_job(Desc d) {
+GemmJob<C> gemm_job(const desc_regs_t& d) {
     GemmJob<C> g;
     g.kind = d[D_KIND];
     g.rows = d[D_ROWS];
     g.cols = d[D_COLS];
     g.k = d[D_K];
     g.heads = d[D_HEADS];
-    g.in = d.in();
-    g.out = d.out();
-    g.res = d.res();
-    g.wt = d.wt();
+    g.in = desc_tensor(d, D_IN_MEM);
+    g.out = desc_tensor(d, D_OUT_MEM);
+    g.res = desc_tensor(d, D_RES_MEM);
+    g.wt = desc_tensor(d, D_W_MEM);
     g.in_row0 = d[D_IN_ROW0];
     g.in_col0 = d[D_IN_COL0];
     g.in_hrow = d[D_IN_HROW];
@@ -105,7 +105,7 @@ GemmJob<C> gemm_job(Desc d) {
     g.mult = d[D_MULT];
     g.res_mult = d[D_RES_MULT];
     g.shift = d[D_SHIFT];
-    g.bias = d.wide(D_BIAS_LO, D_BIAS_HI);
+    g.bias = desc_wide(d, D_BIAS_LO, D_BIAS_HI);
     g.param_off = d[D_PARAM_OFF];
     g.param_words = d[D_PARAM_WORDS];
     g.fixed_rows = d[D_FIXED_ROWS];
@@ -338,6 +338,13 @@ ap_uint<BITS> meta_field(const Item& item) {
     return item.range(AT + BITS - 1, AT);
 }
 
+// Field i of a weight vector item as a signed W-bit weight (the fixed-point widths: Config WBITS_*).
+template <int W, class Item>
+ap_int<W> signed_field_at(const Item& item, int i) {
+#pragma HLS INLINE
+    return ap_int<W>(field_at<W>(item, i));
+}
+
 // Store position (slot, bank) of the lane being filled: set by its meta item, used by its bias items.
 struct StorePos {
     int slot;
@@ -384,10 +391,10 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
 #pragma HLS UNROLL
             if (!fixed) {
                 wp[half][lane - C::TN_FIXED][kc][i] = field_at<C::POT_CODE_BITS>(item, i);
-            } else if (g.wbits == 8) {
-                wf[half][lane][kc][i] = ap_int<8>(item.range(8 * i + 7, 8 * i));
+            } else if (g.wbits == C::WBITS_WIDE) {
+                wf[half][lane][kc][i] = signed_field_at<C::WBITS_WIDE>(item, i);
             } else {
-                wf[half][lane][kc][i] = ap_int<4>(item.range(4 * i + 3, 4 * i));
+                wf[half][lane][kc][i] = signed_field_at<C::WBITS_NARROW>(item, i);
             }
         }
     }

@@ -132,8 +132,7 @@ struct Harness {
         for (int r = 0; r < C::OUT_ROWS; ++r)
             for (int b = 0; b < C::TM; ++b)
                 for (int w = 0; w < C::OUT_WORDS; ++w) outbuf[r][b][w] = 0;
-        const accel::Desc d = {desc};
-        const ap_uint<32> beats = accel::run_step<C>(params.data(), nullptr, 0, mem, outbuf, d);
+        const ap_uint<32> beats = accel::run_step<C>(params.data(), nullptr, 0, mem, outbuf, desc);
         for (int m = 0; m < C::NMEM; ++m)
             for (int b = 0; b < C::TM; ++b)
                 for (int a = 0; a < C::DEPTH; ++a) put(mem[m][b][a].to_int64());

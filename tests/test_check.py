@@ -143,6 +143,28 @@ PRAGMA_TEXT(HLS ARRAY_PARTITION variable = d cyclic factor = FORM_FACTOR)  // BA
 copy:
     for (int i = 0; i < 16; ++i) out[i] = a[i] + b[i] + c[i] + d[i] + in[i];
 }
+
+int desc_field(const int descs[64], int s, int f) {
+#pragma HLS INLINE
+    return descs[s * 8 + f];  // reported at the call in rows
+}
+
+void axilite_array(const int descs[64], int n_steps, int out[64]) {
+#pragma HLS INTERFACE s_axilite port = descs bundle = control
+    int d[8];
+#pragma HLS ARRAY_PARTITION variable = d complete
+steps:
+    for (int s = 0; s < n_steps; ++s) {
+        const int n = descs[s * 8 + 1];  // BAD axilite-array
+    copy:
+        for (int i = 0; i < 8; ++i) d[i] = descs[s * 8 + i];  // BAD axilite-array
+    rows:
+        for (int r = 0; r < n; ++r) {
+#pragma HLS PIPELINE II = 1
+            out[r] = d[2] + desc_field(descs, s, 3);  // BAD axilite-array
+        }
+    }
+}
 """
 
 # The same intents written the way the rules ask for.
@@ -292,6 +314,30 @@ rows:
     lanes:
         for (int l = 0; l < C::N; ++l) {
             out[l] += a[r * lanes<C>() + l] + b[l] + c[l] + d[l];  // a's bank: lanes<C>() is C::N
+        }
+    }
+}
+
+int desc_field(const int d[8], int f) {
+#pragma HLS INLINE
+    return d[f];
+}
+
+void axilite_array(const int descs[64], int n_steps, int out[64]) {
+#pragma HLS INTERFACE s_axilite port = descs bundle = control
+    int d[8];
+#pragma HLS ARRAY_PARTITION variable = d complete
+steps:
+    for (int s = 0; s < n_steps; ++s) {
+    copy:
+        for (int i = 0; i < 8; ++i) {
+#pragma HLS PIPELINE II = 1
+            d[i] = descs[s * 8 + i];
+        }
+    rows:
+        for (int r = 0; r < d[1]; ++r) {
+#pragma HLS PIPELINE II = 1
+            out[r] = d[2] + desc_field(d, 3);
         }
     }
 }

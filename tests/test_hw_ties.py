@@ -310,7 +310,7 @@ LITERAL_WIDTHS = {
     "ailayernorm.h": {32, 64},  # the beat counter; eps and the variance's wide intermediate
     "e2softmax.h": {16, 32, 64},  # the beat counter; stage 2's exact 64-bit intermediate and its output
     "eltwise.h": {32},  # the beat counter
-    "gemm_engine.h": {4, 8, 32},  # the beat counter; the fill's 8- / 4-bit weight unpack (left, see issue 14)
+    "gemm_engine.h": {32},  # the beat counter
     "gemm_lanes.h": {2},  # the PoT sign carried in as a 2-bit addend
 }
 

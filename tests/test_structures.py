@@ -1,12 +1,12 @@
 """Every structure the perf model prices is one the generated HLS instantiates, and the other way round
 (issue 11, item 5): the model's structure list (accelgen/hw/structures.py) against a census of the generated
 project read with libclang -- every `#pragma HLS STREAM` with its depth, its stream's width and the number of
-call paths from the top that instantiate it, every m_axi bundle with its width and direction, every
-partitioned or static array, every call that rotates TM values by a runtime amount (window_rotate, directly
-or through window_read / window_write) with its call paths. The facts the list follows from are the
-generated Config's, for the designs the search picks. Deliberate changes to a generated project (an
-extra FIFO, a deeper FIFO, an extra partitioned array, another m_axi bundle, another rotation) must fail
-the tie."""
+call paths from the top that instantiate it, every scalar argument of a DATAFLOW process call with its width
+(a scalar channel), every m_axi bundle with its width and direction, every partitioned or static array, every
+call that rotates TM values by a runtime amount (window_rotate, directly or through window_read /
+window_write) with its call paths. The facts the list follows from are the generated Config's, for the designs
+the search picks. Deliberate changes to a generated project (an extra FIFO, a deeper FIFO, an extra
+partitioned array, another m_axi bundle, an extra scalar argument, another rotation) must fail the tie."""
 
 from __future__ import annotations
 
@@ -126,6 +126,51 @@ def constant_value(text: str, constants: dict[str, int]) -> int:
     return int(text) if text.isdigit() else constants[text.removeprefix("C::")]
 
 
+def type_decls(project) -> dict[str, object]:
+    """Structs, class templates and alias templates of hls/, by name."""
+    kinds = ("STRUCT_DECL", "CLASS_TEMPLATE", "TYPE_ALIAS_TEMPLATE_DECL")
+    return {c.spelling: c for c in project.tu.cursor.walk_preorder()
+            if ca.kind(c) in kinds and project.own(c) and any(True for _ in c.get_children())}
+
+
+def scalar_width(type_text: str, decls: dict, constants: dict[str, int]) -> int | None:
+    """Bits of a process parameter that is a scalar (a struct: its fields' total); None for a stream, a
+    pointer or an array (priced as FIFOs, m_axi bundles, memories)."""
+    t = re.sub(r"\bconst\b|&|\s", "", type_text).removeprefix("accel::")
+    if "*" in t or "[" in t or "stream<" in t:
+        return None
+    if t in ("int", "unsignedint", "unsigned", "bool"):
+        return 1 if t == "bool" else 32
+    m = re.fullmatch(r"ap_u?int<(.+)>", t)
+    if m:
+        return constant_value(m.group(1), constants)
+    decl = decls[re.sub(r"<.*", "", t)]
+    if ca.kind(decl) == "TYPE_ALIAS_TEMPLATE_DECL":
+        alias = next(c for c in decl.get_children() if ca.kind(c) == "TYPE_ALIAS_DECL")
+        return scalar_width(alias.underlying_typedef_type.spelling, decls, constants)
+    fields = [scalar_width(c.type.spelling, decls, constants) for c in decl.get_children()
+              if ca.kind(c) == "FIELD_DECL"]
+    return None if None in fields else sum(fields)
+
+
+def scalar_channels(project, paths: dict[str, int]) -> Counter:
+    """(region, process, parameter, width) -> instances: the scalar parameters of every process a DATAFLOW
+    region calls, once per call path of the region."""
+    decls, channels = type_decls(project), Counter()
+    for p in project.pragmas:
+        fn = enclosing_function(project, p) if p.kind == "DATAFLOW" else None
+        if fn is None or paths.get(fn.spelling, 0) == 0:
+            continue
+        body = next(c for c in fn.get_children() if ca.kind(c) == "COMPOUND_STMT")
+        for call in (c for c in body.get_children() if ca.kind(c) == "CALL_EXPR"):
+            process = ca.callee_name(call)
+            for parm in (c for c in project.functions[process][0].get_children() if ca.kind(c) == "PARM_DECL"):
+                width = scalar_width(parm.type.spelling, decls, project.constants)
+                if width is not None:
+                    channels[(fn.spelling, process, parm.spelling, width)] += paths[fn.spelling]
+    return channels
+
+
 def census(files: dict, folder: Path) -> dict:
     project = load_project(write_project(files, folder), [folder])
     calls = function_calls(project)
@@ -162,15 +207,20 @@ def census(files: dict, folder: Path) -> dict:
         width = project.constants["WORD_BITS"] if "word_t" in ptype else int(re.search(r"<(\d+)>", ptype).group(1))
         read, write = bundles.get(bundle, (0, False, False))[1:]
         bundles[bundle] = (width, read or ptype.startswith("const"), write or not ptype.startswith("const"))
-    return {"fifos": fifos, "arrays": arrays, "bundles": bundles, "rotations": +rotations}
+    return {"fifos": fifos, "channels": scalar_channels(project, paths), "arrays": arrays, "bundles": bundles,
+            "rotations": +rotations}
 
 
 def modelled(s) -> dict:
     fifos = Counter()
     for f in s.fifos:
         fifos[(f.function, f.variable, f.width, f.depth)] += f.count
+    channels = Counter()
+    for c in s.channels:
+        channels[(c.region, c.process, c.argument, c.width)] += c.count
     arrays = {(m.function, m.variable) for m in (*s.memories, *s.registers)} | set(PRICED_ELSEWHERE)
-    return {"fifos": fifos, "arrays": arrays, "bundles": {b.bundle: (b.width, b.read, b.write) for b in s.bundles},
+    bundles = {b.bundle: (b.width, b.read, b.write) for b in s.bundles}
+    return {"fifos": fifos, "channels": channels, "arrays": arrays, "bundles": bundles,
             "rotations": Counter(r.function for r in s.rotators)}
 
 
@@ -226,6 +276,17 @@ def test_a_changed_project_fails_the_tie(first_project, tmp_path, mutation):
     files, model = first_project
     name, old, new = MUTATIONS[mutation]
     assert census(edit(files, name, old, new), tmp_path) != model
+
+
+def test_an_extra_scalar_argument_of_a_process_fails_the_tie(first_project, tmp_path):
+    files, model = first_project
+    assert census(files, tmp_path)["channels"] == model["channels"]
+    placer = "TensorRef out,\n                  int n, int cols) {"
+    call = "const_placer<C>(words, mem, out, n, cols)"
+    changed = edit(edit(files, "accel_io.h", placer, placer.replace("cols)", "cols, int spare)")),
+                   "accel_io.h", call, call.replace("cols)", "cols, 0)"))
+    found = census(changed, tmp_path)["channels"]
+    assert found - model["channels"] == Counter({("const_dataflow", "const_placer", "spare", 32): 1})
 
 
 def test_items_are_priced_from_their_rtl_equivalents():

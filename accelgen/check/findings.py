@@ -14,6 +14,7 @@ RULES = {
     "cxx14": "construct beyond C++14, the standard Vitis HLS documents",
     "pragma-form": "HLS pragma kind or option value in a form UG1399 does not document (a template-id, arithmetic, "
                    "a call, a macro outside a two-level _Pragma macro)",
+    "axilite-array": "s_axilite array read other than by the copy into a partitioned array in a pipelined loop",
 }
 
 

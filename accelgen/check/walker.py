@@ -33,6 +33,7 @@ class Binding:
     index: Index
     banking: dict[int, Banking] | None = None
     maxi: bool = False
+    axilite: bool = False  # an s_axilite array of the top (the descriptor table)
     alias: tuple[str, int] | None = None  # the caller's variable (by declaration) for a whole-variable argument
     carried: bool = False  # that variable lives across the iterations of the pipelined loop
 
@@ -43,6 +44,7 @@ class Frame:
     params: dict[tuple[str, int], Binding] = field(default_factory=dict)
     arrays: dict[tuple[str, int], dict[int, Banking]] = field(default_factory=dict)
     maxi: set[tuple[str, int]] = field(default_factory=set)
+    axilite: set[tuple[str, int]] = field(default_factory=set)
     ident: int = field(default_factory=lambda: next(_frame_ids))
 
 
@@ -55,6 +57,7 @@ class Context:
     unroll_label: str | None = None
     unroll_trip: int | None = None  # product of the unrolled loops' trip counts (None: unknown)
     conditional: bool = False  # under a condition inside the pipelined loop
+    copy: bool = False  # the right-hand side of the copy of an s_axilite array into registers
     anchor: ca.Where | None = None
     stack: tuple[str, ...] = ()
 
@@ -177,6 +180,11 @@ class Walker:
         if ca.kind(base) != "DECL_REF_EXPR" or base.referenced is None:
             return
         key = ca.decl_key(base.referenced)
+        if key in frame.axilite and not ctx.copy:
+            self.report(cursor, ctx, "axilite-array",
+                        f"`{self.tokens.display(cursor)}` reads s_axilite array `{base.spelling}` where it is used: a "
+                        "read of the AXI-Lite adapter's RAM (one port) in the unit's schedule; copy the step's words "
+                        "into a completely partitioned array once (a pipelined loop) and read them there")
         if key in frame.maxi and ctx.pipeline is not None and ctx.conditional:
             self.report(cursor, ctx, "maxi-conditional",
                         f"m_axi port `{base.spelling}` accessed under a condition in pipelined loop '{ctx.pipeline}': "
@@ -271,6 +279,10 @@ class Walker:
         if binary is not None:
             op, lhs, rhs = binary
             self.check_operator(cursor, op, lhs, rhs, frame, ctx)
+            if op == "=" and self.is_copy(lhs, rhs, frame, ctx):
+                self.walk(lhs, frame, ctx)
+                self.walk(rhs, frame, replace(ctx, copy=True))
+                return
             if op in ("&&", "||"):
                 self.walk(lhs, frame, ctx)
                 self.walk(rhs, frame, replace(ctx, conditional=ctx.pipeline is not None))
@@ -282,6 +294,18 @@ class Walker:
             self.walk(c, frame, ctx)
         if k == "CALL_EXPR":
             self.call(cursor, frame, ctx)
+
+    def is_copy(self, lhs, rhs, frame: Frame, ctx: Context) -> bool:
+        """`regs[i] = table[j]` in a pipelined loop: an s_axilite array into a completely partitioned one."""
+        if ctx.pipeline is None or ca.kind(strip(lhs)) != "ARRAY_SUBSCRIPT_EXPR" \
+                or ca.kind(strip(rhs)) != "ARRAY_SUBSCRIPT_EXPR":
+            return False
+        (target, _), (source, _) = subscripts(strip(lhs)), subscripts(strip(rhs))
+        if any(ca.kind(b) != "DECL_REF_EXPR" or b.referenced is None for b in (target, source)):
+            return False
+        banking = frame.arrays.get(ca.decl_key(target.referenced))
+        return ca.decl_key(source.referenced) in frame.axilite and bool(banking) \
+            and all(b.style == "complete" for b in banking.values())
 
     def walk_loop(self, loop, frame: Frame, ctx: Context, label: str) -> None:
         kinds = {p.kind for p in self.project.pragmas_of(loop)}
@@ -306,6 +330,10 @@ class Walker:
         for p in pragmas:
             if p.kind == "INTERFACE" and "m_axi" in p.flags and p.option("port") in names:
                 frame.maxi.add(names[p.option("port")])
+        for p in pragmas:
+            if p.kind == "INTERFACE" and "s_axilite" in p.flags and p.option("port") in names \
+                    and names[p.option("port")] not in frame.maxi:
+                frame.axilite.add(names[p.option("port")])
         if any(p.kind == "PIPELINE" for p in pragmas):
             ctx = replace(ctx, pipeline=fn.spelling, pipeline_frame=frame.ident, pipeline_start=-1, conditional=False)
         body = [c for c in fn.get_children() if ca.kind(c) == "COMPOUND_STMT"]
@@ -329,6 +357,8 @@ class Walker:
                 callee.arrays[ca.decl_key(param)] = binding.banking
             if binding.maxi:
                 callee.maxi.add(ca.decl_key(param))
+            if binding.axilite:
+                callee.axilite.add(ca.decl_key(param))
         inside = ctx.pipeline is not None or ctx.unroll_label is not None
         anchor = ctx.anchor if ctx.anchor is not None or not inside else ca.where(cursor)
         self.walk_function(fn, callee, replace(ctx, anchor=anchor, stack=ctx.stack + (name,)))
@@ -341,7 +371,7 @@ class Walker:
         ref = node.referenced
         key = ca.decl_key(ref)
         alias, carried = self.resolve(ref, frame, ctx) if ca.kind(ref) in ("VAR_DECL", "PARM_DECL") else (None, False)
-        return Binding(index, frame.arrays.get(key), key in frame.maxi, alias, carried)
+        return Binding(index, frame.arrays.get(key), key in frame.maxi, key in frame.axilite, alias, carried)
 
     def run(self) -> set[Finding]:
         """Walk from every function no other function of the project calls (the callees follow)."""

@@ -12,7 +12,9 @@ from ..passes.mixed_scheme import POT_MAX_EXP
 META_BITS = 64  # one output row's meta: channel | slot | shift | res_shift | mult | res_mult
 BIAS_BITS = 64  # one requantization bias B
 ITEM_MIN_BITS = META_BITS  # a tile-buffer item is max(META_BITS, TM * WEIGHT_ITEM_BITS) bits
-WEIGHT_ITEM_BITS = 8  # widest weight element of a weight vector item
+# Fixed-point weight widths (the search's choices, perf/dse.py; design.json's weight_bits): wide, narrow
+FIXED_WEIGHT_BITS = (8, 4)
+WEIGHT_ITEM_BITS = max(FIXED_WEIGHT_BITS)  # widest weight element of a weight vector item (PoT codes are 4 bits)
 GELU_ENTRY_BITS = 8  # GELU table entries (signed 8-bit outputs, 8-bit inputs)
 MAX_GELU_ENTRIES = 1 << GELU_ENTRY_BITS
 PREFIX_BITS = 16  # class-token rows of the patch embedding
@@ -72,7 +74,8 @@ def emitted() -> dict[str, int]:
     """The template constants the generated C++ config carries (every one the kernel headers read)."""
     return {
         "META_BITS": META_BITS, "BIAS_BITS": BIAS_BITS, "ITEM_MIN_BITS": ITEM_MIN_BITS,
-        "WEIGHT_ITEM_BITS": WEIGHT_ITEM_BITS, "GELU_ENTRY_BITS": GELU_ENTRY_BITS, "POT_CODE_BITS": POT_CODE_BITS,
+        "WEIGHT_ITEM_BITS": WEIGHT_ITEM_BITS, "WBITS_WIDE": FIXED_WEIGHT_BITS[0],
+        "WBITS_NARROW": FIXED_WEIGHT_BITS[1], "GELU_ENTRY_BITS": GELU_ENTRY_BITS, "POT_CODE_BITS": POT_CODE_BITS,
         "META_CHANNEL_AT": META_CHANNEL[0], "META_CHANNEL_BITS": META_CHANNEL[1],
         "META_SLOT_AT": META_SLOT[0], "META_SLOT_BITS": META_SLOT[1],
         "META_SHIFT_AT": META_SHIFT[0], "META_SHIFT_BITS": META_SHIFT[1],

@@ -19,7 +19,7 @@ import numpy as np
 from .. import ir
 from ..design import Engine
 from ..errors import InputError
-from .constants import MAX_ACT_BITS, MAX_GELU_ENTRIES, NUM_MEMORIES
+from .constants import FIXED_WEIGHT_BITS, MAX_ACT_BITS, MAX_GELU_ENTRIES, NUM_MEMORIES
 from .units import check_layernorm_layers, check_softmax_layers
 
 
@@ -490,7 +490,7 @@ def _(op: ir.GemmOp) -> None:
     bits = op.weight.bits
     fixed = np.asarray(op.weight.values, np.int64)[~pot_mask(op.weight)]
     lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-    if bits not in (4, 8) or fixed.min(initial=0) < lo or fixed.max(initial=0) > hi:
+    if bits not in FIXED_WEIGHT_BITS or fixed.min(initial=0) < lo or fixed.max(initial=0) > hi:
         raise InputError(f"layer '{op.name}': fixed-point weights must be 8 or 4-bit integers")
 
 

@@ -32,6 +32,12 @@ COLUMN_BITS = 32  # the output column of a store position's parameters (an int i
 LANE_PARAM_BITS = 2 * MULT_BITS + META_RES_SHIFT[1] + SHIFT_BITS + COLUMN_BITS  # LaneParams: mult, res_mult,
 # res_shift, shift, col
 ROTATION_BITS = 2 * 32  # Rotation: the fixed and the power-of-two lanes' rotations (two ints)
+INT_BITS = 32  # an int argument of a DATAFLOW process, an int field of GemmJob
+TENSOR_REF_BITS = 3 * INT_BITS  # TensorRef (hls/accel_common.h): memory, base, stride
+# GemmJob (hls/gemm_engine.h): 25 ints, the in / out / res / wt placements, 4 flags (has_res, to_output,
+# clamp, gelu) and the scalar requantization: mult and res_mult (mult_t), shift (shift_t), bias (bias_t)
+GEMM_JOB_BITS = 25 * INT_BITS + 4 * TENSOR_REF_BITS + 4 + 2 * MULT_BITS + SHIFT_BITS + BIAS_BITS
+FIELD_LOADS = 3  # call paths of load_fields_dataflow: the LayerNorm biases and gains, the GELU table
 
 # Partitioned arrays of hls/ priced with the part of the design that holds them: (function, variable) ->
 # where. The weight tiles, activation memories and unit buffers are perf/resource_model.py's buffers;
@@ -73,6 +79,21 @@ class Fifo:
     variable: str
     width: int
     depth: int
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class ScalarChannel:
+    """A scalar argument (by value or a scalar reference) of a process of DATAFLOW region ``region``: Vitis
+    makes it a FIFO channel of the argument's width (UG1399 "Configuring Dataflow Memory Channels": scalar,
+    pointer and reference parameters become FIFOs), 2 deep (its scalar propagation FIFOs take config_dataflow
+    -fifo_depth, default 2: "Specifying Compiler-Created FIFO Depth"); ``count`` instances (one per call path
+    of the region). One FIFO per argument: a struct is priced as one FIFO of its fields' total width."""
+
+    region: str
+    process: str
+    argument: str
+    width: int
     count: int = 1
 
 
@@ -140,6 +161,7 @@ class MaxiBundle:
 @dataclass(frozen=True)
 class Structures:
     fifos: tuple[Fifo, ...]
+    channels: tuple[ScalarChannel, ...]
     memories: tuple[Memory, ...]
     registers: tuple[Registers, ...]
     selects: tuple[Select, ...]
@@ -154,11 +176,26 @@ def unpackers(f: StructureFacts) -> tuple[tuple[str, int], ...]:
             ("image pixels", IMAGE_PIXEL_BITS * f.img_lanes), ("class-token rows", PREFIX_BITS))
 
 
+def scalar_channels() -> tuple[ScalarChannel, ...]:
+    """The scalar arguments of every DATAFLOW process call of hls/ (the regions of ``structures``' FIFOs)."""
+    def region(name: str, count: int, *args: tuple[str, str, int]) -> tuple[ScalarChannel, ...]:
+        return tuple(ScalarChannel(name, process, arg, width, count) for process, arg, width in args)
+
+    burst = (("burst_words", "off", INT_BITS), ("burst_words", "words", INT_BITS))
+    return (*region("gemm_layer", 1, ("ddr_reader", "g", GEMM_JOB_BITS), ("gearbox", "g", GEMM_JOB_BITS),
+                    ("gemm_engine", "g", GEMM_JOB_BITS), ("gemm_engine", "beats_out", INT_BITS)),
+            *region("load_fields_dataflow", FIELD_LOADS, *burst, ("unpack_fields", "n", INT_BITS)),
+            *region("image_dataflow", 1, *burst, ("image_placer", "out", TENSOR_REF_BITS),
+                    *(("image_placer", a, INT_BITS) for a in ("beats", "height", "width", "patch"))),
+            *region("const_dataflow", 1, *burst, ("const_placer", "out", TENSOR_REF_BITS),
+                    ("const_placer", "n", INT_BITS), ("const_placer", "cols", INT_BITS)))
+
+
 def structures(f: StructureFacts) -> Structures:
     w, item = f.word_bits, item_bits(f.tm)
     per_item = biases_per_item(f.tm)
     fifos = (Fifo("gemm_layer", "words", w, STREAM_DEPTH), Fifo("gemm_layer", "items", item, STREAM_DEPTH),
-             Fifo("load_fields_dataflow", "words", w, STREAM_DEPTH, 3),  # LN biases, LN gains, GELU table
+             Fifo("load_fields_dataflow", "words", w, STREAM_DEPTH, FIELD_LOADS),
              Fifo("image_dataflow", "image_words", w, STREAM_DEPTH), Fifo("const_dataflow", "words", w, STREAM_DEPTH))
     memories = (
         Memory("gemm_engine", "sp", LANE_PARAM_BITS, 2 * f.slots_max, f.tm),
@@ -169,7 +206,8 @@ def structures(f: StructureFacts) -> Structures:
         Memory("eltwise_layer", "table", GELU_ENTRY_BITS, f.gelu_entries, 1),
         Memory(TOP, "descs", DESC_FIELD_BITS, f.max_steps * DESC_WORDS, 1, "bram"),
     )
-    registers = (Registers("gemm_engine", "sel", 2 * f.slots_max * f.tm),
+    registers = (Registers("run_network", "d", DESC_WORDS * DESC_FIELD_BITS),  # the running step's descriptor
+                 Registers("gemm_engine", "sel", 2 * f.slots_max * f.tm),
                  Registers("gemm_engine", "ring", f.slots_max * f.tm * f.acc_bits),
                  Registers("gemm_engine", "rot", 2 * ROTATION_BITS))
     # engine_latch: each ring slot takes its group of TM lanes through the tile's rotation (a rotator), or
@@ -180,7 +218,7 @@ def structures(f: StructureFacts) -> Structures:
                                any(p not in MAXI_WRITTEN for p, q in MAXI_PORTS if q == b),
                                any(p in MAXI_WRITTEN for p, q in MAXI_PORTS if q == b))
                     for b in dict.fromkeys(q for _, q in MAXI_PORTS))
-    return Structures(fifos, memories, registers, selects, rotators(f), Gearbox(w, item), bundles)
+    return Structures(fifos, scalar_channels(), memories, registers, selects, rotators(f), Gearbox(w, item), bundles)
 
 
 def rotators(f: StructureFacts) -> tuple[Rotator, ...]:

@@ -18,7 +18,7 @@ import numpy as np
 from ..board import RESOURCE_KINDS, Board
 from ..design import Design, Engine, LayerChoice
 from ..errors import InfeasibleError, InputError
-from ..hw.constants import ELTWISE_LANES
+from ..hw.constants import ELTWISE_LANES, FIXED_WEIGHT_BITS
 from ..hw.plan import layer_slots
 from . import cycles as cy
 from .model import Evaluation, Profile, bytes_per_cycle, evaluate, other_cycles
@@ -32,7 +32,7 @@ UNIT_LANES = (1, 2, 4, 8, 16)
 SOFTMAX_LANE_FACTOR = (1, 2)  # softmax rows (one per head and query) outnumber LayerNorm tokens
 WEIGHT_MEMORY = ("bram", "lutram")
 TILE_STEPS = 24  # options per layer between the fewest tiles (most PoT rows) and no PoT rows
-BITS = (8, 4)
+BITS = FIXED_WEIGHT_BITS
 
 
 @dataclass(frozen=True)

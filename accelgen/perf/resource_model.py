@@ -188,6 +188,12 @@ def itemized_structures(s: Structures, family: str) -> list[tuple[str, Resources
     """(name, cost) of every structure of ``s``, in the list's order."""
     out = [(f"fifo {f.function}.{f.variable}", structure_fit(family, "fifo", {"W": f.width}).times(f.count))
            for f in s.fifos]
+    # A scalar channel is a 2-deep FIFO (UG1399: scalar propagation FIFOs, not registers; Vitis builds them
+    # as shift-register FIFOs). Priced with the STREAM_DEPTH FIFO fit at its width: a LUT-based
+    # FIFO costs about one LUT site per bit for any depth up to 32-64 (one SRL / LUT-RAM site holds that many
+    # entries), so the deeper FIFO's fit prices the shallow one's storage and its handshake logic.
+    out += [(f"channel {c.region}.{c.process}.{c.argument}",
+             structure_fit(family, "fifo", {"W": c.width}).times(c.count)) for c in s.channels]
     out += [(f"memory {m.function}.{m.variable}",
              blocks_resources(banked_buffer(m.width, m.depth, m.banks, m.storage))) for m in s.memories]
     out += [(f"registers {r.function}.{r.variable}", Resources(ff=r.bits)) for r in s.registers]
