@@ -5,7 +5,8 @@
 // pragmas and calls run_network<Config>.
 //
 // Beat count: every unit reports the beats of its pipelined loops (their trip counts: the loop nest of
-// docs/hardware.md at II = 1, without pipeline fill, stalls or DDR latency); their sum is returned in
+// docs/hardware.md at II = 1, without pipeline fill, stalls or DDR latency) and each step's DESC_WORDS-beat
+// descriptor copy; their sum is returned in
 // `beats` (an s_axilite register). It is the modelled figure, not a clock count: on a board it reads the
 // same whatever the real II or stalls (docs/board.md for the clock count).
 #ifndef ACCELGEN_ACCEL_NETWORK_H
@@ -69,7 +70,7 @@ images_loop:
     steps_loop:
         for (int s = 0; s < n_steps; ++s) {
             load_desc<C>(descs, s, d);
-            total += run_step<C>(params, images, image, mem, outbuf, d);
+            total += DESC_WORDS + run_step<C>(params, images, image, mem, outbuf, d);
             if (dump_enable && d[D_DUMP] != 0) total += dump_step<C>(mem, outbuf, d, dump, image);
         }
         total += write_logits<C>(outbuf, logits, image);

@@ -19,7 +19,7 @@ from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.frontend.importer import import_qonnx
 from accelgen.hw.constants import BIAS_BITS, GELU_ENTRY_BITS, META_BITS, META_CHANNEL, NUM_MEMORIES, POT_CODE_BITS
 from accelgen.hw.memory import activation_storage
-from accelgen.hw.plan import head_sliced
+from accelgen.hw.plan import head_sliced, layer_slots, plan_tiles, pot_row_order
 from accelgen.hw.stream import item_bits
 from accelgen.model_source import default_model_path
 from accelgen.passes.mixed_scheme import choose_pot_rows
@@ -352,3 +352,31 @@ def test_model_prices_one_unit_step_per_head(built):
     for name in head_sliced(art.program.steps):  # one head's map on chip
         heads, tokens, keys = art.graph.tensors[name].shape
         assert (art.program.views[name].rows, art.program.views[name].cols) == (tokens, keys)
+
+
+def test_model_store_slots_are_the_tile_plans(built):
+    """The model charges every weight GEMM tile's rows max(KC, S) beats with S the layer's store slots in
+    closed form (hw/plan.py layer_slots); the descriptors carry the tile plan's S (D_SLOTS)."""
+    _, _, art = built
+    e = art.design.engine
+    for step in art.program.steps:
+        if step.name not in art.program.tiles:
+            continue
+        op = step.op
+        pot = 0 if op.weight.pot_rows is None else int(np.count_nonzero(op.weight.pot_rows))
+        closed = layer_slots(op.weight.shape[0] - pot, pot, e.tn_fixed, e.tn_pot, e.tm)
+        assert closed == art.program.tiles[step.name].slots, step.name
+
+
+@pytest.mark.parametrize("tm, tn_fixed, tn_pot", [(4, 2, 8), (8, 8, 4), (8, 32, 16), (16, 16, 0), (5, 3, 2)])
+def test_layer_slots_closed_form_is_the_plan(tm, tn_fixed, tn_pot):
+    """layer_slots equals plan_tiles' slot count for every PoT row count a layer can take (rows chosen
+    within the bank quotas, pot_row_order), including layers with fewer rows than lanes."""
+    rng = np.random.default_rng(tm * 100 + tn_fixed)
+    for m in (1, 3, tm, 2 * tm + 1, 40, 97):
+        order = pot_row_order(rng.random(m), tm)
+        for n_pot in range(0, m + 1 if tn_pot else 1):
+            mask = np.zeros(m, bool)
+            mask[order[:n_pot]] = True
+            plan = plan_tiles(mask, tn_fixed, tn_pot, tm)
+            assert layer_slots(m - n_pot, n_pot, tn_fixed, tn_pot, tm) == plan.slots, (m, n_pot)

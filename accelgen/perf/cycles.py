@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hw.constants import ELTWISE_LATENCY, GEMM_PIPELINE, LAYERNORM_LATENCY, SOFTMAX_LATENCY
+from ..hw.descriptors import DESC_WORDS
 from ..hw.plan import image_lanes
 from ..hw.stream import ceil_div
 
@@ -33,6 +34,12 @@ def gemm_tile_compute(rows: int, k: int, tm: int, slots: int = 1):
     the two), and the last row's slots - 1 further store beats follow the pipeline."""
     kc = ceil_div(k, tm)
     return (rows - 1) * np.maximum(kc, slots) + kc + GEMM_PIPELINE + slots - 1
+
+
+def descriptor_cycles(steps: int) -> int:
+    """Every step first copies its DESC_WORDS descriptor words from the s_axilite table into registers,
+    one word per cycle (hls/accel_desc.h load_desc)."""
+    return steps * DESC_WORDS
 
 
 def load_cycles(ddr_bytes, bytes_per_cycle):

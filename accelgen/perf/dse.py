@@ -161,7 +161,7 @@ def explore(prof: Profile, board: Board, target_fps: float | None, clock_mhz: fl
         units = (engine.tm, engine.tn_fixed, engine.sm_lanes, engine.ln_lanes, engine.ew_lanes)
         if units not in fixed_of:
             fixed_of[units] = sum(other_cycles(w, engine, bpc, board.hp_ports.width_bits)
-                                  for w in prof.works if w.unit != "gemm")
+                                  for w in prof.works if w.unit != "gemm") + cy.descriptor_cycles(prof.plan.steps)
         fixed = fixed_of[units]
         lanes = (engine.tm, engine.tn_fixed, engine.tn_pot)
         if lanes not in menu_of:

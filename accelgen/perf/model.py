@@ -228,7 +228,7 @@ class LayerPerf:
 @dataclass(frozen=True)
 class Evaluation:
     layers: tuple[LayerPerf, ...]
-    cycles: int
+    cycles: int  # the layers' cycles and the steps' descriptor loads (descriptor_cycles)
     clock_mhz: float
     resources: Resources
     utilization: dict[str, float]
@@ -276,4 +276,5 @@ def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
         layers.append(LayerPerf(work.name, work.kind, work.unit, max(compute, transfer), bound,
                                 work.ddr_bytes(word_bits), work.macs, None, None))
     res = design_resources(engine, board, prof.plan, store_slots(prof, design))
-    return Evaluation(tuple(layers), sum(layer.cycles for layer in layers), clock, res, res.utilization(board))
+    cycles = sum(layer.cycles for layer in layers) + cy.descriptor_cycles(prof.plan.steps)
+    return Evaluation(tuple(layers), cycles, clock, res, res.utilization(board))
