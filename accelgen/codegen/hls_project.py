@@ -28,7 +28,7 @@ from ..hw.structures import MAXI_PORTS, MAXI_READ_OUTSTANDING, TOP
 from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
 from ..vitis import flow
-from .config import HwConfig, config_constants, config_tables, hw_config
+from .config import HwConfig, config_constants, config_tables, hw_config, storage_macros
 from ..hw.descriptors import DESC_WORDS, FIELDS, KINDS
 from .names import unique_identifiers
 from .pack import Blob, pack_program
@@ -181,7 +181,7 @@ def step_entries(art: Artifacts) -> list[dict]:
 def config_context(art: Artifacts) -> dict:
     return {"version": VERSION, "model": safe_comment(art.graph.name), "model_sha": art.design.model_sha256[:16],
             "config_struct": render_config_struct(art.hw), "config_name": CONFIG_NAME,
-            "weight_memory": art.hw.weight_memory,
+            "memories": storage_macros(art.hw, art.board),
             "steps": step_entries(art), "n_steps": len(art.program.steps)}
 
 

@@ -23,12 +23,9 @@ from ..hw.constants import ELTWISE_LANES, NUM_MEMORIES, POT_CODE_BITS, WEIGHT_IT
 from ..hw.memory import activation_storage
 from ..hw.plan import ActivationMemories, image_lanes, scheme_slots
 from ..hw.structures import StructureFacts, Structures, feature, structures
-from ..numerics.softmax import CODE_MAX, E2SoftmaxParams
 from .memory import Blocks, banked_buffer
 
-ACT_BITS = 8  # elements of the units' row / token buffers
-SOFTMAX_ROW_BITS = 16  # exponent values held in the E2Softmax ping-pong row buffer
-SOFTMAX_CODE_BITS = CODE_MAX.bit_length() + E2SoftmaxParams.exp_frac  # its second buffer: codes (k, frac)
+ACT_BITS = 8  # the activation operand the lanes register
 
 
 @dataclass(frozen=True)
@@ -113,6 +110,9 @@ class BufferPlan:
     steps: int = 1
     image: tuple[int, int] = (1, 1)  # (patch, image width) of the image loader
     attention: bool = False  # attention products run on the engine (their store slots)
+    sm_e_bits: int = 1  # the units' buffer elements (hw/units.py config_units): softmax exponent and code,
+    sm_code_bits: int = 1  # LayerNorm input
+    ln_x_bits: int = 1
 
 
 def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
@@ -132,16 +132,6 @@ def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks
     return banked_buffer(plan.activations.bits, depth, NUM_MEMORIES * engine.tm, kind)
 
 
-def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
-    """Ping-pong row / token buffers of the softmax and LayerNorm units (the softmax's second buffer holds
-    6-bit codes per lane: LUT RAM, as Yosys maps rtl/e2softmax.v's code buffer to RAM64M8 on UltraScale+;
-    unit_costs.json, e2softmax_l*_buffer_codes). The engine's GELU tables are hw/structures.py's."""
-    softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram") \
-        + banked_buffer(SOFTMAX_CODE_BITS, 2 * plan.tokens_max, engine.sm_lanes, "lutram")
-    layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, "bram")
-    return softmax + layernorm
-
-
 def slots_estimate(engine: Engine, plan: BufferPlan) -> int:
     """Store slots of the engine before the layers' schemes are chosen (the search): the fixed and the
     power-of-two lanes' rows each in order, and the attention tiles' rotated columns."""
@@ -156,7 +146,10 @@ def structure_facts(engine: Engine, board: Board, plan: BufferPlan, slots: int) 
     return StructureFacts(tm=engine.tm, word_bits=word, slots_max=slots,
                           bias_rows_max=plan.bias_rows_max, gelu_entries=plan.gelu_entries, acc_bits=plan.acc_bits,
                           out_rows=plan.out_rows, out_cols=plan.out_cols, out_bits=plan.out_bits,
-                          max_steps=plan.steps, img_lanes=image_lanes(*plan.image, engine.tm, word))
+                          max_steps=plan.steps, img_lanes=image_lanes(*plan.image, engine.tm, word),
+                          sm_lanes=engine.sm_lanes, sm_n_max=plan.tokens_max, sm_e_bits=plan.sm_e_bits,
+                          sm_code_bits=plan.sm_code_bits, ln_lanes=engine.ln_lanes, ln_d_max=plan.dim_max,
+                          ln_x_bits=plan.ln_x_bits)
 
 
 def piecewise(xs: list[float], ys: list[float], x: float) -> float:
@@ -205,7 +198,7 @@ def itemized_structures(s: Structures, family: str) -> list[tuple[str, Resources
 
 
 def structure_resources(engine: Engine, board: Board, plan: BufferPlan, slots: int) -> Resources:
-    s = structures(structure_facts(engine, board, plan, slots))
+    s = structures(structure_facts(engine, board, plan, slots), board)
     return sum((r for _, r in itemized_structures(s, board.yosys_family)), Resources())
 
 
@@ -218,7 +211,6 @@ def design_resources(engine: Engine, board: Board, plan: BufferPlan, slots: int 
                + unit_cost(fam, "e2softmax").times(engine.sm_lanes)
                + unit_cost(fam, "ailayernorm").times(engine.ln_lanes)
                + unit_cost(fam, "eltwise").times(ELTWISE_LANES))
-    memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, board) \
-        + unit_buffers(engine, plan)
+    memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, board)
     slots = slots_estimate(engine, plan) if slots is None else slots
     return compute + blocks_resources(memory) + structure_resources(engine, board, plan, slots)
