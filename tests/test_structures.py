@@ -24,6 +24,7 @@ from accelgen.codegen import hls_project as hp
 from accelgen.codegen.config import config_facts
 from accelgen.design import integer_graph
 from accelgen.frontend.importer import import_qonnx
+from accelgen.hw.memory import memory_kind
 from accelgen.hw.structures import PRICED_ELSEWHERE, StructureFacts, structures
 from accelgen.model_source import default_model_path
 from accelgen.perf.dse import DEFAULT_CAPS, explore
@@ -280,12 +281,10 @@ def bindings(files: dict, folder: Path) -> dict[tuple[str, str], str]:
 
 def modelled_bindings(design, board, prof, s) -> dict[tuple[str, str], str]:
     """What the model prices: the weight banks (design.json), the activation memories, the structures."""
-    from accelgen.hw.memory import activation_storage
-
     w = design.engine.weight_memory
     acts = prof.plan.activations
     return {("gemm_engine", "wf"): w, ("gemm_engine", "wp"): w,
-            (hp.TOP, "mem"): activation_storage(acts.bits, acts.depth(design.engine.tm), design.engine.tm, board),
+            (hp.TOP, "mem"): memory_kind(acts.bits, acts.depth(design.engine.tm), board),
             **{(m.function, m.variable): m.storage for m in s.memories if m.macro}}
 
 
@@ -435,3 +434,32 @@ def test_a_changed_memory_shape_fails_the_tie(bound_project, tmp_path, mutation)
     name, old, new = SHAPE_MUTATIONS[mutation]
     with pytest.raises(AssertionError):
         check_shapes(hls_shapes(edit(files, name, old, new), tmp_path, sorted(shapes)), shapes)
+
+
+def test_the_storage_rule_takes_the_smallest_share_and_grows_with_the_memory():
+    """hw/memory.py memory_kind: the chosen kind's share of the part is the least of the candidates (LUT RAM
+    only up to LUTRAM_MAX_DEPTH), and never shrinks as a memory grows."""
+    from accelgen.hw.memory import LUTRAM_MAX_DEPTH, URAM_SHAPES, blocks_for, lutram_luts
+
+    def shares(board, w, d):
+        r = board.resources
+        out = {"bram": blocks_for(w, d) / r["bram36"]}
+        if d <= LUTRAM_MAX_DEPTH:
+            out["lutram"] = lutram_luts(w, d) / r["lut"]
+        if r["uram"]:
+            out["uram"] = blocks_for(w, d, URAM_SHAPES) / r["uram"]
+        return out
+
+    for name in BOARDS:
+        board = load_board(name)
+        assert memory_kind(8, 16, board) == "lutram" and memory_kind(16, 8192, board) != "lutram"
+        previous = {}
+        for w in (1, 6, 8, 22, 64, 75, 144):
+            for d in (4, 64, 196, 256, 294, 1024, 4096, 9000):
+                s = shares(board, w, d)
+                kind = memory_kind(w, d, board)
+                assert s[kind] == min(s.values()), (name, w, d)
+                for (w0, d0), s0 in previous.items():
+                    if w0 <= w and d0 <= d:
+                        assert s[kind] >= s0, (name, (w0, d0), (w, d))
+                previous[(w, d)] = s[kind]

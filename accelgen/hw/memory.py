@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from ..board import Board
-from .constants import NUM_MEMORIES
 
 # (width bits, depth) aspect ratios of one block
 BRAM36_SHAPES = ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768))
@@ -26,20 +25,18 @@ def lutram_luts(width_bits: int, depth: int) -> float:
     return width_bits * math.ceil(depth / 64) * LUTRAM_SDP_LUTS_PER_BIT
 
 
-def memory_kind(width_bits: int, depth: int, banks: int, board: Board) -> str:
-    """The storage of ``banks`` simple dual-port memories of ``width_bits`` x ``depth`` on ``board`` (the
-    model prices it, the generated config binds it): of LUT RAM (when at most LUTRAM_MAX_DEPTH deep), block
-    RAM and URAM (when the part has any), the kind whose count takes the smallest share of the part's total
-    of that kind -- LUTs, BRAM36 or URAM blocks; ties go to the earlier of STORAGE_KINDS. Shallow narrow
-    memories land in LUT RAM, deep or wide ones in block RAM, and a memory moves to the part's more
-    plentiful resource. Each kind's count grows with width, depth and banks, so the chosen share does too."""
+def memory_kind(width_bits: int, depth: int, board: Board) -> str:
+    """The storage of a simple dual-port memory of ``width_bits`` x ``depth`` on ``board`` (the model prices
+    it, the generated config binds it): of LUT RAM (when at most LUTRAM_MAX_DEPTH deep), block RAM and URAM
+    (when the part has any), the kind whose count takes the smallest share of the part's total of that kind
+    -- LUTs, BRAM36 or URAM blocks; ties go to the earlier of STORAGE_KINDS. Shallow narrow memories land in
+    LUT RAM, deep or wide ones in block RAM, and a memory leans to the part's more plentiful resource. Banks
+    of a partitioned array scale every kind alike, so they take the kind of one bank. Each kind's count
+    grows with width and depth, so the chosen share does too (the search's resources grow with the design
+    measured in shares of the part, though a memory's LUTs may turn into BRAM as it grows)."""
     res = board.resources
-    shares = {"lutram": banks * lutram_luts(width_bits, depth) / res["lut"] if depth <= LUTRAM_MAX_DEPTH else None,
-              "bram": banks * blocks_for(width_bits, depth) / max(res["bram36"], 1),
-              "uram": banks * blocks_for(width_bits, depth, URAM_SHAPES) / res["uram"] if res["uram"] else None}
+    shares = {"lutram": lutram_luts(width_bits, depth) / res["lut"] if depth <= LUTRAM_MAX_DEPTH else None,
+              "bram": blocks_for(width_bits, depth) / max(res["bram36"], 1),
+              "uram": blocks_for(width_bits, depth, URAM_SHAPES) / res["uram"] if res["uram"] else None}
     return min((k for k in STORAGE_KINDS if shares[k] is not None), key=lambda k: shares[k])
 
-
-def activation_storage(bits: int, depth: int, tm: int, board: Board) -> str:
-    """The storage of a design's NUM_MEMORIES x ``tm`` activation banks on ``board``."""
-    return memory_kind(bits, depth, NUM_MEMORIES * tm, board)

@@ -99,7 +99,7 @@ class Memory:
 
 def bound(function: str, variable: str, width: int, depth: int, banks: int, macro: str, board: Board) -> Memory:
     """A memory bound to the storage hw/memory.py memory_kind picks for its shape on ``board``."""
-    return Memory(function, variable, width, depth, banks, memory_kind(width, depth, banks, board), macro)
+    return Memory(function, variable, width, depth, banks, memory_kind(width, depth, board), macro)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from importlib import resources
 from ..board import RESOURCE_KINDS, Board
 from ..design import Engine
 from ..hw.constants import ELTWISE_LANES, NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
-from ..hw.memory import activation_storage
+from ..hw.memory import memory_kind
 from ..hw.plan import ActivationMemories, image_lanes, scheme_slots
 from ..hw.structures import StructureFacts, Structures, feature, structures
 from .memory import Blocks, banked_buffer
@@ -128,7 +128,7 @@ def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
 def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks:
     """The placement's activation memories (hw/plan.py): NUM_MEMORIES x TM banks of its depth."""
     depth = plan.activations.depth(engine.tm)
-    kind = activation_storage(plan.activations.bits, depth, engine.tm, board)
+    kind = memory_kind(plan.activations.bits, depth, board)
     return banked_buffer(plan.activations.bits, depth, NUM_MEMORIES * engine.tm, kind)
 
 
