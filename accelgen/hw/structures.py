@@ -1,13 +1,15 @@
 """The structures the generated HLS instantiates around the GEMM lanes, the units' logic and the weight /
-activation / unit buffers: the engine's store-side parameter and bias memories, its GELU tables and
-registers, the store ring's rotation, the output buffer, the descriptor RAM, the DATAFLOW FIFOs with the
-word -> field unpacking of their consumers, the GEMM gearbox and the m_axi adapters.
+activation buffers: the engine's store-side parameter and bias memories, its GELU tables and registers,
+the store ring's rotation, the output buffer, the softmax / LayerNorm row and token buffers, the
+descriptor RAM, the DATAFLOW FIFOs with the word -> field unpacking of their consumers, the GEMM gearbox
+and the m_axi adapters.
 
 One list, from the facts the generated Config carries (``StructureFacts``); the perf model prices every
-item (perf/resource_model.py: memories from their sizes, the rest from Yosys fits of RTL equivalents,
-scripts/synth_structures.py) and tests/test_structures.py ties the list to the generated project: every
-STREAM pragma, every m_axi bundle and every partitioned array of hls/ is an item here (or priced with
-the part of the design that holds it, ``PRICED_ELSEWHERE``), and nothing else is.
+item (perf/resource_model.py: memories from their sizes in the storage hw/memory.py memory_kind picks,
+which the generated config binds; the rest from Yosys fits of RTL equivalents, scripts/synth_structures.py)
+and tests/test_structures.py ties the list to the generated project: every STREAM pragma, every m_axi
+bundle and every partitioned array of hls/ is an item here (or priced with the part of the design that
+holds it, ``PRICED_ELSEWHERE``), and nothing else is; every BIND_STORAGE and memory shape is the model's.
 """
 
 from __future__ import annotations
