@@ -12,6 +12,11 @@
 
 #include <cstdint>
 
+// A pragma whose options expand macros (UG1399 "Using #define with Pragma Directives"): the storage of a
+// memory (ACCEL_*_MEMORY) is defined by the generated accel_config.h, as the perf model prices it.
+#define ACCEL_PRAGMA_TEXT(x) _Pragma(#x)
+#define ACCEL_PRAGMA(x) ACCEL_PRAGMA_TEXT(x)
+
 namespace accel {
 
 // Quotient rounded up (compile-time and run-time).

@@ -62,6 +62,7 @@ void run_network(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_BITS
                  act_t<C> mem[C::NMEM][C::TM][C::DEPTH]) {
     static out_buffer_t<C> outbuf;
 #pragma HLS ARRAY_PARTITION variable = outbuf complete dim = 2
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = outbuf type = ram_s2p impl = ACCEL_OUTBUF_MEMORY)
     desc_regs_t d;  // the running step's descriptor (registers: every unit decodes its fields from them)
 #pragma HLS ARRAY_PARTITION variable = d complete
     ap_uint<64> total = 0;

@@ -108,6 +108,7 @@ void layernorm_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = C::LN_LANES
 #pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = xbuf cyclic factor = C::LN_LANES dim = 2
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = xbuf type = ram_s2p impl = ACCEL_LAYERNORM_X_MEMORY)
     const int rows = d[D_ROWS];
     const int dim = d[D_COLS];
     const TensorRef in = desc_tensor(d, D_IN_MEM);

@@ -135,6 +135,8 @@ void softmax_layer(act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const desc_regs_t& d,
 #pragma HLS ARRAY_PARTITION variable = ebuf cyclic factor = C::SM_LANES dim = 2
 #pragma HLS ARRAY_PARTITION variable = cbuf complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = cbuf cyclic factor = C::SM_LANES dim = 2
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = ebuf type = ram_s2p impl = ACCEL_SOFTMAX_EXP_MEMORY)
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = cbuf type = ram_s2p impl = ACCEL_SOFTMAX_CODE_MEMORY)
     const int rows = d[D_ROWS];
     const int n = d[D_COLS];
     const TensorRef in = desc_tensor(d, D_IN_MEM);

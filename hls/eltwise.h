@@ -21,6 +21,7 @@ template <class C>
 void eltwise_layer(const ap_uint<C::WORD_BITS>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const desc_regs_t& d,
                    ap_uint<32>& beats) {
     static ap_int<C::GELU_ENTRY_BITS> table[C::GELU_ENTRIES];
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = table type = ram_s2p impl = ACCEL_ELTWISE_TABLE_MEMORY)
     const int kind = d[D_KIND];
     const int rows = d[D_ROWS];
     const int cols = d[D_COLS];

@@ -42,11 +42,6 @@
 #include "gemm_lanes.h"
 #include "requant.h"
 
-// A pragma whose options expand macros (UG1399 "Using #define with Pragma Directives"): the weight banks'
-// storage is ACCEL_WEIGHT_MEMORY, which the generated accel_config.h defines.
-#define ACCEL_PRAGMA_TEXT(x) _Pragma(#x)
-#define ACCEL_PRAGMA(x) ACCEL_PRAGMA_TEXT(x)
-
 namespace accel {
 
 // Field widths and positions come from the generated Config (accelgen/hw/constants.py).
@@ -645,14 +640,16 @@ ACCEL_PRAGMA(HLS BIND_STORAGE variable = wp type = ram_s2p impl = ACCEL_WEIGHT_M
 // One parameter memory per store bank (half and slot are address bits); the bias table per bank in
 // BIAS_PER_ITEM interleaved memories (a bias item writes that many consecutive rows).
 #pragma HLS ARRAY_PARTITION variable = sp complete dim = 3
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = sp type = ram_s2p impl = ACCEL_STORE_PARAMS_MEMORY)
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = C::BIAS_PER_ITEM dim = 4
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = bias type = ram_s2p impl = ACCEL_BIAS_MEMORY)
 #pragma HLS ARRAY_PARTITION variable = sel complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = ring complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = rot complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = gelu complete dim = 1
-#pragma HLS BIND_STORAGE variable = gelu type = ram_s2p impl = lutram
+ACCEL_PRAGMA(HLS BIND_STORAGE variable = gelu type = ram_s2p impl = ACCEL_GELU_MEMORY)
     assert(!g.has_res || g.in.mem != g.res.mem);  // the placement keeps same-beat reads apart
     const bool ddr = g.kind == K_GEMM;
     const int kc_n = ceil_div(g.k, C::TM);

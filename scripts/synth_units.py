@@ -7,7 +7,7 @@ parameters — the requantization lane, E2Softmax, AILayerNorm, the GELU table u
 accelgen/perf/unit_costs.json: per family and unit, LUT / FF / DSP / BRAM36 of ONE instance as
 accelgen.perf.resource_model.unit_cost reads it (requant: one GEMM store bank; e2softmax, ailayernorm, gelu,
 eltwise: one unit lane, i.e. the 4-lane unit divided by 4). The row / token buffers of E2Softmax and
-AILayerNorm are counted by the perf model from their sizes (perf/resource_model.py unit_buffers), so they are
+AILayerNorm are counted by the perf model from their sizes (hw/structures.py memories), so they are
 synthesized on their own (ram_sdp at the same size) and subtracted: the unit's numbers are its logic, the
 buffer's are recorded as buffer_* fields. Also rewrites the generated tables of docs/rtl.md: the Yosys
 resource table and the measured-vs-modelled cycles table of the RTL benches (tests/rtl_benches, run on

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from accelgen import ir
-from accelgen.codegen.config import HwConfig, config_layernorm, config_softmax
+from accelgen.codegen.config import HwConfig
+from accelgen.hw.units import config_layernorm, config_softmax
 from accelgen.hw.descriptors import encode
 from accelgen.codegen.hls_project import render_config_struct
 from accelgen.design import Design, Engine, LayerChoice, file_sha256

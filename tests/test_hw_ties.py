@@ -18,7 +18,7 @@ from accelgen.codegen.pack import from_bytes, value_of
 from accelgen.design import Design, Engine, LayerChoice, integer_graph
 from accelgen.frontend.importer import import_qonnx
 from accelgen.hw.constants import BIAS_BITS, GELU_ENTRY_BITS, META_BITS, META_CHANNEL, NUM_MEMORIES, POT_CODE_BITS
-from accelgen.hw.memory import activation_storage
+from accelgen.hw.memory import memory_kind
 from accelgen.hw.plan import head_sliced, layer_slots, plan_tiles, pot_row_order
 from accelgen.hw.stream import item_bits
 from accelgen.model_source import default_model_path
@@ -155,7 +155,7 @@ def test_model_memories_are_the_placement(built):
     constants = {c.name: c.value for c in hp.config_constants(art.hw)}
     assert (constants["NMEM"], constants["TM"], constants["DEPTH"]) == (NUM_MEMORIES, art.hw.gemm.tm, art.hw.depth)
     board = art.board
-    kind = activation_storage(art.hw.act_bits, art.hw.depth, art.hw.gemm.tm, board)
+    kind = memory_kind(art.hw.act_bits, art.hw.depth, board)
     top = hp.render_hls_project(art.graph, art.design, board)["accel_top.cpp"]
     assert f"BIND_STORAGE variable = mem type = ram_s2p impl = {kind}\n" in top
     assert activation_buffers(art.design.engine, prof.plan, board) == \

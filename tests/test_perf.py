@@ -124,12 +124,15 @@ def test_resources_monotone_in_lanes_and_buffers(digits_profile):
         if bigger(a, b) and b.ln_lanes >= a.ln_lanes and a.tm == b.tm:
             for k in RESOURCE_KINDS:
                 assert getattr(res[b], k) >= getattr(res[a], k) - 1e-9, (k, a, b)
+    # larger buffers: a memory may move from LUT RAM to block RAM (hw/memory.py memory_kind), so what grows
+    # is its share of the part, summed over the kinds
     e = ENGINES[5]
     small = design_resources(e, board, digits_profile.plan)
     for field in ("k_max", "tokens_max", "dim_max", "gelu_entries"):
         plan = replace(digits_profile.plan, **{field: getattr(digits_profile.plan, field) * 8})
         large = design_resources(e, board, plan)
-        for k in RESOURCE_KINDS:
+        assert sum(large.utilization(board).values()) >= sum(small.utilization(board).values()) - 1e-12, field
+        for k in ("dsp", "ff"):
             assert getattr(large, k) >= getattr(small, k)
 
 

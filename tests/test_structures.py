@@ -20,10 +20,13 @@ import pytest
 from accelgen import ir
 from accelgen.board import load_board
 from accelgen.check import clang_ast as ca
+from accelgen.check.pragmas import Pragma
 from accelgen.check.project import enclosing_function, load_project
 from accelgen.codegen import hls_project as hp
+from accelgen.codegen.config import config_facts
 from accelgen.design import integer_graph
 from accelgen.frontend.importer import import_qonnx
+from accelgen.hw.memory import memory_kind
 from accelgen.hw.structures import PRICED_ELSEWHERE, StructureFacts, structures
 from accelgen.model_source import default_model_path
 from accelgen.perf.dse import DEFAULT_CAPS, explore
@@ -50,14 +53,6 @@ def searched(prof, board_name: str, fps):
     return explore(prof, board, fps, board.default_clock_mhz, DEFAULT_CAPS, "m.onnx", "0").design, board
 
 
-def config_facts(hw) -> StructureFacts:
-    """The structure facts as the generated Config states them (independent of the perf model's profile)."""
-    return StructureFacts(tm=hw.gemm.tm, word_bits=hw.word_bits, slots_max=hw.slots_max,
-                          bias_rows_max=hw.gemm.max_bias_rows, gelu_entries=hw.gelu_entries, acc_bits=hw.gemm.acc_bits,
-                          out_rows=hw.out_rows, out_cols=hw.out_cols, out_bits=hw.out_bits, max_steps=hw.max_steps,
-                          img_lanes=hw.img_lanes, act_bits=hw.act_bits)
-
-
 @pytest.mark.parametrize("board_name", BOARDS)
 @pytest.mark.parametrize("fps", (30.0, None), ids=("fps30", "fpsmax"))
 def test_model_structure_facts_are_the_generated_config(graph, prof, board_name, fps):
@@ -71,7 +66,7 @@ def test_model_structure_facts_are_the_generated_config(graph, prof, board_name,
     assert replace(model, acc_bits=0, out_bits=0) == replace(generated, acc_bits=0, out_bits=0)
     # the evaluation prices exactly these structures
     ev = evaluate(prof, design, board)
-    items = itemized_structures(structures(config_facts(art.hw)), board.yosys_family)
+    items = itemized_structures(structures(config_facts(art.hw), board), board.yosys_family)
     assert ev.resources.lut >= sum(r.lut for _, r in items) > 0
 
 
@@ -231,7 +226,7 @@ DESIGNS = (("zcu102", 30.0), ("pynqz2", None))
 def project(request, graph, prof):
     design, board = searched(prof, *request.param)
     files = hp.render_hls_project(integer_graph(graph, design), design, board)
-    s = structures(structure_facts(design.engine, board, prof.plan, store_slots(prof, design)))
+    s = structures(structure_facts(design.engine, board, prof.plan, store_slots(prof, design)), board)
     return files, modelled(s)
 
 
@@ -268,7 +263,8 @@ MUTATIONS = {
 def first_project(graph, prof):
     design, board = searched(prof, *DESIGNS[0])
     files = hp.render_hls_project(integer_graph(graph, design), design, board)
-    return files, modelled(structures(structure_facts(design.engine, board, prof.plan, store_slots(prof, design))))
+    return files, modelled(structures(structure_facts(design.engine, board, prof.plan, store_slots(prof, design)),
+                                      board))
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS)
@@ -307,7 +303,8 @@ def test_graph_without_gelu_still_prices_the_instantiated_tables(graph):
     assert any(isinstance(op, ir.Gelu) for op in graph.ops)
     s = structures(StructureFacts(tm=4, word_bits=128, slots_max=1, bias_rows_max=1, gelu_entries=1,
                                   acc_bits=20, out_rows=1, out_cols=10, out_bits=16, max_steps=3, img_lanes=2,
-                                  act_bits=8))
+                                  sm_lanes=1, sm_n_max=1, sm_e_bits=10, sm_code_bits=6, ln_lanes=1, ln_d_max=1,
+                                  ln_x_bits=8, act_bits=8), load_board("pynqz2"))
     assert {(m.function, m.variable) for m in s.memories} >= {("gemm_engine", "gelu"), ("eltwise_layer", "table")}
 
 
@@ -320,3 +317,225 @@ def test_structure_costs_are_of_the_current_rtl():
     recorded = _json("structure_costs.json")["rtl_sha256"]
     now = {f: hashlib.sha256((rtl_dir() / f).read_bytes()).hexdigest() for f in recorded}
     assert recorded == now, "rtl/ changed since structure_costs.json: rerun scripts/synth_structures.py"
+
+
+# ------------------------------------------------------------------------------------------------
+# Storage binding: every memory the model prices is bound in the HLS to the storage it is priced in, and
+# has the shape it is priced with (issue 14)
+
+BIND = re.compile(r"^\s*(?:#\s*pragma\s+|ACCEL_PRAGMA\()HLS BIND_STORAGE variable = (\w+)", re.M)
+BOUND = re.compile(r"#pragma HLS BIND_STORAGE variable = (\w+) type = ram_s2p impl = (\w+)")
+
+
+def preprocessed(folder: Path) -> str:
+    import subprocess
+
+    from accelgen.sim.csim import ap_types_dir, compiler
+
+    return subprocess.run([compiler(), "-std=c++14", "-E", "-I", str(folder), "-I", str(ap_types_dir()),
+                           str(folder / "accel_top.cpp")], capture_output=True, text=True, check=True).stdout
+
+
+def bindings(files: dict, folder: Path) -> dict[tuple[str, str], str]:
+    """(function, variable) -> impl of every BIND_STORAGE of the generated project: its function from the
+    sources (libclang), its impl after preprocessing (accel_config.h's storage macros expanded)."""
+    project = load_project(write_project(files, folder), [folder])
+    sources = {Path(p.file).name: p.file for p in project.pragmas}
+    where = Counter()
+    for name, spelled in sources.items():
+        text = (folder / name).read_text()
+        for m in BIND.finditer(text):
+            line = text.count("\n", 0, m.start(1)) + 1
+            fn = enclosing_function(project, Pragma(spelled, line, "BIND_STORAGE", options={"variable": m.group(1)}))
+            where[(fn.spelling, m.group(1))] += 1
+    bound = BOUND.findall(preprocessed(folder))
+    impl = dict(bound)
+    assert set(where.values()) == {1} and len(impl) == len(bound), (where, bound)  # one binding each
+    assert {v for _, v in where} == set(impl)
+    return {(fn, var): impl[var] for fn, var in where}
+
+
+def modelled_bindings(design, board, prof, s) -> dict[tuple[str, str], str]:
+    """What the model prices: the weight banks (design.json), the activation memories, the structures."""
+    w = design.engine.weight_memory
+    acts = prof.plan.activations
+    return {("gemm_engine", "wf"): w, ("gemm_engine", "wp"): w,
+            (hp.TOP, "mem"): memory_kind(acts.bits, acts.depth(design.engine.tm), board),
+            **{(m.function, m.variable): m.storage for m in s.memories if m.macro}}
+
+
+SHAPE_PROGRAM = """#include <cstdio>
+#include <type_traits>
+#include "accel_config.h"
+#include "accel_network.h"
+using namespace accel;
+template <class T, class = void> struct Width { static const int value = -1; };
+template <class T> struct Width<T, decltype(void(T::width))> { static const int value = T::width; };
+template <class T> void extents(const char* name) {
+    std::printf("%s %d", name, Width<typename std::remove_all_extents<T>::type>::value);
+    const int rank = std::rank<T>::value;
+    if (rank > 0) std::printf(" %d", int(std::extent<T, 0>::value));
+    if (rank > 1) std::printf(" %d", int(std::extent<T, 1>::value));
+    if (rank > 2) std::printf(" %d", int(std::extent<T, 2>::value));
+    if (rank > 3) std::printf(" %d", int(std::extent<T, 3>::value));
+    static_assert(rank <= 4, "more dimensions than printed");
+    std::printf("\\n");
+}
+int main() {
+BODY
+}
+"""
+
+
+def hls_shapes(files: dict, folder: Path, keys) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """(function, variable) -> (element width, depth, banks) of the generated arrays ``keys``: the declared
+    type and the ARRAY_PARTITION factors (libclang), evaluated against the generated Config by g++ (width
+    -1: an element without an ap_int width, the engine's LaneParams struct)."""
+    import subprocess
+
+    from accelgen.check.pragmas import array_banking
+    from accelgen.sim.csim import ap_types_dir, compiler
+
+    project = load_project(write_project(files, folder), [folder])
+    lines, banking = [], {}
+    for i, (function, var) in enumerate(keys):
+        fn = project.functions[function][0]
+        aliases = {c.spelling: c.underlying_typedef_type.spelling for c in fn.walk_preorder()
+                   if ca.kind(c) == "TYPEDEF_DECL"}
+
+        def cxx(text: str) -> str:
+            for alias, full in aliases.items():
+                text = re.sub(rf"\b{alias}::", f"{full}::", text)
+            return re.sub(r"\bC::", "Config::", text.replace("<C>", "<Config>"))
+
+        decl = next(c for c in fn.walk_preorder() if ca.kind(c) == "VAR_DECL" and c.spelling == var)
+        pragmas = [p for p in project.pragmas if p.option("variable") == var and enclosing_function(project, p) == fn]
+        banking[(function, var)] = array_banking(pragmas).get(var, {})
+        lines.append(f"    {{ using T{i} = {cxx(decl.type.spelling)}; extents<T{i}>(\"{i}\"); }}")
+        for d, b in sorted(banking[(function, var)].items()):
+            if b.factor:
+                lines.append(f"    std::printf(\"{i}:{d} %d\\n\", int({cxx(b.factor)}));")
+    (folder / "shapes.cpp").write_text(SHAPE_PROGRAM.replace("BODY", "\n".join(lines)))
+    subprocess.run([compiler(), "-std=c++14", "-I", str(folder), "-I", str(ap_types_dir()), "-o",
+                    str(folder / "shapes"), str(folder / "shapes.cpp")], check=True)
+    out = subprocess.run([str(folder / "shapes")], capture_output=True, text=True, check=True).stdout.split("\n")
+    dims = {int(w[0]): [int(x) for x in w[1:]] for w in (ln.split() for ln in out if ln and ":" not in ln.split()[0])}
+    factors = {tuple(map(int, w[0].split(":"))): int(w[1]) for w in (ln.split() for ln in out if ":" in ln)}
+    shapes = {}
+    for i, key in enumerate(keys):
+        width, *extent = dims[i]
+        depth = banks = 1
+        for d, n in enumerate(extent, 1):
+            b = banking[key].get(d) or banking[key].get(0)
+            if b is None:
+                depth *= n
+            elif b.style == "complete":
+                banks *= n
+            else:  # cyclic / block: factor banks of ceil(n / factor)
+                banks, depth = banks * factors[(i, d)], depth * -(-n // factors[(i, d)])
+        shapes[key] = (width, depth, banks)
+    return shapes
+
+
+def memory_shapes(s) -> dict[tuple[str, str], tuple[int, int, int]]:
+    return {(m.function, m.variable): (m.width, m.depth, m.banks) for m in s.memories if m.macro}
+
+
+OUTBUF = ("run_network", "outbuf")
+
+
+def check_shapes(found: dict, model: dict) -> None:
+    """Equal shapes; the LaneParams element (no ap_int width) is the one whose width is LANE_PARAM_BITS, and
+    the output buffer's logits are priced at the profile's all-8-bit bound, at least the generated width
+    (test_model_structure_facts_are_the_generated_config)."""
+    assert [k for k, (w, _, _) in found.items() if w == -1] == [("gemm_engine", "sp")]
+    assert 0 < found[OUTBUF][0] <= model[OUTBUF][0]
+    assert {k: (w if w != -1 and k != OUTBUF else model[k][0], d, b) for k, (w, d, b) in found.items()} == model
+
+
+BINDING_DESIGNS = (("zcu102", None), ("pynqz2", None))
+
+
+@pytest.fixture(scope="module", params=BINDING_DESIGNS, ids=lambda d: f"{d[0]}-fps{d[1] or 'max'}")
+def bound_project(request, graph, prof):
+    design, board = searched(prof, *request.param)
+    files = hp.render_hls_project(integer_graph(graph, design), design, board)
+    s = structures(structure_facts(design.engine, board, prof.plan, store_slots(prof, design)), board)
+    return files, modelled_bindings(design, board, prof, s), memory_shapes(s)
+
+
+def test_every_priced_memory_is_bound_to_its_priced_storage_and_shape(bound_project, tmp_path):
+    files, binds, shapes = bound_project
+    assert bindings(files, tmp_path) == binds
+    check_shapes(hls_shapes(files, tmp_path, sorted(shapes)), shapes)
+
+
+def test_deit_tiny_memories_are_bound_to_their_priced_storage_and_shape(tmp_path_factory, tmp_path):
+    """The largest search design affordable here: DeiT-tiny on the ZCU102 at --fps max (its bias table is
+    the one memory the rule moves to block RAM)."""
+    from accelgen.model_source import export_preset
+
+    g = import_qonnx(export_preset("deit_tiny", tmp_path_factory.mktemp("deit")))
+    p = profile(g)
+    design, board = searched(p, "zcu102", None)
+    files = hp.render_hls_project(integer_graph(g, design), design, board)
+    s = structures(structure_facts(design.engine, board, p.plan, store_slots(p, design)), board)
+    assert {m.variable: m.storage for m in s.memories}["bias"] == "bram"
+    assert bindings(files, tmp_path) == modelled_bindings(design, board, p, s)
+    check_shapes(hls_shapes(files, tmp_path, sorted(memory_shapes(s))), memory_shapes(s))
+
+
+BINDING_MUTATIONS = {
+    "another impl": ("accel_config.h", "#define ACCEL_OUTBUF_MEMORY lutram", "#define ACCEL_OUTBUF_MEMORY bram"),
+    "an unbound memory": ("e2softmax.h", "ACCEL_PRAGMA(HLS BIND_STORAGE variable = cbuf", "// ("),
+}
+SHAPE_MUTATIONS = {
+    "an extra bank": ("e2softmax.h", "cbuf[2][S::ROW_SLOTS]", "cbuf[3][S::ROW_SLOTS]"),
+    "a deeper memory": ("e2softmax.h", "cbuf[2][S::ROW_SLOTS]", "cbuf[2][S::ROW_SLOTS + C::SM_LANES]"),
+    "a wider element": ("ailayernorm.h", "typename L::x_t xbuf[2]", "ap_int<C::LN_X_BITS + 1> xbuf[2]"),
+}
+
+
+@pytest.mark.parametrize("mutation", BINDING_MUTATIONS)
+def test_a_changed_binding_fails_the_tie(bound_project, tmp_path, mutation):
+    files, binds, _ = bound_project
+    name, old, new = BINDING_MUTATIONS[mutation]
+    assert bindings(files, tmp_path) == binds
+    assert bindings(edit(files, name, old, new), tmp_path / "changed") != binds
+
+
+@pytest.mark.parametrize("mutation", SHAPE_MUTATIONS)
+def test_a_changed_memory_shape_fails_the_tie(bound_project, tmp_path, mutation):
+    files, _, shapes = bound_project
+    name, old, new = SHAPE_MUTATIONS[mutation]
+    with pytest.raises(AssertionError):
+        check_shapes(hls_shapes(edit(files, name, old, new), tmp_path, sorted(shapes)), shapes)
+
+
+def test_the_storage_rule_takes_the_smallest_share_and_grows_with_the_memory():
+    """hw/memory.py memory_kind: the chosen kind's share of the part is the least of the candidates (LUT RAM
+    only up to LUTRAM_MAX_DEPTH), and never shrinks as a memory grows."""
+    from accelgen.hw.memory import LUTRAM_MAX_DEPTH, URAM_SHAPES, blocks_for, lutram_luts
+
+    def shares(board, w, d):
+        r = board.resources
+        out = {"bram": blocks_for(w, d) / r["bram36"]}
+        if d <= LUTRAM_MAX_DEPTH:
+            out["lutram"] = lutram_luts(w, d) / r["lut"]
+        if r["uram"]:
+            out["uram"] = blocks_for(w, d, URAM_SHAPES) / r["uram"]
+        return out
+
+    for name in BOARDS:
+        board = load_board(name)
+        assert memory_kind(8, 16, board) == "lutram" and memory_kind(16, 8192, board) != "lutram"
+        previous = {}
+        for w in (1, 6, 8, 22, 64, 75, 144):
+            for d in (4, 64, 196, 256, 294, 1024, 4096, 9000):
+                s = shares(board, w, d)
+                kind = memory_kind(w, d, board)
+                assert s[kind] == min(s.values()), (name, w, d)
+                for (w0, d0), s0 in previous.items():
+                    if w0 <= w and d0 <= d:
+                        assert s[kind] >= s0, (name, (w0, d0), (w, d))
+                previous[(w, d)] = s[kind]

@@ -15,11 +15,9 @@ from ..errors import InputError
 from ..hw import constants as template
 from ..hw import stream
 from ..hw.constants import WORD_BITS_MIN
+from ..hw.structures import StructureFacts, structures
 from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes, scheme_slots, slots_max
-from ..hw.units import (GemmUnit, LayerNormUnit, SoftmaxUnit, gemm_unit, graph_layernorm_unit, graph_softmax_unit,
-                        layernorm_unit, softmax_unit, tensor_bits)
-from ..numerics import layernorm as ln_numerics
-from ..numerics.softmax import E2SoftmaxParams
+from ..hw.units import GemmUnit, LayerNormUnit, SoftmaxUnit, config_units, gemm_unit, tensor_bits
 from ..passes.mixed_scheme import POT_MAX_EXP
 
 
@@ -44,20 +42,6 @@ class HwConfig:
     max_steps: int
 
 
-def config_softmax(params: list[E2SoftmaxParams], max_row: int, lanes: int = 1) -> SoftmaxUnit:
-    """The Config's E2Softmax unit (one with default parameters when the model has no softmax)."""
-    return softmax_unit(params or [E2SoftmaxParams(in_bits=8, in_frac=8)], max_row, lanes)
-
-
-def config_layernorm(layers: list[tuple[ln_numerics.AILayerNormParams, tuple[int, int]]], lanes: int = 1
-                     ) -> LayerNormUnit:
-    """The Config's AILayerNorm unit (a minimal one when the model has no LayerNorm)."""
-    if not layers:
-        return LayerNormUnit(lanes=lanes, max_dim=1, input_bits=8, variance_bits=1, eps_bits=1, bias_bits=1,
-                             shift_bits=1, output_bits=8)
-    return layernorm_unit(layers, lanes)
-
-
 def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
     graph, engine = program.graph, program.engine
     tm = engine.tm
@@ -65,6 +49,7 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
     out_view = program.views[graph.output]
     image = graph.tensors[program.steps[0].output].shape
     word_bits = board.hp_ports.width_bits
+    units = config_units(graph, engine.sm_lanes, engine.ln_lanes)
     if word_bits < WORD_BITS_MIN or word_bits % 64:
         raise InputError(f"board '{board.name}': HP port width {word_bits} is not a multiple of 64 bits")
     return HwConfig(
@@ -76,8 +61,7 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
         gelu_entries=gelu_table_entries(graph),
         word_bits=word_bits, depth=program.depth,
         img_lanes=image_lanes(graph.ops_of(ir.PatchEmbed)[0].patch, image[-1], tm, word_bits),
-        sm=graph_softmax_unit(graph, engine.sm_lanes) or config_softmax([], 1, engine.sm_lanes),
-        ln=graph_layernorm_unit(graph, engine.ln_lanes) or config_layernorm([], engine.ln_lanes),
+        sm=units[0], ln=units[1],
         out_rows=out_view.rows, out_cols=out_view.cols,
         image_words=int(stream.words_of(stream.image_bits(int(np.prod(image))), word_bits)),
         dump_elems=dump_elems, max_steps=len(program.steps),
@@ -133,3 +117,21 @@ def config_tables(hw: HwConfig) -> list[Table]:
         Table("LN_SQUARES", hw.ln.squares),
         Table("LN_RSQRT", hw.ln.rsqrt),
     ]
+
+
+def config_facts(hw: HwConfig) -> StructureFacts:
+    """The facts of hw/structures.py as the generated Config states them."""
+    return StructureFacts(tm=hw.gemm.tm, word_bits=hw.word_bits, slots_max=hw.slots_max,
+                          bias_rows_max=hw.gemm.max_bias_rows, gelu_entries=hw.gelu_entries, acc_bits=hw.gemm.acc_bits,
+                          out_rows=hw.out_rows, out_cols=hw.out_cols, out_bits=hw.out_bits, max_steps=hw.max_steps,
+                          img_lanes=hw.img_lanes, sm_lanes=hw.sm.lanes, sm_n_max=hw.sm.max_row,
+                          sm_e_bits=hw.sm.exponent_bits, sm_code_bits=hw.sm.code_bits, ln_lanes=hw.ln.lanes,
+                          ln_d_max=hw.ln.max_dim, ln_x_bits=hw.ln.input_bits, act_bits=hw.act_bits)
+
+
+def storage_macros(hw: HwConfig, board: Board) -> list[tuple[str, str]]:
+    """(macro, storage) of every memory hls/ binds with a macro (the BIND_STORAGE impl: a pragma option
+    cannot be a constexpr member), as the perf model prices it: the weight banks' design.json choice, then
+    the memories of hw/structures.py."""
+    return [("ACCEL_WEIGHT_MEMORY", hw.weight_memory)] + [
+        (m.macro, m.storage) for m in structures(config_facts(hw), board).memories if m.macro]

@@ -22,13 +22,13 @@ from ..design import DESIGN_ID_BITS, Design, design_digest, design_id
 from ..errors import InputError
 from ..hw.image import quantize_images
 from ..hw import constants as template
-from ..hw.memory import activation_storage
+from ..hw.memory import memory_kind
 from ..hw.plan import Program, build_program
 from ..hw.structures import MAXI_PORTS, MAXI_READ_OUTSTANDING, TOP
 from ..resources import hls_dir
 from ..sim.numpy_sim import NumpySimulator
 from ..vitis import flow
-from .config import HwConfig, config_constants, config_tables, hw_config
+from .config import HwConfig, config_constants, config_tables, hw_config, storage_macros
 from ..hw.descriptors import DESC_WORDS, FIELDS, KINDS
 from .names import unique_identifiers
 from .pack import Blob, pack_program
@@ -181,7 +181,7 @@ def step_entries(art: Artifacts) -> list[dict]:
 def config_context(art: Artifacts) -> dict:
     return {"version": VERSION, "model": safe_comment(art.graph.name), "model_sha": art.design.model_sha256[:16],
             "config_struct": render_config_struct(art.hw), "config_name": CONFIG_NAME,
-            "weight_memory": art.hw.weight_memory,
+            "memories": storage_macros(art.hw, art.board),
             "steps": step_entries(art), "n_steps": len(art.program.steps)}
 
 
@@ -202,7 +202,7 @@ def top_context(art: Artifacts) -> dict:
             "maxi": [{"port": port, "bundle": bundle, "depth": depth[port]} for port, bundle in MAXI_PORTS],
             "axilite": list(AXILITE_PORTS), "nmem": consts["NMEM"],
             "design_id_hex": f"0x{design_id(art.design):0{DESIGN_ID_BITS // 4}x}u",
-            "act_memory": activation_storage(art.hw.act_bits, art.hw.depth, art.hw.gemm.tm, art.board)}
+            "act_memory": memory_kind(art.hw.act_bits, art.hw.depth, art.board)}
 
 
 def image_shape(graph: ir.Graph) -> tuple[int, ...]:

@@ -1,22 +1,25 @@
 """The structures the generated HLS instantiates around the GEMM lanes, the units' logic and the weight /
-activation / unit buffers: the engine's store-side parameter and bias memories, its GELU tables and
-registers, the rotations of the activation windows and of the store ring, the output buffer, the
-descriptor RAM, the DATAFLOW FIFOs with the word -> field unpacking of their consumers, the GEMM gearbox
-and the m_axi adapters.
+activation buffers: the engine's store-side parameter and bias memories, its GELU tables and registers,
+the rotations of the activation windows and of the store ring, the output buffer, the softmax / LayerNorm
+row and token buffers, the descriptor RAM and registers, the DATAFLOW FIFOs and scalar channels with the
+word -> field unpacking of their consumers, the GEMM gearbox and the m_axi adapters.
 
 One list, from the facts the generated Config carries (``StructureFacts``); the perf model prices every
-item (perf/resource_model.py: memories from their sizes, the rest from Yosys fits of RTL equivalents,
-scripts/synth_structures.py) and tests/test_structures.py ties the list to the generated project: every
-STREAM pragma, every m_axi bundle and every partitioned array of hls/ is an item here (or priced with
-the part of the design that holds it, ``PRICED_ELSEWHERE``), and nothing else is.
+item (perf/resource_model.py: memories from their sizes in the storage hw/memory.py memory_kind picks,
+which the generated config binds; the rest from Yosys fits of RTL equivalents, scripts/synth_structures.py)
+and tests/test_structures.py ties the list to the generated project: every STREAM pragma, every m_axi
+bundle and every partitioned array of hls/ is an item here (or priced with the part of the design that
+holds it, ``PRICED_ELSEWHERE``), and nothing else is; every BIND_STORAGE and memory shape is the model's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..board import Board
 from .descriptors import DESC_WORDS
 from ..numerics.primitives import MULT_BITS
+from .memory import memory_kind
 from .constants import (BIAS_BITS, GELU_ENTRY_BITS, IMAGE_PIXEL_BITS, LN_BIAS_BITS, LN_GAIN_BITS,
                         META_RES_SHIFT, PREFIX_BITS, SHIFT_BITS, STREAM_DEPTH)
 from .stream import biases_per_item, ceil_div, item_bits
@@ -40,16 +43,15 @@ GEMM_JOB_BITS = 25 * INT_BITS + 4 * TENSOR_REF_BITS + 4 + 2 * MULT_BITS + SHIFT_
 FIELD_LOADS = 3  # call paths of load_fields_dataflow: the LayerNorm biases and gains, the GELU table
 
 # Partitioned arrays of hls/ priced with the part of the design that holds them: (function, variable) ->
-# where. The weight tiles, activation memories and unit buffers are perf/resource_model.py's buffers;
-# the accumulators are in the lanes' Yosys cost, the rest in the units' (scripts/synth_units.py).
+# where. The weight tiles and activation memories are perf/resource_model.py's buffers; the accumulators
+# are in the lanes' Yosys cost, the rest in the units' (scripts/synth_units.py).
 PRICED_ELSEWHERE = {
     ("gemm_engine", "wf"): "weight_buffers", ("gemm_engine", "wp"): "weight_buffers",
     ("gemm_engine", "acc"): "lanes", (TOP, "mem"): "activation_buffers",
-    ("softmax_layer", "ebuf"): "unit_buffers", ("layernorm_layer", "xbuf"): "unit_buffers",
     ("layernorm_layer", "gain"): "unit ailayernorm", ("layernorm_layer", "bias"): "unit ailayernorm",
     ("layernorm_layer", "stats"): "unit ailayernorm", ("softmax_layer", "ref"): "unit e2softmax",
     ("softmax_layer", "sum"): "unit e2softmax", ("softmax_layer", "e1"): "unit e2softmax",
-    ("softmax_layer", "t2"): "unit e2softmax", ("softmax_layer", "cbuf"): "unit_buffers",
+    ("softmax_layer", "t2"): "unit e2softmax",
 }
 
 
@@ -69,6 +71,13 @@ class StructureFacts:
     max_steps: int
     img_lanes: int
     act_bits: int
+    sm_lanes: int
+    sm_n_max: int  # SM_N_MAX: the longest softmax row
+    sm_e_bits: int  # SM_E_BITS: an exponent code
+    sm_code_bits: int  # a code between the softmax's sum and output stages (SoftmaxUnit.code_bits)
+    ln_lanes: int
+    ln_d_max: int  # LN_D_MAX
+    ln_x_bits: int  # LN_X_BITS: an element of the LayerNorm token buffer
 
 
 @dataclass(frozen=True)
@@ -99,16 +108,22 @@ class ScalarChannel:
 
 @dataclass(frozen=True)
 class Memory:
-    """A memory array: ``banks`` partitions of ``width`` x ``depth``. The HLS binds no storage; ``storage``
-    is the one its role implies (perf/memory.py banked_buffer): the engine's per-bank memories are shallow
-    and written while read (LUT RAM), the descriptor table is the s_axilite adapter's RAM (block RAM)."""
+    """A memory array: ``banks`` partitions of ``width`` x ``depth`` in ``storage``. The generated config
+    defines ``macro`` as that storage and hls/ binds the array to it (BIND_STORAGE ram_s2p impl = macro);
+    without a macro the storage is the role's (the descriptor table is the s_axilite adapter's block RAM)."""
 
     function: str
     variable: str
     width: int
     depth: int
     banks: int
-    storage: str = "lutram"
+    storage: str
+    macro: str | None
+
+
+def bound(function: str, variable: str, width: int, depth: int, banks: int, macro: str, board: Board) -> Memory:
+    """A memory bound to the storage hw/memory.py memory_kind picks for its shape on ``board``."""
+    return Memory(function, variable, width, depth, banks, memory_kind(width, depth, board), macro)
 
 
 @dataclass(frozen=True)
@@ -191,20 +206,28 @@ def scalar_channels() -> tuple[ScalarChannel, ...]:
                     ("const_placer", "n", INT_BITS), ("const_placer", "cols", INT_BITS)))
 
 
-def structures(f: StructureFacts) -> Structures:
+def structures(f: StructureFacts, board: Board) -> Structures:
     w, item = f.word_bits, item_bits(f.tm)
     per_item = biases_per_item(f.tm)
     fifos = (Fifo("gemm_layer", "words", w, STREAM_DEPTH), Fifo("gemm_layer", "items", item, STREAM_DEPTH),
              Fifo("load_fields_dataflow", "words", w, STREAM_DEPTH, FIELD_LOADS),
              Fifo("image_dataflow", "image_words", w, STREAM_DEPTH), Fifo("const_dataflow", "words", w, STREAM_DEPTH))
+    # the units' ping-pong buffers: both halves and every lane's cyclic bank (a row / token padded to whole
+    # beats) are separate memories
+    sm_depth, ln_depth = ceil_div(f.sm_n_max, f.sm_lanes), ceil_div(f.ln_d_max, f.ln_lanes)
     memories = (
-        Memory("gemm_engine", "sp", LANE_PARAM_BITS, 2 * f.slots_max, f.tm),
-        Memory("gemm_engine", "bias", BIAS_BITS, 2 * f.slots_max * ceil_div(f.bias_rows_max, per_item),
-               f.tm * per_item),
-        Memory("gemm_engine", "gelu", GELU_ENTRY_BITS, f.gelu_entries, f.tm),
-        Memory("run_network", "outbuf", f.out_bits, f.out_rows * ceil_div(f.out_cols, f.tm), f.tm),
-        Memory("eltwise_layer", "table", GELU_ENTRY_BITS, f.gelu_entries, 1),
-        Memory(TOP, "descs", DESC_FIELD_BITS, f.max_steps * DESC_WORDS, 1, "bram"),
+        bound("gemm_engine", "sp", LANE_PARAM_BITS, 2 * f.slots_max, f.tm, "ACCEL_STORE_PARAMS_MEMORY", board),
+        bound("gemm_engine", "bias", BIAS_BITS, 2 * f.slots_max * ceil_div(f.bias_rows_max, per_item),
+              f.tm * per_item, "ACCEL_BIAS_MEMORY", board),
+        bound("gemm_engine", "gelu", GELU_ENTRY_BITS, f.gelu_entries, f.tm, "ACCEL_GELU_MEMORY", board),
+        bound("run_network", "outbuf", f.out_bits, f.out_rows * ceil_div(f.out_cols, f.tm), f.tm,
+              "ACCEL_OUTBUF_MEMORY", board),
+        bound("eltwise_layer", "table", GELU_ENTRY_BITS, f.gelu_entries, 1, "ACCEL_ELTWISE_TABLE_MEMORY", board),
+        bound("softmax_layer", "ebuf", f.sm_e_bits, sm_depth, 2 * f.sm_lanes, "ACCEL_SOFTMAX_EXP_MEMORY", board),
+        bound("softmax_layer", "cbuf", f.sm_code_bits, sm_depth, 2 * f.sm_lanes, "ACCEL_SOFTMAX_CODE_MEMORY",
+              board),
+        bound("layernorm_layer", "xbuf", f.ln_x_bits, ln_depth, 2 * f.ln_lanes, "ACCEL_LAYERNORM_X_MEMORY", board),
+        Memory(TOP, "descs", DESC_FIELD_BITS, f.max_steps * DESC_WORDS, 1, "bram", None),
     )
     registers = (Registers("run_network", "d", DESC_WORDS * DESC_FIELD_BITS),  # the running step's descriptor
                  Registers("gemm_engine", "sel", 2 * f.slots_max * f.tm),

@@ -437,3 +437,23 @@ def layernorm_unit(layers: list[tuple[ln_numerics.AILayerNormParams, tuple[int, 
         bias_bits=max(ir.signed_bits(int(p.bias.min()), int(p.bias.max())) for p in units),
         shift_bits=unsigned_bits(max(p.shift for p in units)),
         output_bits=max(ir.signed_bits(p.out_min, p.out_max) for p in units))
+
+
+def config_softmax(params: list[E2SoftmaxParams], max_row: int, lanes: int = 1) -> SoftmaxUnit:
+    """The Config's E2Softmax unit (one with default parameters when the model has no softmax)."""
+    return softmax_unit(params or [E2SoftmaxParams(in_bits=8, in_frac=8)], max_row, lanes)
+
+
+def config_layernorm(layers: list[tuple[ln_numerics.AILayerNormParams, tuple[int, int]]], lanes: int = 1
+                     ) -> LayerNormUnit:
+    """The Config's AILayerNorm unit (a minimal one when the model has no LayerNorm)."""
+    if not layers:
+        return LayerNormUnit(lanes=lanes, max_dim=1, input_bits=8, variance_bits=1, eps_bits=1, bias_bits=1,
+                             shift_bits=1, output_bits=8)
+    return layernorm_unit(layers, lanes)
+
+
+def config_units(graph: ir.Graph, sm_lanes: int, ln_lanes: int) -> tuple[SoftmaxUnit, LayerNormUnit]:
+    """The Config's E2Softmax and AILayerNorm units of ``graph`` (default ones where it has none)."""
+    return (graph_softmax_unit(graph, sm_lanes) or config_softmax([], 1, sm_lanes),
+            graph_layernorm_unit(graph, ln_lanes) or config_layernorm([], ln_lanes))

@@ -5,13 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..hw.memory import URAM_SHAPES, blocks_for
+from ..hw.memory import URAM_SHAPES, blocks_for, lutram_luts
 
-
-# Distributed (LUT) memories: a ROM/single-port RAM stores 64 bits per LUT6 (RAM64X1S); a simple dual-port
-# buffer written while it is read needs RAM64M (4 LUTs for 3 bits of a 64-deep memory).
-LUTROM_BITS_PER_LUT = 64
-LUTRAM_SDP_LUTS_PER_BIT = 4 / 3
+LUTROM_BITS_PER_LUT = 64  # a ROM stores 64 bits per LUT6 (RAM64X1S)
 
 
 @dataclass(frozen=True)
@@ -26,13 +22,12 @@ class Blocks:
 
 def banked_buffer(width_bits: int, depth: int, banks: int, memory: str) -> Blocks:
     """``banks`` parallel memories (array partitioning for parallel reads) of width x depth each, built
-    from ``memory``: "bram", "uram", "lutram" (dual-port, written while read) or "lutrom" (tables). The kind
-    follows the buffer's role or the design's choice, not its size, so every resource count grows
-    monotonically with lanes and buffer sizes."""
+    from ``memory``: "bram", "uram", "lutram" (dual-port, written while read) or "lutrom" (tables); the kind
+    is the design's choice (weight banks) or hw/memory.py memory_kind's."""
     if memory == "lutrom":
         return Blocks(luts=banks * width_bits * math.ceil(depth / 64) * 64 / LUTROM_BITS_PER_LUT)
     if memory == "lutram":
-        return Blocks(luts=banks * width_bits * math.ceil(depth / 64) * LUTRAM_SDP_LUTS_PER_BIT)
+        return Blocks(luts=banks * lutram_luts(width_bits, depth))
     if memory == "uram":
         return Blocks(uram=banks * blocks_for(width_bits, depth, URAM_SHAPES))
     return Blocks(bram36=banks * blocks_for(width_bits, depth))

@@ -18,7 +18,7 @@ from ..hw import stream
 from ..hw.constants import ELTWISE_LANES
 from ..hw.plan import (ActivationMemories, fused_gelus, gelu_table_entries, layer_slots, plan_tiles, pot_row_order,
                        schedule, scheme_slots, tile_count)
-from ..hw.units import accumulator_bits, bias_rows_max
+from ..hw.units import accumulator_bits, bias_rows_max, config_units
 from ..passes import to_integer
 from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
 from . import cycles as cy
@@ -103,6 +103,7 @@ def profile(graph: ir.Graph) -> Profile:
     acts = ActivationMemories(lowered)
     out = acts.views[lowered.output]
     image = next(w for w in works if w.unit == "input")
+    sm, ln = config_units(lowered, 1, 1)
     plan = BufferPlan(k_max=max(max(w.k for w in works if w.unit in ("gemm", "attn")), 1),
                       tokens_max=max(w.k for w in works if w.unit == "softmax") if any(
                           w.unit == "softmax" for w in works) else 1,
@@ -110,7 +111,8 @@ def profile(graph: ir.Graph) -> Profile:
                       activations=acts, gelu_entries=table, acc_bits=accumulator_bits(lowered),
                       bias_rows_max=bias_rows_max(lowered), out_rows=out.rows, out_cols=out.cols,
                       out_bits=ir.signed_bits(*lowered.tensors[lowered.output].bounds), steps=len(acts.steps),
-                      image=(image.m, image.k), attention=any(w.unit == "attn" for w in works))
+                      image=(image.m, image.k), attention=any(w.unit == "attn" for w in works),
+                      sm_e_bits=sm.exponent_bits, sm_code_bits=sm.code_bits, ln_x_bits=ln.input_bits)
     return Profile(graph.name, works, weights, plan)
 
 

@@ -20,15 +20,12 @@ from importlib import resources
 from ..board import RESOURCE_KINDS, Board
 from ..design import Engine
 from ..hw.constants import ELTWISE_LANES, NUM_MEMORIES, POT_CODE_BITS, WEIGHT_ITEM_BITS
-from ..hw.memory import activation_storage
+from ..hw.memory import memory_kind
 from ..hw.plan import ActivationMemories, image_lanes, scheme_slots
 from ..hw.structures import StructureFacts, Structures, feature, structures
-from ..numerics.softmax import CODE_MAX, E2SoftmaxParams
 from .memory import Blocks, banked_buffer
 
-ACT_BITS = 8  # elements of the units' row / token buffers
-SOFTMAX_ROW_BITS = 16  # exponent values held in the E2Softmax ping-pong row buffer
-SOFTMAX_CODE_BITS = CODE_MAX.bit_length() + E2SoftmaxParams.exp_frac  # its second buffer: codes (k, frac)
+ACT_BITS = 8  # the activation operand the lanes register
 
 
 @dataclass(frozen=True)
@@ -113,6 +110,9 @@ class BufferPlan:
     steps: int = 1
     image: tuple[int, int] = (1, 1)  # (patch, image width) of the image loader
     attention: bool = False  # attention products run on the engine (their store slots)
+    sm_e_bits: int = 1  # the units' buffer elements (hw/units.py config_units): softmax exponent and code,
+    sm_code_bits: int = 1  # LayerNorm input
+    ln_x_bits: int = 1
 
 
 def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
@@ -128,18 +128,8 @@ def weight_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
 def activation_buffers(engine: Engine, plan: BufferPlan, board: Board) -> Blocks:
     """The placement's activation memories (hw/plan.py): NUM_MEMORIES x TM banks of its depth."""
     depth = plan.activations.depth(engine.tm)
-    kind = activation_storage(plan.activations.bits, depth, engine.tm, board)
+    kind = memory_kind(plan.activations.bits, depth, board)
     return banked_buffer(plan.activations.bits, depth, NUM_MEMORIES * engine.tm, kind)
-
-
-def unit_buffers(engine: Engine, plan: BufferPlan) -> Blocks:
-    """Ping-pong row / token buffers of the softmax and LayerNorm units (the softmax's second buffer holds
-    6-bit codes per lane: LUT RAM, as Yosys maps rtl/e2softmax.v's code buffer to RAM64M8 on UltraScale+;
-    unit_costs.json, e2softmax_l*_buffer_codes). The engine's GELU tables are hw/structures.py's."""
-    softmax = banked_buffer(SOFTMAX_ROW_BITS, 2 * plan.tokens_max, engine.sm_lanes, "bram") \
-        + banked_buffer(SOFTMAX_CODE_BITS, 2 * plan.tokens_max, engine.sm_lanes, "lutram")
-    layernorm = banked_buffer(ACT_BITS, 2 * plan.dim_max, engine.ln_lanes, "bram")
-    return softmax + layernorm
 
 
 def slots_estimate(engine: Engine, plan: BufferPlan) -> int:
@@ -157,7 +147,9 @@ def structure_facts(engine: Engine, board: Board, plan: BufferPlan, slots: int) 
                           bias_rows_max=plan.bias_rows_max, gelu_entries=plan.gelu_entries, acc_bits=plan.acc_bits,
                           out_rows=plan.out_rows, out_cols=plan.out_cols, out_bits=plan.out_bits,
                           max_steps=plan.steps, img_lanes=image_lanes(*plan.image, engine.tm, word),
-                          act_bits=plan.activations.bits)
+                          sm_lanes=engine.sm_lanes, sm_n_max=plan.tokens_max, sm_e_bits=plan.sm_e_bits,
+                          sm_code_bits=plan.sm_code_bits, ln_lanes=engine.ln_lanes, ln_d_max=plan.dim_max,
+                          ln_x_bits=plan.ln_x_bits, act_bits=plan.activations.bits)
 
 
 def piecewise(xs: list[float], ys: list[float], x: float) -> float:
@@ -214,7 +206,7 @@ def itemized_structures(s: Structures, family: str) -> list[tuple[str, Resources
 
 
 def structure_resources(engine: Engine, board: Board, plan: BufferPlan, slots: int) -> Resources:
-    s = structures(structure_facts(engine, board, plan, slots))
+    s = structures(structure_facts(engine, board, plan, slots), board)
     return sum((r for _, r in itemized_structures(s, board.yosys_family)), Resources())
 
 
@@ -227,7 +219,6 @@ def design_resources(engine: Engine, board: Board, plan: BufferPlan, slots: int 
                + unit_cost(fam, "e2softmax").times(engine.sm_lanes)
                + unit_cost(fam, "ailayernorm").times(engine.ln_lanes)
                + unit_cost(fam, "eltwise").times(ELTWISE_LANES))
-    memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, board) \
-        + unit_buffers(engine, plan)
+    memory = weight_buffers(engine, plan) + activation_buffers(engine, plan, board)
     slots = slots_estimate(engine, plan) if slots is None else slots
     return compute + blocks_resources(memory) + structure_resources(engine, board, plan, slots)
