@@ -101,7 +101,9 @@ def report_markdown(data: dict) -> str:
         rows.append((layer["name"], layer["op"], layer["unit"], f"{layer['cycles']:,}", layer["bound"],
                      "-" if layer["pot_ratio"] is None else f"{layer['pot_ratio']:.2f}",
                      "-" if layer["weight_bits"] is None else str(layer["weight_bits"]), f"{layer['ddr_bytes']:,}"))
-    lines += ["```", *format_table(rows, right=(3, 5, 6, 7)), "```", "", "## Pareto front", "",
+    lines += ["```", *format_table(rows, right=(3, 5, 6, 7)), "```", "",
+              f"Every step first copies its descriptor into registers: {data['descriptor_cycles']:,} cycles per frame "
+              "besides the layers'.", "", "## Pareto front", "",
               "FPS vs weight-error cost vs resources of the engines the search kept (fastest assignment each).", ""]
     rows = [("FPS", "cost", "tm", "fixed", "PoT", "DSP", "LUT", "FF", "BRAM36", "URAM")]
     for p in data["pareto_front"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from conftest import run_cli
 
 from accelgen.api import load_integer_model
 from accelgen.build_dir import load_build
+from accelgen.hw.descriptors import DESC_WORDS
 from accelgen.sim.numpy_sim import NumpySimulator
 
 pytestmark = pytest.mark.sim
@@ -41,7 +43,10 @@ def test_build_writes_design_and_reports(built):
         assert r["resources"][kind]["used"] <= r["resources"][kind]["available"] * r["resources"][kind]["cap"]
     for layer in r["layers"]:
         assert {"name", "cycles", "bound", "pot_ratio", "weight_bits"} <= set(layer)
-    assert sum(layer["cycles"] for layer in r["layers"]) == r["cycles"]
+    # the layers' cycles and one DESC_WORDS-word descriptor copy per step of the generated table
+    steps = int(re.search(r"N_STEPS = (\d+);", (out / "hls" / "accel_config.h").read_text()).group(1))
+    assert r["descriptor_cycles"] == steps * DESC_WORDS > 0
+    assert sum(layer["cycles"] for layer in r["layers"]) + r["descriptor_cycles"] == r["cycles"]
     assert abs(r["fps"] - r["clock_mhz"] * 1e6 / r["cycles"]) < 1e-3
     assert 0.9 < r["accuracy"]["integer_design"] <= 1.0
     assert "FPS" in proc.stdout and "dsp" in proc.stdout
