@@ -455,7 +455,9 @@ def test_generated_project_is_checked_end_to_end(tmp_path):
     assert findings == sorted(findings)
     # the weight banks' BIND_STORAGE, written through ACCEL_PRAGMA, is seen with its macro expanded
     project = load_project(tmp_path / "accel_top.cpp", [tmp_path])
-    impls = {p.option("impl") for p in project.pragmas if p.via == "ACCEL_PRAGMA" and p.kind == "BIND_STORAGE"}
-    assert impls == {design.engine.weight_memory}
+    impls = {p.option("variable"): p.option("impl") for p in project.pragmas
+             if p.via == "ACCEL_PRAGMA" and p.kind == "BIND_STORAGE"}
+    assert impls["wf"] == impls["wp"] == design.engine.weight_memory
+    assert set(impls.values()) <= {"lutram", "bram", "uram"}
     for f in findings:
         assert f.rule in RULES and 1 <= f.line <= len((tmp_path / f.file).read_text().splitlines()), f.format()
