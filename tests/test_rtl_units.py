@@ -158,7 +158,7 @@ def test_tile_with_a_wrong_rotation_fails(data, tmp_path):
         beat[at] = (beat[at] + 1) % rd.tile.tm
     bad.name = "wrong rotation"
     units = {"m_gt_": ("gemm_tile", rd.tile, "m_gemm_tile", rp.render_unit(rd.tile, "m_gemm_tile", rd.gelu_names))}
-    result = rtl_runner.run_jobs(units, [good, bad], "icarus", tmp_path)
+    result = rtl_runner.run_jobs(rp.harness_sources(units), [good, bad], "icarus", tmp_path)
     ok, wrong = result.jobs
     assert ok.passed, ok.message
     assert not wrong.passed and "output beat" in wrong.message, wrong.message
