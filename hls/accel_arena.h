@@ -55,9 +55,9 @@ WindowBank window_bank(TensorRef t, int row, int c0, int limit, int b) {
 }
 
 // Bank values -> window order: out[i] = bank[(amt + i) % TM], amt >= 0. Built as rtl/rotator.v, in
-// clog2(TM) stages of 2:1 selects with constant indices (the stage of weight s = 1, 2, 4, .. rotates by s
-// when amt % TM has bit s set; rotations add up modulo TM, so any TM works): TM * clog2(TM) selects of two
-// inputs instead of TM selects of TM.
+// ceil(clog2(TM) / 2) stages with constant indices: the stage at bit b = 0, 2, 4, .. rotates by d * 2^b,
+// d = bits b, b+1 of amt % TM (a 4:1 select per value), a 2:1 select on bit b alone when bit b + 1 is past
+// clog2(TM); rotations add up modulo TM, so any TM works.
 template <class C, class T>
 void window_rotate(const T bank[C::TM], int amt, T out[C::TM]) {
 #pragma HLS INLINE
@@ -69,13 +69,17 @@ rotate_in:
         v[i] = bank[i];
     }
 rotate_stages:
-    for (int s = 1; s < C::TM; s *= 2) {
+    for (int b = 0; (1 << b) < C::TM; b += 2) {
 #pragma HLS UNROLL
+        const int s = 1 << b;
+        const bool quad = 2 * s < C::TM;  // bit b + 1 of the amount exists
+        const int d = (a >> b) & (quad ? 3 : 1);
         T next[C::TM];
     rotate_stage:
         for (int i = 0; i < C::TM; ++i) {
 #pragma HLS UNROLL
-            next[i] = (a & s) ? v[(i + s) % C::TM] : v[i];
+            const T x0 = v[i], x1 = v[(i + s) % C::TM], x2 = v[(i + 2 * s) % C::TM], x3 = v[(i + 3 * s) % C::TM];
+            next[i] = (d & 2) ? ((d & 1) ? x3 : x2) : ((d & 1) ? x1 : x0);
         }
     rotate_keep:
         for (int i = 0; i < C::TM; ++i) {

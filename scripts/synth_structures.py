@@ -7,7 +7,7 @@ Runs `synth_xilinx -family xcup` and `-family xc7` (the command of scripts/synth
   - rtl/axis_fifo.v   at the FIFO depth of the generated DATAFLOW streams and several widths,
   - rtl/gearbox.v     (word stream -> variable-width items) at several word / item widths,
   - rtl/select_mux.v  (runtime index into a completely partitioned array) at several sizes,
-  - rtl/rotator.v     (runtime rotation in clog2(N) stages of 2:1 selects, hls/accel_arena.h window_rotate)
+  - rtl/rotator.v     (runtime rotation in ceil(clog2(N) / 2) radix-4 stages, hls/accel_arena.h window_rotate)
                        at several sizes,
   - rtl/maxi_port.v   (one m_axi bundle's read or write side, burst length and outstanding reads of the
                        generated INTERFACE pragmas) at the boards' port widths,
@@ -92,9 +92,9 @@ def build_json(rows: list[dict], yosys: str, su, version: str | None = None) -> 
             "Counts as scripts/synth_units.py: lut = LUTs + SRLs + LUT-RAM sites, ff (xcup: without DSP-adjacent "
             "FFs), bram36 = RAMB36 + RAMB18 / 2.",
             "x per structure (accelgen/hw/structures.py feature): fifo = width (depth STREAM_DEPTH); gearbox = "
-            "B * clog2(B), B = word + item bits (its shifters); select = (N - 1) * W; rotator = N * clog2(N) * W (its "
-            "2:1 selects); maxi_read / maxi_write = port width (burst and outstanding reads of the generated "
-            "INTERFACE pragmas).",
+            "B * clog2(B), B = word + item bits (its shifters); select = (N - 1) * W; rotator = N * ceil(clog2(N) "
+            "/ 2) * W (its selects: one per bit and radix-4 stage); maxi_read / maxi_write = port width (burst and "
+            "outstanding reads of the generated INTERFACE pragmas).",
         ],
         "structures": structures,
         "points": rows,

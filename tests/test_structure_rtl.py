@@ -103,7 +103,8 @@ def rotate(values: list[int], amt: int) -> list[int]:
     return [values[(i + amt) % len(values)] for i in range(len(values))]
 
 
-@pytest.mark.parametrize("n, w", [(4, 8), (5, 7), (8, 16), (64, 8)])
+@pytest.mark.parametrize("n, w", [(1, 4), (2, 3), (3, 5), (4, 8), (5, 7), (6, 4), (8, 16), (12, 3), (16, 5),
+                                  (32, 8), (64, 8)])  # even and odd clog2(N), powers of two and not
 def test_rotator_rotates_by_every_amount(tmp_path: Path, n: int, w: int):
     rng = random.Random(n * 1000 + w)
     cases = [([rng.getrandbits(w) for _ in range(n)], amt) for amt in range(n) for _ in range(3)]

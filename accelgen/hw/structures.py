@@ -149,7 +149,7 @@ class Select:
 @dataclass(frozen=True)
 class Rotator:
     """``count`` rotations of ``inputs`` values of ``width`` bits by a runtime amount (window_rotate,
-    hls/accel_arena.h, in clog2(inputs) stages of 2:1 selects as rtl/rotator.v), inlined into ``function``
+    hls/accel_arena.h, in ceil(clog2(inputs) / 2) radix-4 stages as rtl/rotator.v), inlined into ``function``
     (directly or through window_read / window_write)."""
 
     function: str
@@ -260,7 +260,8 @@ def rotators(f: StructureFacts) -> tuple[Rotator, ...]:
 def feature(kind: str, params: dict) -> float:
     """The size a structure's cost grows with, from its RTL equivalent's parameters (the x of the fits in
     perf/structure_costs.json): FIFO width; the gearbox's shifters B * clog2(B), B = word + item bits;
-    (select inputs - 1) x width; a rotator's 2:1 selects N * clog2(N) * W; an m_axi side's port width."""
+    (select inputs - 1) x width; a rotator's selects N * ceil(clog2(N) / 2) * W (one per bit and radix-4
+    stage); an m_axi side's port width."""
     if kind == "fifo":
         return params["W"]
     if kind == "gearbox":
@@ -269,5 +270,5 @@ def feature(kind: str, params: dict) -> float:
     if kind == "select":
         return (params["N"] - 1) * params["W"]
     if kind == "rotator":
-        return params["N"] * (params["N"] - 1).bit_length() * params["W"]
+        return params["N"] * -(-(params["N"] - 1).bit_length() // 2) * params["W"]
     return params["W"]
