@@ -36,7 +36,7 @@ ap_uint<32> run_step(const ap_uint<C::WORD_BITS>* params, const ap_uint<C::WORD_
         case K_QK:
         case K_AV: {
             const int prefix = d[D_PREFIX_ROWS] > 0 ? write_const_rows<C>(params, mem, d) : 0;
-            gemm_layer<C>(params, mem, outbuf, gemm_job<C>(d), beats);
+            gemm_layer<C>(params, mem, outbuf, gemm_step<C>(d), beats);
             beats += prefix;
             break;
         }

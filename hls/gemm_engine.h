@@ -50,32 +50,64 @@ constexpr int gelu_per_item() {
     return C::META_BITS / C::GELU_ENTRY_BITS;
 }
 
-// Everything one GEMM step needs, decoded once from its descriptor.
+// One GEMM step runs as the DATAFLOW region gemm_layer, where every scalar argument of a process is a
+// channel of its width (UG1399): each process takes only the fields it reads (accelgen/hw/structures.py
+// scalar_channels prices them).
+
+// The step's region of the parameter blob: what ddr_reader reads (no words unless the step is a DDR GEMM).
+struct BlobRegion {
+    int off, words;
+};
+
+// What a tile's items follow from (the gearbox cuts them by it, the engine fills its tile buffers by it).
+struct TileGeometry {
+    int k;  // reduction length
+    int fixed_rows, pot_rows, wbits, bias_rows;
+};
+
+// What the gearbox reads: the blob's words, the fused GELU table ahead of the tiles and the tiles' items
+// (all empty unless the step is a DDR GEMM: no words, no table, no tiles).
+struct GearboxJob {
+    int words;
+    bool gelu;
+    TileGeometry tile;
+};
+
+// What the engine reads.
 template <class C>
 struct GemmJob {
     int kind;  // K_GEMM, K_QK or K_AV
-    int rows, cols, k, heads;
+    int rows, cols, heads;
+    TileGeometry tile;
     TensorRef in, out, res, wt;
     int in_row0, in_col0, in_hrow, in_hcol;
     int out_row0, out_col0, out_hrow, out_hcol;
     int w_col0, w_hcol;
     bool has_res, to_output, clamp, gelu;
     int qmin, qmax, gelu_min;
-    mult_t<C> mult, res_mult;  // scalar requantization of QK^T / AV
+    mult_t<C> mult;  // scalar requantization of QK^T / AV
     shift_t<C> shift;
     bias_t<C> bias;
-    int param_off, param_words;
-    int fixed_rows, pot_rows, wbits, bias_rows, slots;
+    int slots;
+};
+
+// The arguments of gemm_layer's three processes, decoded once from the step's descriptor.
+template <class C>
+struct GemmStep {
+    BlobRegion blob;
+    GearboxJob items;
+    GemmJob<C> job;
 };
 
 template <class C>
-GemmJob<C> gemm_job(const desc_regs_t& d) {
+GemmStep<C> gemm_step(const desc_regs_t& d) {
+    const bool ddr = d[D_KIND] == K_GEMM;
     GemmJob<C> g;
     g.kind = d[D_KIND];
     g.rows = d[D_ROWS];
     g.cols = d[D_COLS];
-    g.k = d[D_K];
     g.heads = d[D_HEADS];
+    g.tile = TileGeometry{d[D_K], d[D_FIXED_ROWS], d[D_POT_ROWS], d[D_WBITS], d[D_BIAS_ROWS]};
     g.in = desc_tensor(d, D_IN_MEM);
     g.out = desc_tensor(d, D_OUT_MEM);
     g.res = desc_tensor(d, D_RES_MEM);
@@ -98,17 +130,12 @@ GemmJob<C> gemm_job(const desc_regs_t& d) {
     g.qmax = d[D_QMAX];
     g.gelu_min = d[D_GELU_MIN];
     g.mult = d[D_MULT];
-    g.res_mult = d[D_RES_MULT];
     g.shift = d[D_SHIFT];
     g.bias = desc_wide(d, D_BIAS_LO, D_BIAS_HI);
-    g.param_off = d[D_PARAM_OFF];
-    g.param_words = d[D_PARAM_WORDS];
-    g.fixed_rows = d[D_FIXED_ROWS];
-    g.pot_rows = d[D_POT_ROWS];
-    g.wbits = d[D_WBITS];
-    g.bias_rows = d[D_BIAS_ROWS];
     g.slots = d[D_SLOTS];
-    return g;
+    const int words = ddr ? d[D_PARAM_WORDS] : 0;
+    const GearboxJob items = ddr ? GearboxJob{words, g.gelu, g.tile} : GearboxJob{};
+    return GemmStep<C>{BlobRegion{d[D_PARAM_OFF], words}, items, g};
 }
 
 // Rows of a scheme handled by tile t when `lanes` lanes take `total` rows in order.
@@ -117,12 +144,17 @@ inline int lanes_in_tile(int total, int lanes, int t) {
     return left <= 0 ? 0 : (left > lanes ? lanes : left);
 }
 
+// Tiles of a DDR step: every tile holds at least one lane (the more of the two schemes' tile counts).
 template <class C>
-int gemm_tiles(const GemmJob<C>& g) {
-    if (g.kind != K_GEMM) return ceil_div(g.cols, C::TN_FIXED);
+int ddr_tiles(const TileGeometry& g) {
     const int fixed = ceil_div(g.fixed_rows, C::TN_FIXED);
     const int pot = C::TN_POT == 0 ? 0 : ceil_div(g.pot_rows, at_least_one(C::TN_POT));
     return fixed > pot ? fixed : pot;
+}
+
+template <class C>
+int gemm_tiles(const GemmJob<C>& g) {
+    return g.kind == K_GEMM ? ddr_tiles<C>(g.tile) : ceil_div(g.cols, C::TN_FIXED);
 }
 
 template <class C>
@@ -139,7 +171,7 @@ constexpr int bias_per_item() {
 
 // Bias items of one lane: one bias, or the table's rows in groups of bias_per_item.
 template <class C>
-int bias_items(const GemmJob<C>& g) {
+int bias_items(const TileGeometry& g) {
 #pragma HLS INLINE
     return g.bias_rows > 0 ? ceil_div(g.bias_rows, bias_per_item<C>()) : 1;
 }
@@ -153,7 +185,7 @@ struct TileShape {
 };
 
 template <class C>
-TileShape<C> tile_shape(const GemmJob<C>& g, int t) {
+TileShape<C> tile_shape(const TileGeometry& g, int t) {
     TileShape<C> s;
     s.fixed = lanes_in_tile(g.fixed_rows, C::TN_FIXED, t);
     s.pot = C::TN_POT == 0 ? 0 : lanes_in_tile(g.pot_rows, at_least_one(C::TN_POT), t);
@@ -177,7 +209,7 @@ inline void cursor_next(TileCursor& c, int per_lane) {
 
 // Width of the item at the cursor: the meta, a group of up to BIAS_PER_ITEM biases, or a weight vector.
 template <class C>
-int item_bits(const GemmJob<C>& g, const TileShape<C>& s, TileCursor c) {
+int item_bits(const TileGeometry& g, const TileShape<C>& s, TileCursor c) {
 #pragma HLS INLINE
     if (c.pos == 0) return C::META_BITS;
     if (c.pos <= bias_items<C>(g)) {
@@ -196,27 +228,25 @@ using item_t = ap_uint<item_width<C>()>;
 // ---------------------------------------------------------------------------------------------
 // Process 1: burst-read the layer's region of the parameter blob.
 template <class C>
-void ddr_reader(const word_t<C>* params, GemmJob<C> g, stream<word_t<C> >& words) {
-    const int n = g.kind == K_GEMM ? g.param_words : 0;
+void ddr_reader(const word_t<C>* params, BlobRegion blob, stream<word_t<C> >& words) {
 ddr_burst:
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < blob.words; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
-        words.write(params[g.param_off + i]);
+        words.write(params[blob.off + i]);
     }
 }
 
 // Process 2: cut the bit stream into items (GELU items, then each tile's meta / bias / vector items).
 // Each beat may both emit an item and take a word, so items flow at one per beat while words last.
 template <class C>
-void gearbox(stream<word_t<C> >& words, GemmJob<C> g, stream<item_t<C> >& items) {
-    if (g.kind != K_GEMM) return;
+void gearbox(stream<word_t<C> >& words, GearboxJob job, stream<item_t<C> >& items) {
     const int buf_bits = C::WORD_BITS + item_width<C>();
     typedef ap_uint<buf_bits> buf_t;
-    const int tiles = gemm_tiles<C>(g);
-    int gelu_left = g.gelu ? ceil_div(C::GELU_ENTRIES, gelu_per_item<C>()) : 0;
-    int t = 0;  // every tile holds at least one lane (tiles = max over the two schemes)
-    TileShape<C> shape = tile_shape<C>(g, 0);
+    const int tiles = ddr_tiles<C>(job.tile);
+    int gelu_left = job.gelu ? ceil_div(C::GELU_ENTRIES, gelu_per_item<C>()) : 0;
+    int t = 0;
+    TileShape<C> shape = tile_shape<C>(job.tile, 0);
     TileCursor cur = {0, 0};
     buf_t buf = 0;
     unsigned have = 0;  // cursor widths are unsigned: one-way shifters
@@ -226,11 +256,11 @@ gear:
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 8192
         const bool more = gelu_left > 0 || t < tiles;
-        if (!more && read >= g.param_words) break;
-        const unsigned need = gelu_left > 0 ? C::META_BITS : item_bits<C>(g, shape, cur);
+        if (!more && read >= job.words) break;
+        const unsigned need = gelu_left > 0 ? C::META_BITS : item_bits<C>(job.tile, shape, cur);
         const bool emit = more && have >= need;
         const unsigned kept = emit ? have - need : have;
-        const bool fetch = read < g.param_words && kept + C::WORD_BITS <= buf_bits;
+        const bool fetch = read < job.words && kept + C::WORD_BITS <= buf_bits;
         if (emit) {
             items.write(item_t<C>(buf.range(need - 1, 0)));
             buf >>= need;
@@ -241,7 +271,7 @@ gear:
                 if (cur.lane == shape.fixed + shape.pot) {
                     ++t;
                     cur.lane = 0;
-                    shape = tile_shape<C>(g, t < tiles ? t : 0);
+                    shape = tile_shape<C>(job.tile, t < tiles ? t : 0);
                 }
             }
         }
@@ -354,7 +384,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
 #pragma HLS INLINE
     const bool fixed = c.lane < shape.fixed;
     const int lane = fixed ? c.lane : C::TN_FIXED + (c.lane - shape.fixed);
-    const int n_bias = bias_items<C>(g);
+    const int n_bias = bias_items<C>(g.tile);
     if (c.pos == 0) {
         const int chan = meta_field<C::META_CHANNEL_AT, C::META_CHANNEL_BITS>(item).to_int();
         const int slot = meta_field<C::META_SLOT_AT, C::META_SLOT_BITS>(item).to_int();
@@ -375,7 +405,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
         for (int j = 0; j < bias_per_item<C>(); ++j) {
 #pragma HLS UNROLL
             const int row = (c.pos - 1) * bias_per_item<C>() + j;
-            if (j == 0 || row < g.bias_rows) {
+            if (j == 0 || row < g.tile.bias_rows) {
                 bias[half][dest.slot][dest.bank][row] = bias_t<C>(field_at<C::BIAS_BITS>(item, j));
             }
         }
@@ -386,7 +416,7 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
 #pragma HLS UNROLL
             if (!fixed) {
                 wp[half][lane - C::TN_FIXED][kc][i] = field_at<C::POT_CODE_BITS>(item, i);
-            } else if (g.wbits == C::WBITS_WIDE) {
+            } else if (g.tile.wbits == C::WBITS_WIDE) {
                 wf[half][lane][kc][i] = signed_field_at<C::WBITS_WIDE>(item, i);
             } else {
                 wf[half][lane][kc][i] = signed_field_at<C::WBITS_NARROW>(item, i);
@@ -401,7 +431,7 @@ template <class C>
 int fill_from_arena(wfix_t<C>& wf, store_params_t<C>& sp, biases_t<C>& bias, slots_t<C>& sel, Rotation rot[2],
                     int half, const act_t<C> mem[C::NMEM][C::TM][C::DEPTH], const GemmJob<C>& g, int h, int t,
                     int lanes) {
-    const int kc_n = ceil_div(g.k, C::TM);
+    const int kc_n = ceil_div(g.tile.k, C::TM);
     const int wcol = g.w_col0 + h * g.w_hcol;
     const int ocol = g.out_col0 + h * g.out_hcol + t * C::TN_FIXED;
     const int off = ocol % C::TM;
@@ -434,7 +464,7 @@ store_slots:
             for (int kc = 0; kc < kc_n; ++kc) {
 #pragma HLS PIPELINE II = 1
                 act_t<C> v[C::TM];
-                window_read<C>(mem, g.wt, t * C::TN_FIXED + l, wcol + kc * C::TM, wcol + g.k, v);
+                window_read<C>(mem, g.wt, t * C::TN_FIXED + l, wcol + kc * C::TM, wcol + g.tile.k, v);
             fill_key_elems:
                 for (int i = 0; i < C::TM; ++i) {
 #pragma HLS UNROLL
@@ -447,7 +477,7 @@ store_slots:
         const int chunks = ceil_div(lanes, C::TM);
         const int first = wcol + t * C::TN_FIXED;
     fill_values:
-        for (int j = 0; j < g.k; ++j) {
+        for (int j = 0; j < g.tile.k; ++j) {
         fill_value_chunks:
             for (int q = 0; q < chunks; ++q) {
 #pragma HLS PIPELINE II = 1
@@ -595,7 +625,7 @@ store_banks:
 #pragma HLS UNROLL
         if (sel[half][slot][b]) {
             const LaneParams<C> p = sp[half][slot][b];
-            const bias_t<C> bv = bias[half][slot][b][g.bias_rows > 0 ? row : 0];
+            const bias_t<C> bv = bias[half][slot][b][g.tile.bias_rows > 0 ? row : 0];
             typename E::sum_t y = requant<C, C::SUM_BITS, C::ACC_BITS, C::ACT_BITS>(
                 ring[0][b], p.mult, res[b], p.res_mult, p.res_shift, bv, p.shift, g.clamp, g.qmin, g.qmax);
             if (g.gelu) y = gelu[b][y.to_int() - g.gelu_min];
@@ -652,7 +682,7 @@ ACCEL_PRAGMA(HLS BIND_STORAGE variable = bias type = ram_s2p impl = ACCEL_BIAS_M
 ACCEL_PRAGMA(HLS BIND_STORAGE variable = gelu type = ram_s2p impl = ACCEL_GELU_MEMORY)
     assert(!g.has_res || g.in.mem != g.res.mem);  // the placement keeps same-beat reads apart
     const bool ddr = g.kind == K_GEMM;
-    const int kc_n = ceil_div(g.k, C::TM);
+    const int kc_n = ceil_div(g.tile.k, C::TM);
     const int tiles = gemm_tiles<C>(g);
     ap_uint<32> beats = 0;
 
@@ -676,7 +706,7 @@ ACCEL_PRAGMA(HLS BIND_STORAGE variable = gelu type = ram_s2p impl = ACCEL_GELU_M
     }
     int half = 0;
     if (ddr) {
-        const TileShape<C> shape = tile_shape<C>(g, 0);
+        const TileShape<C> shape = tile_shape<C>(g.tile, 0);
         clear_slots<C>(sel, 0);
         TileCursor c = {0, 0};
         StorePos dest = {0, 0};
@@ -699,7 +729,7 @@ heads:
                 slots = ceil_div(lanes, C::TM);
             }
             const bool fill_next = ddr && t + 1 < tiles;
-            const TileShape<C> next = tile_shape<C>(g, fill_next ? t + 1 : 0);
+            const TileShape<C> next = tile_shape<C>(g.tile, fill_next ? t + 1 : 0);
             const int fill_beats = fill_next ? next.items() : 0;
             const int row_beats = kc_n > slots ? kc_n : slots;
             const int compute_beats = (g.rows + 1) * row_beats;
@@ -726,8 +756,8 @@ heads:
                 const bool mac = r < g.rows && b < kc_n;
                 const bool store = r >= 1 && r <= g.rows && b < slots;
                 act_t<C> x[C::TM], res[C::TM];
-                engine_reads<C>(mem, sp, sel, half, g, mac, g.in_row0 + h * g.in_hrow + r, xc0 + b * C::TM, xc0 + g.k,
-                                store, b, r - 1, x, res);
+                engine_reads<C>(mem, sp, sel, half, g, mac, g.in_row0 + h * g.in_hrow + r, xc0 + b * C::TM,
+                                xc0 + g.tile.k, store, b, r - 1, x, res);
                 if (mac) engine_mac<C>(wf, wp, acc, half, x, b);
                 if (store) {
                     engine_store<C>(mem, outbuf, sp, bias, sel, ring, gelu, half, g, b, r - 1,
@@ -754,17 +784,17 @@ heads:
 
 // One GEMM step: the DATAFLOW region (weights stream from DDR while the engine computes).
 template <class C>
-void gemm_layer(const word_t<C>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf, GemmJob<C> g,
-                ap_uint<32>& beats) {
+void gemm_layer(const word_t<C>* params, act_t<C> mem[C::NMEM][C::TM][C::DEPTH], out_buffer_t<C>& outbuf,
+                const GemmStep<C>& s, ap_uint<32>& beats) {
 #pragma HLS DATAFLOW
     stream<word_t<C> > words(ACCEL_FIFO("gemm_words", C::STREAM_DEPTH));
     stream<item_t<C> > items(ACCEL_FIFO("gemm_items", C::STREAM_DEPTH));
 #pragma HLS STREAM variable = words depth = C::STREAM_DEPTH
 #pragma HLS STREAM variable = items depth = C::STREAM_DEPTH
     ACCEL_DATAFLOW("gemm_layer")
-    ACCEL_PROCESS(ddr_reader<C>(params, g, words));
-    ACCEL_PROCESS(gearbox<C>(words, g, items));
-    ACCEL_PROCESS(gemm_engine<C>(mem, outbuf, g, items, beats));
+    ACCEL_PROCESS(ddr_reader<C>(params, s.blob, words));
+    ACCEL_PROCESS(gearbox<C>(words, s.items, items));
+    ACCEL_PROCESS(gemm_engine<C>(mem, outbuf, s.job, items, beats));
     ACCEL_DATAFLOW_END()
 }
 

@@ -27,7 +27,7 @@ from accelgen.codegen.config import config_facts
 from accelgen.design import integer_graph
 from accelgen.frontend.importer import import_qonnx
 from accelgen.hw.memory import memory_kind
-from accelgen.hw.structures import PRICED_ELSEWHERE, StructureFacts, structures
+from accelgen.hw.structures import GEARBOX_JOB_BITS, GEMM_JOB_BITS, PRICED_ELSEWHERE, StructureFacts, structures
 from accelgen.model_source import default_model_path
 from accelgen.perf.dse import DEFAULT_CAPS, explore
 from accelgen.perf.model import evaluate, profile, store_slots
@@ -283,6 +283,17 @@ def test_an_extra_scalar_argument_of_a_process_fails_the_tie(first_project, tmp_
                    "accel_io.h", call, call.replace("cols)", "cols, 0)"))
     found = census(changed, tmp_path)["channels"]
     assert found - model["channels"] == Counter({("const_dataflow", "const_placer", "spare", 32): 1})
+
+
+def test_an_extra_field_of_a_process_struct_fails_the_tie(first_project, tmp_path):
+    """A field added to the tile geometry widens both channels that carry it (the gearbox's and the engine's
+    job), and the census sees it: the modelled widths follow the struct, not the other way round."""
+    files, model = first_project
+    changed = edit(files, "gemm_engine.h", "    int fixed_rows, pot_rows, wbits, bias_rows;\n",
+                   "    int fixed_rows, pot_rows, wbits, bias_rows, spare;\n")
+    found = census(changed, tmp_path)["channels"]
+    assert found - model["channels"] == Counter({("gemm_layer", "gearbox", "job", GEARBOX_JOB_BITS + 32): 1,
+                                                 ("gemm_layer", "gemm_engine", "g", GEMM_JOB_BITS + 32): 1})
 
 
 def test_items_are_priced_from_their_rtl_equivalents():

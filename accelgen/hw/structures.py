@@ -35,11 +35,15 @@ COLUMN_BITS = 32  # the output column of a store position's parameters (an int i
 LANE_PARAM_BITS = 2 * MULT_BITS + META_RES_SHIFT[1] + SHIFT_BITS + COLUMN_BITS  # LaneParams: mult, res_mult,
 # res_shift, shift, col
 ROTATION_BITS = 2 * 32  # Rotation: the fixed and the power-of-two lanes' rotations (two ints)
-INT_BITS = 32  # an int argument of a DATAFLOW process, an int field of GemmJob
+INT_BITS = 32  # an int argument of a DATAFLOW process, an int field of a process's struct
 TENSOR_REF_BITS = 3 * INT_BITS  # TensorRef (hls/accel_common.h): memory, base, stride
-# GemmJob (hls/gemm_engine.h): 25 ints, the in / out / res / wt placements, 4 flags (has_res, to_output,
-# clamp, gelu) and the scalar requantization: mult and res_mult (mult_t), shift (shift_t), bias (bias_t)
-GEMM_JOB_BITS = 25 * INT_BITS + 4 * TENSOR_REF_BITS + 4 + 2 * MULT_BITS + SHIFT_BITS + BIAS_BITS
+# The structs of gemm_layer's processes (hls/gemm_engine.h), each only the fields its process reads:
+BLOB_REGION_BITS = 2 * INT_BITS  # BlobRegion (ddr_reader): off, words
+TILE_GEOMETRY_BITS = 5 * INT_BITS  # TileGeometry: k, fixed_rows, pot_rows, wbits, bias_rows
+GEARBOX_JOB_BITS = INT_BITS + 1 + TILE_GEOMETRY_BITS  # GearboxJob: words, gelu, tile
+# GemmJob (gemm_engine): 18 ints, the tile geometry, the in / out / res / wt placements, 4 flags (has_res,
+# to_output, clamp, gelu) and the scalar requantization: mult (mult_t), shift (shift_t), bias (bias_t)
+GEMM_JOB_BITS = 18 * INT_BITS + TILE_GEOMETRY_BITS + 4 * TENSOR_REF_BITS + 4 + MULT_BITS + SHIFT_BITS + BIAS_BITS
 FIELD_LOADS = 3  # call paths of load_fields_dataflow: the LayerNorm biases and gains, the GELU table
 
 # Partitioned arrays of hls/ priced with the part of the design that holds them: (function, variable) ->
@@ -197,7 +201,7 @@ def scalar_channels() -> tuple[ScalarChannel, ...]:
         return tuple(ScalarChannel(name, process, arg, width, count) for process, arg, width in args)
 
     burst = (("burst_words", "off", INT_BITS), ("burst_words", "words", INT_BITS))
-    return (*region("gemm_layer", 1, ("ddr_reader", "g", GEMM_JOB_BITS), ("gearbox", "g", GEMM_JOB_BITS),
+    return (*region("gemm_layer", 1, ("ddr_reader", "blob", BLOB_REGION_BITS), ("gearbox", "job", GEARBOX_JOB_BITS),
                     ("gemm_engine", "g", GEMM_JOB_BITS), ("gemm_engine", "beats_out", INT_BITS)),
             *region("load_fields_dataflow", FIELD_LOADS, *burst, ("unpack_fields", "n", INT_BITS)),
             *region("image_dataflow", 1, *burst, ("image_placer", "out", TENSOR_REF_BITS),
