@@ -47,7 +47,7 @@ def report_dict(model: str, board: Board, design: Design, ev: Evaluation, accura
     out = {
         "model": model, "board": board.name, "part": board.part, "clock_mhz": design.clock_mhz,
         "target_fps": target_fps, "fps": round(ev.fps, 3), "latency_ms": round(ev.latency_ms, 4),
-        "cycles": ev.cycles, "descriptor_cycles": ev.cycles - sum(layer.cycles for layer in ev.layers),
+        "cycles": ev.cycles, "descriptor_cycles": ev.descriptor_cycles,
         "ddr_bytes_per_frame": ev.ddr_bytes,
         "ddr_gbps_usable": round(board.ddr_gbps(design.clock_mhz), 3),
         "engine": vars(design.engine),

@@ -16,7 +16,7 @@ from ..hw import constants as template
 from ..hw import stream
 from ..hw.constants import WORD_BITS_MIN
 from ..hw.structures import StructureFacts, structures
-from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes, scheme_slots, slots_max
+from ..hw.plan import Program, activation_bits, gelu_table_entries, image_lanes, has_attention, scheme_slots, slots_max
 from ..hw.units import GemmUnit, LayerNormUnit, SoftmaxUnit, config_units, gemm_unit, tensor_bits
 from ..passes.mixed_scheme import POT_MAX_EXP
 
@@ -57,7 +57,7 @@ def hw_config(program: Program, board: Board, dump_elems: int) -> HwConfig:
         sum_bits=max(op.bounds.sum_bits for op in requants),
         act_bits=activation_bits(graph, program.places),
         out_bits=tensor_bits(graph, graph.output),
-        slots_max=slots_max(program.tiles.values(), graph, tm, engine.tn_fixed),
+        slots_max=slots_max(program.tiles.values(), has_attention(graph), tm, engine.tn_fixed),
         gelu_entries=gelu_table_entries(graph),
         word_bits=word_bits, depth=program.depth,
         img_lanes=image_lanes(graph.ops_of(ir.PatchEmbed)[0].patch, image[-1], tm, word_bits),

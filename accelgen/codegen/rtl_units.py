@@ -13,7 +13,7 @@ from .. import ir
 from ..board import Board
 from ..design import Design
 from ..errors import InputError
-from ..hw.plan import slots_max, step_tiles
+from ..hw.plan import has_attention, slots_max, step_tiles
 from ..hw.rtl_interfaces import unit_kind
 from ..hw.units import (EltwiseUnit, GemmUnit, GeluUnit, LayerNormUnit, SoftmaxUnit, eltwise_unit, gelu_unit,
                         gelu_layer_tables, gemm_unit, graph_layernorm_unit, graph_softmax_unit)
@@ -81,7 +81,7 @@ def rtl_design(graph: ir.Graph, design: Design, board: Board) -> RtlDesign:
     gelu = gelu_unit(graph, e.ew_lanes)
     index = gelu_layer_tables(graph, gelu) if gelu else {}
     names = tuple(unique_identifiers([f"gelu_{op}" for op in index]).values())
-    slots = slots_max((step_tiles(op, e) for op in graph.ops_of(ir.GemmOp)), graph, e.tm, e.tn_fixed)
+    slots = slots_max((step_tiles(op, e) for op in graph.ops_of(ir.GemmOp)), has_attention(graph), e.tm, e.tn_fixed)
     return RtlDesign(tile=replace(gemm_unit(graph, e, board), slots=slots), softmax=graph_softmax_unit(graph, e.sm_lanes),
                      layernorm=graph_layernorm_unit(graph, e.ln_lanes), gelu=gelu,
                      eltwise=eltwise_unit(graph, e.ew_lanes), gelu_index=index, gelu_names=_table_names(index, names))

@@ -433,11 +433,16 @@ def plan_tiles(pot_mask: np.ndarray, tn_fixed: int, tn_pot: int, tm: int, layer:
     return TilePlan(tuple(tiles))
 
 
-def slots_max(plans, graph: ir.Graph, tm: int, tn_fixed: int) -> int:
+def has_attention(graph: ir.Graph) -> bool:
+    """Whether attention products run on the GEMM engine (their tiles need the fixed lanes' store slots)."""
+    return bool(graph.ops_of(ir.AttnScores) or graph.ops_of(ir.AttnContext))
+
+
+def slots_max(plans, attention: bool, tm: int, tn_fixed: int) -> int:
     """Store slots of the engine (the HLS SLOTS_MAX, the RTL tile's ring): the most a weight GEMM's tile
-    plan uses, and the attention tiles' fixed lanes."""
+    plan uses, and with ``attention`` the attention tiles' fixed lanes."""
     slots = [p.slots for p in plans]
-    if graph.ops_of(ir.AttnScores) or graph.ops_of(ir.AttnContext):
+    if attention:
         slots.append(scheme_slots(tn_fixed, tm))
     return max(slots)
 

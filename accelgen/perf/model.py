@@ -17,7 +17,7 @@ from ..design import Design, Engine
 from ..hw import stream
 from ..hw.constants import ELTWISE_LANES
 from ..hw.plan import (ActivationMemories, fused_gelus, gelu_table_entries, layer_slots, plan_tiles, pot_row_order,
-                       schedule, scheme_slots, tile_count)
+                       schedule, slots_max, tile_count)
 from ..hw.units import accumulator_bits, bias_rows_max, config_units
 from ..passes import to_integer
 from ..passes.mixed_scheme import fixed_row_errors, pot_row_errors
@@ -120,14 +120,14 @@ def store_slots(prof: Profile, design: Design) -> int:
     """SLOTS_MAX of the design's Config: the largest store slot count of its layers' tile plans (hw/plan.py)
     and of the attention tiles."""
     engine, choices = design.engine, {c.name: c for c in design.layers}
-    slots = [scheme_slots(engine.tn_fixed, engine.tm)] if prof.plan.attention else []
+    plans = []
     for w in prof.weights:
         mask = np.zeros(w.m, bool)
         c = choices.get(w.name)
         if c is not None:
             mask[list(c.pot_rows)] = True
-        slots.append(plan_tiles(mask, engine.tn_fixed, engine.tn_pot, engine.tm, w.name).slots)
-    return max(slots)
+        plans.append(plan_tiles(mask, engine.tn_fixed, engine.tn_pot, engine.tm, w.name))
+    return slots_max(plans, prof.plan.attention, engine.tm, engine.tn_fixed)
 
 
 def design_cost(prof: Profile, design: Design) -> float:
@@ -230,10 +230,14 @@ class LayerPerf:
 @dataclass(frozen=True)
 class Evaluation:
     layers: tuple[LayerPerf, ...]
-    cycles: int  # the layers' cycles and the steps' descriptor loads (descriptor_cycles)
+    descriptor_cycles: int  # every step's descriptor copy (cycles.descriptor_cycles)
     clock_mhz: float
     resources: Resources
     utilization: dict[str, float]
+
+    @property
+    def cycles(self) -> int:
+        return sum(layer.cycles for layer in self.layers) + self.descriptor_cycles
 
     @property
     def fps(self) -> float:
@@ -278,5 +282,4 @@ def evaluate(prof: Profile, design: Design, board: Board) -> Evaluation:
         layers.append(LayerPerf(work.name, work.kind, work.unit, max(compute, transfer), bound,
                                 work.ddr_bytes(word_bits), work.macs, None, None))
     res = design_resources(engine, board, prof.plan, store_slots(prof, design))
-    cycles = sum(layer.cycles for layer in layers) + cy.descriptor_cycles(prof.plan.steps)
-    return Evaluation(tuple(layers), cycles, clock, res, res.utilization(board))
+    return Evaluation(tuple(layers), cy.descriptor_cycles(prof.plan.steps), clock, res, res.utilization(board))
