@@ -29,7 +29,7 @@
 //   for each tile: for each lane in use (fixed-point rows first, then power-of-two rows):
 //     meta (META_BITS: channel, store slot, shift, res_shift, mult, res_mult at META_*_AT)
 //     bias (BIAS_BITS each: one, or bias_rows for the patch embedding's per-(row, channel) table)
-//       (items: the meta, then the biases in groups of bias_per_item, then the weight vectors)
+//       (items: the meta, then the biases in groups of BIAS_PER_ITEM, then the weight vectors)
 //     KC weight vectors (TM x wbits for fixed rows, TM x POT_CODE_BITS codes for power-of-two rows)
 #ifndef ACCELGEN_GEMM_ENGINE_H
 #define ACCELGEN_GEMM_ENGINE_H
@@ -162,18 +162,11 @@ constexpr int item_width() {
     return max_int(C::ITEM_MIN_BITS, C::TM * C::WEIGHT_ITEM_BITS);
 }
 
-// Biases of the patch-embedding table per item (the table's biases are consecutive in the bit stream);
-// accelgen/hw/stream.py biases_per_item computes it, the Config carries it (a pragma factor reads it too).
-template <class C>
-constexpr int bias_per_item() {
-    return C::BIAS_PER_ITEM;
-}
-
-// Bias items of one lane: one bias, or the table's rows in groups of bias_per_item.
+// Bias items of one lane: one bias, or the table's rows in groups of BIAS_PER_ITEM.
 template <class C>
 int bias_items(const TileGeometry& g) {
 #pragma HLS INLINE
-    return g.bias_rows > 0 ? ceil_div(g.bias_rows, bias_per_item<C>()) : 1;
+    return g.bias_rows > 0 ? ceil_div(g.bias_rows, C::BIAS_PER_ITEM) : 1;
 }
 
 // Items of one DDR tile: per lane in use, one meta item, the bias items and KC weight vectors.
@@ -213,8 +206,8 @@ int item_bits(const TileGeometry& g, const TileShape<C>& s, TileCursor c) {
 #pragma HLS INLINE
     if (c.pos == 0) return C::META_BITS;
     if (c.pos <= bias_items<C>(g)) {
-        const int left = g.bias_rows - (c.pos - 1) * bias_per_item<C>();
-        return C::BIAS_BITS * (g.bias_rows == 0 ? 1 : (left < bias_per_item<C>() ? left : bias_per_item<C>()));
+        const int left = g.bias_rows - (c.pos - 1) * C::BIAS_PER_ITEM;
+        return C::BIAS_BITS * (g.bias_rows == 0 ? 1 : (left < C::BIAS_PER_ITEM ? left : C::BIAS_PER_ITEM));
     }
     return C::TM * (c.lane < s.fixed ? g.wbits : C::POT_CODE_BITS);
 }
@@ -402,9 +395,9 @@ void apply_item(wfix_t<C>& wf, wpot_t<C>& wp, store_params_t<C>& sp, biases_t<C>
         if (c.lane == shape.fixed && !fixed) rot[half].pot = dest.bank;
     } else if (c.pos <= n_bias) {
     unpack_biases:
-        for (int j = 0; j < bias_per_item<C>(); ++j) {
+        for (int j = 0; j < C::BIAS_PER_ITEM; ++j) {
 #pragma HLS UNROLL
-            const int row = (c.pos - 1) * bias_per_item<C>() + j;
+            const int row = (c.pos - 1) * C::BIAS_PER_ITEM + j;
             if (j == 0 || row < g.tile.bias_rows) {
                 bias[half][dest.slot][dest.bank][row] = bias_t<C>(field_at<C::BIAS_BITS>(item, j));
             }

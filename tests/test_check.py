@@ -295,11 +295,6 @@ int cxx14(int x) {
 #define FORM_FACTOR 4
 
 template <class C>
-constexpr int lanes() {
-    return C::N;
-}
-
-template <class C>
 void forms(const int in[16], int out[16]) {
     static int a[16], b[16], c[16], d[16];
 #pragma HLS ARRAY_PARTITION variable = a cyclic factor = C::N dim = 1
@@ -313,7 +308,7 @@ rows:
 #pragma HLS PIPELINE II = 1
     lanes:
         for (int l = 0; l < C::N; ++l) {
-            out[l] += a[r * lanes<C>() + l] + b[l] + c[l] + d[l];  // a's bank: lanes<C>() is C::N
+            out[l] += a[r * C::N + l] + b[l] + c[l] + d[l];
         }
     }
 }

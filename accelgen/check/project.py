@@ -17,10 +17,6 @@ FUNCTION_KINDS = ("FUNCTION_DECL", "FUNCTION_TEMPLATE")
 CONSTANT = re.compile(r"static\s+constexpr\s+(?:int|bool|long)\s+(\w+)\s*=\s*(-?\d+|true|false)\s*;")
 STATIC_MEMBER = re.compile(r"static\s+const(?:expr)?\s+int\s+(\w+)\s*=\s*([^;]+);")
 QUALIFIED = re.compile(r"^(?:[A-Za-z_]\w*(?:<\w+>)?::)?([A-Za-z_]\w*)$")
-# `template <class C> constexpr int name() { return VALUE; }`: a call `name<C>()` names VALUE (the project's
-# templates all call their helpers with their own parameter, C)
-HELPER = re.compile(r"template\s*<\s*class\s+(\w+)\s*>\s*constexpr\s+int\s+(\w+)\s*\(\s*\)\s*"
-                    r"\{\s*return\s+([^;]+);\s*\}")
 
 
 @dataclass
@@ -33,7 +29,6 @@ class Project:
     scopes: dict[tuple[str, int], list[Pragma]] = field(default_factory=dict)  # scope cursor -> its pragmas
     constants: dict[str, int] = field(default_factory=dict)
     members: dict[str, str] = field(default_factory=dict)  # static constant member -> its initializer
-    helpers: dict[str, str] = field(default_factory=dict)  # `name<C>()` -> the value it returns
     owned: dict[str, bool] = field(default_factory=dict)  # file name -> inside the project folder
     scope_cursors: dict[tuple[str, int], object] = field(default_factory=dict)  # pragma (file, line) -> scope
     macros: dict[str, Macro] = field(default_factory=dict)
@@ -55,13 +50,11 @@ class Project:
         return self.scopes.get(ca.decl_key(scope), [])
 
     def spellings(self, constant: str) -> set[str]:
-        """Texts naming the same constant: `EngineTypes<C>::LANES` and its initializer `C::TN_FIXED+C::TN_POT`,
-        `C::BIAS_PER_ITEM` and the helper call `bias_per_item<C>()` that returns it."""
+        """Texts naming the same constant: `EngineTypes<C>::LANES` and its initializer `C::TN_FIXED+C::TN_POT`."""
         constant = constant.replace(" ", "")
         m = QUALIFIED.match(constant)
         alias = self.members.get(m.group(1)) if m else None
-        names = {constant} | ({alias} if alias else set())
-        return names | {call for call, value in self.helpers.items() if value in names}
+        return {constant} | ({alias} if alias else set())
 
     def trip_count(self, loop) -> int | None:
         bound = ca.loop_bound_text(loop, self.tokens)
@@ -93,7 +86,6 @@ def load_project(source: Path, include_dirs: list[Path]) -> Project:
             project.constants.update({n: int(v == "true") if v in ("true", "false") else int(v)
                                       for n, v in CONSTANT.findall(text)})
             project.members.update({n: re.sub(r"\s+", "", v) for n, v in STATIC_MEMBER.findall(text)})
-            project.helpers.update({f"{n}<{c}>()": re.sub(r"\s+", "", v) for c, n, v in HELPER.findall(text)})
     project.macros = macro_table(tu, project.own)
     project.pragmas += macro_pragmas(tu, project.own, project.macros)
     for p in project.pragmas:

@@ -148,7 +148,7 @@ class Walker:
             return RUNTIME
         parts = [self.classify(c, frame, ctx) for c in ca.expr_children(cursor)]
         if k == "CALL_EXPR" and not parts:
-            return CONSTANT  # a function of nothing (constexpr helpers such as bias_per_item<C>())
+            return CONSTANT  # a function of nothing (constexpr helpers such as item_width<C>())
         return join(parts) if parts else RUNTIME
 
     def resolve(self, ref, frame: Frame, ctx: Context) -> tuple[tuple[str, int], bool]:
